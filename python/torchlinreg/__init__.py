@@ -1,0 +1,25 @@
+"""torchlinreg: linear regression by gradient descent in PyTorch, checked
+against the exact least-squares solution and R's ``lm()``.
+
+The public API is small: :func:`fit` returns a :class:`LinearFit`;
+:func:`ols` is the exact reference; :func:`simulate` and
+:mod:`torchlinreg.datasets` provide data; :func:`lm_check` runs ``lm()``
+through rpy2.
+"""
+from . import datasets
+from ._version import __version__
+from .errors import (ConvergenceWarning, DivergenceError, InputError, OptionError,
+                     ShapeError, TorchlinregError)
+from .exact import ExactFit, ols
+from .fitting import fit
+from .inference import Inference
+from .lm_check import LmResult, lm_check
+from .results import LinearFit
+from .simulate import simulate
+
+__all__ = [
+    "__version__", "fit", "ols", "simulate", "lm_check", "datasets",
+    "LinearFit", "ExactFit", "Inference", "LmResult",
+    "TorchlinregError", "InputError", "ShapeError", "OptionError", "DivergenceError",
+    "ConvergenceWarning",
+]

@@ -1,0 +1,166 @@
+"""Turning user data into tensors, once, at the edge.
+
+Everything here validates: after these functions the numerical core trusts
+its inputs. A design is always ``(n, p)`` and a response always ``(n, k)``,
+so a ``[n]`` target can never broadcast against a ``[n, 1]`` prediction.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .errors import InputError, ShapeError
+
+DTYPES = {"float64": torch.float64, "float32": torch.float32}
+
+
+@dataclass
+class Design:
+    """A numeric design matrix and its column names."""
+
+    values: torch.Tensor
+    names: list
+
+
+@dataclass
+class Response:
+    """A numeric response matrix ``(n, k)`` and its output names."""
+
+    values: torch.Tensor
+    names: list
+    one_output: bool
+
+
+def resolve_dtype(dtype):
+    """Map ``"float64"``/``"float32"`` (or the torch dtypes) to a torch dtype."""
+    if isinstance(dtype, torch.dtype) and dtype in DTYPES.values():
+        return dtype
+    if dtype in DTYPES:
+        return DTYPES[dtype]
+    raise InputError(f"dtype must be one of {sorted(DTYPES)}; got {dtype!r}.")
+
+
+def _non_numeric_columns(frame):
+    return [str(c) for c in frame.columns
+            if not (pd.api.types.is_numeric_dtype(frame[c]) or pd.api.types.is_bool_dtype(frame[c]))
+            or pd.api.types.is_complex_dtype(frame[c])]
+
+
+def _to_numpy(data, what):
+    """Return ``(array, names or None)`` for a DataFrame, Series, tensor or array-like."""
+    if isinstance(data, pd.DataFrame):
+        bad = _non_numeric_columns(data)
+        if bad:
+            raise InputError(
+                f"{what} has non-numeric columns {bad}; encode them as numbers "
+                "(e.g. pandas.get_dummies) or use a formula interface, which encodes factors.")
+        return data.to_numpy(), [str(c) for c in data.columns]
+    if isinstance(data, pd.Series):
+        return _to_numpy(data.to_frame(), what)[0][:, 0], [str(data.name)] if data.name is not None else None
+    if isinstance(data, torch.Tensor):
+        return data.detach().cpu().numpy(), None
+    array = np.asarray(data)
+    if array.dtype.kind not in "biuf":
+        raise InputError(
+            f"{what} must be numeric; got an array of dtype {array.dtype}. "
+            "Convert strings or objects to numbers first.")
+    return array, None
+
+
+def _as_tensor(array, dtype):
+    if array.dtype.kind not in "biuf":
+        raise InputError(f"data must be numeric; got dtype {array.dtype}.")
+    if array.dtype == np.float16:
+        array = array.astype(np.float32)
+    return torch.as_tensor(np.ascontiguousarray(array)).to(dtype)
+
+
+def _check_finite(values, names, what):
+    finite = torch.isfinite(values)
+    if bool(finite.all()):
+        return
+    bad_rows = (~finite).sum(dim=0)
+    detail = ", ".join(f"{names[j]!r} ({int(c)} rows)" for j, c in enumerate(bad_rows) if c > 0)
+    raise InputError(
+        f"{what} contains NaN or infinite values in column {detail}; "
+        "drop or impute those rows before fitting.")
+
+
+def as_design(X, dtype=torch.float64, what="X"):
+    """Validate ``X`` and return a :class:`Design` of shape ``(n, p)``."""
+    array, names = _to_numpy(X, what)
+    if array.ndim != 2:
+        raise ShapeError(
+            f"{what} must be 2-D (n_rows, n_features); got shape {tuple(array.shape)}. "
+            "For a single predictor pass X.reshape(-1, 1).")
+    values = _as_tensor(array, dtype)
+    names = names or [f"x{j + 1}" for j in range(values.shape[1])]
+    _check_finite(values, names, what)
+    return Design(values, names)
+
+
+def as_response(y, n_rows, dtype=torch.float64, what="y"):
+    """Validate ``y`` against ``n_rows`` and return a :class:`Response` of shape ``(n, k)``."""
+    array, names = _to_numpy(y, what)
+    if array.ndim not in (1, 2):
+        raise ShapeError(f"{what} must be 1-D (one output) or 2-D (n_rows, n_outputs); "
+                         f"got shape {tuple(array.shape)}.")
+    if array.shape[0] != n_rows:
+        raise ShapeError(f"X has {n_rows} rows but {what} has shape {tuple(array.shape)}; "
+                         "they must have the same number of rows.")
+    one_output = array.ndim == 1 or array.shape[1] == 1
+    values = _as_tensor(array.reshape(n_rows, -1), dtype)
+    if names is None:
+        names = ["y"] if one_output else [f"y{k + 1}" for k in range(values.shape[1])]
+    _check_finite(values, names, what)
+    return Response(values, names, one_output)
+
+
+def as_weights(weights, n_rows, dtype=torch.float64):
+    """Validate observation weights: 1-D, finite, non-negative, not all zero."""
+    if weights is None:
+        return None
+    array, _ = _to_numpy(weights, "weights")
+    array = array.reshape(-1) if array.ndim == 2 and 1 in array.shape else array
+    if array.ndim != 1 or array.shape[0] != n_rows:
+        raise ShapeError(f"weights must be 1-D with one value per row ({n_rows}); "
+                         f"got shape {tuple(array.shape)}.")
+    values = _as_tensor(array, dtype)
+    if not bool(torch.isfinite(values).all()) or bool((values < 0).any()):
+        raise InputError("weights must be finite and non-negative.")
+    if not bool((values > 0).any()):
+        raise InputError("weights are all zero; at least one row needs a positive weight.")
+    return values
+
+
+def check_enough_rows(n_rows, n_coefficients, what="the training data"):
+    """Raise unless there are at least as many rows as coefficients."""
+    if n_rows < max(n_coefficients, 1):
+        raise InputError(
+            f"{what} has {n_rows} rows but the model has {n_coefficients} coefficients; "
+            f"at least {max(n_coefficients, 1)} rows are needed (more for standard errors).")
+
+
+def split_rows(n_rows, validation, generator):
+    """Hold out ``floor(validation * n)`` rows chosen by a seeded permutation.
+
+    Returns sorted ``(train_index, valid_index)`` tensors, so each part keeps
+    the original row order.
+    """
+    n_valid = int(np.floor(validation * n_rows))
+    order = torch.randperm(n_rows, generator=generator)
+    valid = order[:n_valid].sort().values
+    train = order[n_valid:].sort().values
+    return train, valid
+
+
+def batch_indices(n_rows, batch_size, shuffle, generator):
+    """Yield the row indices of each minibatch of one epoch.
+
+    A seeded permutation is drawn once per epoch and cut into contiguous
+    pieces; ``shuffle=False`` keeps the rows in order. The last batch may be
+    smaller, as with ``DataLoader(drop_last=False)``.
+    """
+    order = torch.randperm(n_rows, generator=generator) if shuffle else torch.arange(n_rows)
+    return order.split(batch_size)

@@ -1,0 +1,155 @@
+"""The exact least-squares reference, in float64.
+
+``ols()`` is what every gradient-descent fit is measured against. Aliased
+columns (exact linear combinations of earlier ones) are found as R's
+``lm()`` finds them: columns are taken in order, and one whose part not
+explained by the columns kept before it has a norm below ``tol`` (1e-7,
+``lm``'s default) times its own norm is dropped. Its coefficient is NaN.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .data import as_design, as_response, as_weights, check_enough_rows
+
+ALIAS_TOL = 1e-7
+
+
+@dataclass
+class ExactFit:
+    """The least-squares solution.
+
+    Attributes
+    ----------
+    coef : numpy.ndarray
+        ``(p,)`` for one output or ``(k, p)``; NaN for aliased columns.
+    intercept : float or numpy.ndarray
+        0 without an intercept.
+    aliased : numpy.ndarray
+        Boolean ``(p,)``: columns left out as linear combinations of others.
+    rank : int
+        Number of estimated coefficients, the intercept included.
+    loss : float
+        Mean squared error at the solution (weighted if weights were given).
+    feature_names, output_names : list of str
+    """
+
+    coef: np.ndarray
+    intercept: object
+    aliased: np.ndarray
+    rank: int
+    loss: float
+    feature_names: list
+    output_names: list
+
+
+def with_intercept(X, intercept):
+    """Prepend a column of ones when the model has an intercept."""
+    if not intercept:
+        return X
+    return torch.cat([torch.ones(X.shape[0], 1, dtype=X.dtype), X], dim=1)
+
+
+def aliased_columns(A, tol=ALIAS_TOL):
+    """Boolean mask of the columns of ``A`` that ``lm()`` would alias.
+
+    Works on the Gram matrix ``AᵀA`` in float64 (one pass over the rows),
+    with a Cholesky factorization that visits columns in order and skips
+    those whose remaining squared norm is below ``tol²`` of their own.
+    """
+    gram = A.T.to(torch.float64) @ A.to(torch.float64)
+    return aliased_from_gram(gram, tol)
+
+
+def aliased_from_gram(gram, tol=ALIAS_TOL):
+    """:func:`aliased_columns` given the Gram matrix ``AᵀA``."""
+    p = gram.shape[0]
+    factor = torch.zeros_like(gram)
+    aliased = torch.zeros(p, dtype=torch.bool)
+    # An aliased column keeps a zero column in ``factor``, so it drops out
+    # of every later projection, as dqrdc2's pivoting moves it to the end.
+    for j in range(p):
+        row = factor[j, :j]
+        remaining = gram[j, j] - row @ row
+        if gram[j, j] <= 0 or remaining <= tol ** 2 * gram[j, j]:
+            aliased[j] = True
+            continue
+        factor[j, j] = remaining.sqrt()
+        factor[j + 1:, j] = (gram[j + 1:, j] - factor[j + 1:, :j] @ row) / factor[j, j]
+    return aliased
+
+
+def solve_least_squares(A, Y, weights=None):
+    """Coefficients ``(q, k)`` minimizing ``Σ w (Y - A B)²`` by Householder QR.
+
+    ``A`` must have full column rank (drop aliased columns first).
+    """
+    if weights is not None:
+        root = weights.sqrt()[:, None]
+        A, Y = A * root, Y * root
+    Q, R = torch.linalg.qr(A)
+    return torch.linalg.solve_triangular(R, Q.T @ Y, upper=True)
+
+
+def unscaled_covariance(A, weights=None):
+    """``(AᵀWA)⁻¹`` from the QR factor of ``√W A`` (full column rank)."""
+    if weights is not None:
+        A = A * weights.sqrt()[:, None]
+    R = torch.linalg.qr(A, mode="r").R
+    R_inv = torch.linalg.solve_triangular(R, torch.eye(R.shape[0], dtype=R.dtype), upper=True)
+    return R_inv @ R_inv.T
+
+
+def exact_solution(X, Y, weights=None, intercept=True):
+    """Full-length ``(weight (k, p), bias (k,), aliased (p,))`` in float64.
+
+    ``X``, ``Y`` and ``weights`` are tensors; aliased columns get NaN.
+    """
+    X, Y = X.to(torch.float64), Y.to(torch.float64)
+    weights = None if weights is None else weights.to(torch.float64)
+    A = with_intercept(X, intercept)
+    aliased_all = aliased_columns(A if weights is None else A * weights.sqrt()[:, None])
+    B = solve_least_squares(A[:, ~aliased_all], Y, weights)
+    full = torch.full((A.shape[1], Y.shape[1]), float("nan"), dtype=torch.float64)
+    full[~aliased_all] = B
+    bias = full[0] if intercept else torch.zeros(Y.shape[1], dtype=torch.float64)
+    weight = full[int(intercept):].T
+    return weight, bias, aliased_all[int(intercept):]
+
+
+def ols(X, y, intercept=True, weights=None):
+    """Exact (weighted) least squares: the reference for every fit.
+
+    Parameters
+    ----------
+    X : array-like or pandas.DataFrame, shape (n, p)
+    y : array-like, shape (n,) or (n, k)
+    intercept : bool
+        Whether to add a column of ones, as ``lm()`` does unless ``- 1``.
+    weights : array-like, shape (n,), optional
+        Observation weights, as ``lm(weights = )``.
+
+    Returns
+    -------
+    ExactFit
+    """
+    design = as_design(X, torch.float64)
+    response = as_response(y, design.values.shape[0], torch.float64)
+    w = as_weights(weights, design.values.shape[0], torch.float64)
+    check_enough_rows(design.values.shape[0], design.values.shape[1] + int(intercept))
+    weight, bias, aliased = exact_solution(design.values, response.values, w, intercept)
+    safe = torch.nan_to_num(weight)
+    pred = design.values @ safe.T + bias
+    residual = (pred - response.values) ** 2
+    loss = float(residual.mean() if w is None else ((w @ residual) / w.sum()).mean())
+    one = response.one_output
+    return ExactFit(
+        coef=weight[0].numpy() if one else weight.numpy(),
+        intercept=float(bias[0]) if one else bias.numpy(),
+        aliased=aliased.numpy(),
+        rank=int((~aliased).sum()) + int(intercept),
+        loss=loss,
+        feature_names=design.names,
+        output_names=response.names,
+    )

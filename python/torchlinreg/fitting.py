@@ -1,0 +1,211 @@
+"""``fit()``: from user data to a :class:`LinearFit`.
+
+The path reads straight: validate → drop aliased columns → split →
+standardize → train → map back to the original scale.
+"""
+import warnings
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .data import as_design, as_response, as_weights, check_enough_rows, resolve_dtype, split_rows
+from .errors import ConvergenceWarning, DivergenceError, OptionError, ShapeError
+from .exact import aliased_columns, with_intercept
+from .model import LinearModel, initial_parameters
+from .optimizers import make_optimizer
+from .results import LinearFit
+from .scaling import Scaler
+from .settings import make_settings
+from .training import Schedule, Split, train
+
+
+def fit(X, y, *, intercept=True, optimizer="adam", lr=None, epochs=None, batch_size=None,
+        shuffle=True, validation=0.0, standardize=True, dtype="float64", seed=None, tol=None,
+        init="zeros", weights=None, **optimizer_options):
+    """Fit ``y ≈ X Wᵀ + b`` by gradient descent on the mean squared error.
+
+    Parameters
+    ----------
+    X : array-like or pandas.DataFrame, shape (n, p)
+        Numeric predictors; DataFrame column names become coefficient names.
+    y : array-like, shape (n,) or (n, k)
+        One output, or several fitted side by side (one row of ``W`` each).
+    intercept : bool, default True
+        Fit the bias ``b``; False is ``lm(y ~ x - 1)``.
+    optimizer : str or torch.optim.Optimizer subclass, default "adam"
+        "sgd", "adam", "adamw", "rmsprop", "adagrad" or "lbfgs".
+    lr : float, optional
+        Learning rate; defaults per optimizer (0.1 for Adam and SGD).
+    epochs : int, optional
+        At most this many steps (full batch, default 10,000) or passes over
+        the data (minibatches, default 100).
+    batch_size : int, optional
+        None for full batch; else minibatches of this many rows from a
+        seeded permutation each epoch.
+    shuffle : bool, default True
+        Draw a new permutation each epoch; False keeps the row order.
+    validation : float or (X_valid, y_valid), default 0
+        A fraction of rows held out by a seeded split, or explicit data. Its
+        loss is tracked at every step; it never affects the fit.
+    standardize : bool, default True
+        Optimize on z-scored columns and target; coefficients are reported
+        on the original scale too.
+    dtype : {"float64", "float32"}, default "float64"
+    seed : int, optional
+        Seeds the split, the batches and random starts; drawn and recorded in
+        ``settings`` when omitted.
+    tol : float, optional
+        Stop when the gradient norm falls below ``tol`` times its start
+        (default 1e-12 in float64, 1e-6 in float32).
+    init : {"zeros", "uniform"}, default "zeros"
+        Starting values: zeros (as the ultramarathon tutorial) or
+        ``torch.nn.Linear``'s uniform draw.
+    weights : array-like, shape (n,), optional
+        Observation weights, as ``lm(weights = )``.
+    **optimizer_options
+        Passed to the torch optimizer (``momentum``, ``betas``, ...).
+
+    Returns
+    -------
+    LinearFit
+
+    Raises
+    ------
+    InputError, ShapeError, OptionError
+        For data or options that cannot be used; the message says what to change.
+    DivergenceError
+        When the loss becomes non-finite or explodes; try a smaller ``lr``.
+    """
+    settings = make_settings(intercept=intercept, optimizer=optimizer, lr=lr, epochs=epochs,
+                             batch_size=batch_size, shuffle=shuffle, validation=validation,
+                             standardize=standardize, dtype=dtype, seed=seed, tol=tol, init=init,
+                             optimizer_options=optimizer_options)
+    torch_dtype = resolve_dtype(settings.dtype)
+    design = as_design(X, torch_dtype)
+    n_rows = design.values.shape[0]
+    response = as_response(y, n_rows, torch_dtype)
+    w = as_weights(weights, n_rows, torch_dtype)
+    generator = torch.Generator().manual_seed(settings.seed)
+    parts = _split(design, response, w, settings, generator)
+    return _fit_parts(parts, design.names, response, settings, generator)
+
+
+def _split(design, response, w, settings, generator):
+    """Training and validation ``(X, Y, w)`` and the row indices of each."""
+    n_rows = design.values.shape[0]
+    if isinstance(settings.validation, float):
+        train_index, valid_index = split_rows(n_rows, settings.validation, generator)
+        take = lambda t, idx: None if t is None else t[idx]  # noqa: E731
+        train = tuple(take(t, train_index) for t in (design.values, response.values, w))
+        valid = tuple(take(t, valid_index) for t in (design.values, response.values, w))
+        if len(valid_index) == 0:
+            valid = None
+        return train, valid, train_index.numpy(), valid_index.numpy()
+    X_valid, y_valid = settings.validation
+    valid_design = as_design(X_valid, design.values.dtype, what="X_valid")
+    valid_response = as_response(y_valid, valid_design.values.shape[0], design.values.dtype, "y_valid")
+    if valid_design.values.shape[1] != design.values.shape[1] or \
+            valid_response.values.shape[1] != response.values.shape[1]:
+        raise ShapeError(f"validation data has {valid_design.values.shape[1]} columns and "
+                         f"{valid_response.values.shape[1]} outputs; the training data has "
+                         f"{design.values.shape[1]} and {response.values.shape[1]}.")
+    train = (design.values, response.values, w)
+    valid = (valid_design.values, valid_response.values, None)
+    return train, valid, np.arange(n_rows), np.arange(0)
+
+
+def _fit_parts(parts, feature_names, response, settings, generator):
+    (X, Y, w), valid, train_index, valid_index = parts
+    n_train, n_features = X.shape
+    check_enough_rows(n_train, n_features + settings.intercept)
+    if settings.batch_size is not None and settings.batch_size > n_train:
+        raise OptionError(f"batch_size {settings.batch_size} is larger than the {n_train} "
+                          "training rows; use a smaller batch_size or None for full batch.")
+    A = with_intercept(X, settings.intercept)
+    aliased = aliased_columns(A if w is None else A * w.sqrt()[:, None])[int(settings.intercept):]
+    kept = ~aliased
+    scaler = (Scaler.fit(X[:, kept], Y, w, settings.intercept) if settings.standardize
+              else Scaler.identity(int(kept.sum()), Y.shape[1], X.dtype))
+    train_split = Split(scaler.transform_x(X[:, kept]), scaler.transform_y(Y), w)
+    valid_split = None if valid is None else Split(
+        scaler.transform_x(valid[0][:, kept]), scaler.transform_y(valid[1]), valid[2])
+    model = LinearModel(*initial_parameters(settings.init, Y.shape[1], int(kept.sum()),
+                                            settings.intercept, X.dtype, generator))
+    optimizer = make_optimizer(settings.optimizer_class, model.parameters(), settings.lr,
+                               settings.optimizer_options)
+    schedule = Schedule(settings.epochs, settings.tol, settings.batch_size, settings.shuffle, generator)
+    trace = train(model, optimizer, train_split, valid_split, schedule, scaler.y_scale ** 2)
+    if not trace.loss:
+        raise KeyboardInterrupt
+    result = _build_result(trace, scaler, aliased, feature_names, response, settings,
+                           (X, Y, w), train_index, valid_index)
+    _report_ending(trace, settings, result)
+    return result
+
+
+def _unflatten(flat, n_outputs, intercept):
+    """Split flat parameter rows ``(r, D)`` into weight ``(r, k, q)`` and bias ``(r, k)``."""
+    rows = flat.shape[0]
+    if intercept:
+        return flat[:, n_outputs:].reshape(rows, n_outputs, -1), flat[:, :n_outputs]
+    return flat.reshape(rows, n_outputs, -1), torch.zeros(rows, n_outputs, dtype=flat.dtype)
+
+
+def _widen(weight, aliased):
+    """Insert NaN columns for aliased features: ``(..., k, q)`` → ``(..., k, p)``."""
+    full = torch.full(weight.shape[:-1] + (len(aliased),), float("nan"), dtype=torch.float64)
+    full[..., ~aliased] = weight.to(torch.float64)
+    return full
+
+
+def _build_result(trace, scaler, aliased, feature_names, response, settings, train_data,
+                  train_index, valid_index):
+    k = response.values.shape[1]
+    weight_std, bias_std = _unflatten(torch.stack(trace.parameters), k, settings.intercept)
+    weight, bias = scaler.to_original(weight_std, bias_std)
+    history = _history(trace, _widen(weight, aliased), bias.to(torch.float64), aliased,
+                       feature_names, response, settings.intercept)
+    return LinearFit(
+        weight=_widen(weight[-1], aliased).numpy(), bias=bias[-1].to(torch.float64).numpy(),
+        weight_std=_widen(weight_std[-1], aliased).numpy(),
+        bias_std=bias_std[-1].to(torch.float64).numpy(), aliased=aliased.numpy(),
+        trace=trace, history=history, feature_names=feature_names,
+        output_names=response.names, one_output=response.one_output,
+        settings=settings.to_dict(), train_data=train_data,
+        train_index=train_index, valid_index=valid_index, scaler=scaler)
+
+
+def _history(trace, weight, bias, aliased, feature_names, response, intercept):
+    """The trace as a DataFrame with one column per (non-aliased) coefficient."""
+    start = float(trace.grad_norm[0]) or 1.0
+    columns = {
+        "iteration": np.arange(len(trace.loss)),
+        "step": np.asarray(trace.steps),
+        "loss": np.asarray(trace.loss),
+        "val_loss": np.asarray(trace.val_loss),
+        "grad_norm": np.asarray(trace.grad_norm) / start,
+    }
+    prefix = (lambda out: "") if response.one_output else (lambda out: f"{out}:")
+    for i, out in enumerate(response.names):
+        if intercept:
+            columns[f"{prefix(out)}(Intercept)"] = bias[:, i].numpy()
+        for j in np.flatnonzero(~aliased.numpy()):
+            columns[f"{prefix(out)}{feature_names[j]}"] = weight[:, i, j].numpy()
+    return pd.DataFrame(columns)
+
+
+def _report_ending(trace, settings, result):
+    if trace.stop_reason == "diverged":
+        suggested = settings.lr / 10
+        raise DivergenceError(
+            f"the training loss diverged at step {trace.n_steps} (last finite loss "
+            f"{trace.last_finite_loss():.6g}) with lr={settings.lr:g}; try lr={suggested:g}"
+            + ("" if settings.standardize else " or standardize=True") + ".",
+            step=trace.n_steps, last_finite_loss=trace.last_finite_loss(),
+            suggested_lr=suggested, history=result.history)
+    if trace.stop_reason == "max_epochs" and settings.batch_size is None:
+        warnings.warn(
+            f"stopped after {trace.n_iter} steps before the gradient norm fell below "
+            f"tol={settings.tol:g} of its start (it is at {result.history['grad_norm'].iloc[-1]:.3g}); "
+            "raise epochs, change lr, or use optimizer='lbfgs'.", ConvergenceWarning, stacklevel=3)

@@ -1,0 +1,199 @@
+"""Standard errors, tests, R² and intervals, computed as ``summary.lm`` does.
+
+Everything is evaluated at the coefficients the optimizer found (not at
+the exact solution), on the training rows, in float64. Python's
+``LinearFit.inference`` and R's ``summary.torch_lm`` both read these
+numbers, so there is one implementation.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+from scipy import stats
+
+from .exact import unscaled_covariance
+
+
+@dataclass
+class Inference:
+    """Inference for a fitted linear model, one row per output.
+
+    Arrays indexed by term have one column per coefficient, the intercept
+    first; aliased terms hold NaN.
+
+    Attributes
+    ----------
+    term_names, output_names : list of str
+    estimate, std_error, t_value, p_value : numpy.ndarray, shape (k, m)
+    aliased : numpy.ndarray of bool, shape (m,)
+    sigma : numpy.ndarray, shape (k,)
+        Residual standard error.
+    r_squared, adj_r_squared : numpy.ndarray, shape (k,)
+    f_statistic, f_p_value : numpy.ndarray, shape (k,)
+        NaN for a model with no terms beside the intercept.
+    f_df : tuple of int
+        Numerator and denominator degrees of freedom.
+    df_residual, rank, n_obs : int
+    has_intercept : bool
+    cov_unscaled : numpy.ndarray, shape (rank, rank)
+        ``(XᵀWX)⁻¹`` over the estimated terms.
+    """
+
+    term_names: list
+    output_names: list
+    estimate: np.ndarray
+    std_error: np.ndarray
+    t_value: np.ndarray
+    p_value: np.ndarray
+    aliased: np.ndarray
+    sigma: np.ndarray
+    r_squared: np.ndarray
+    adj_r_squared: np.ndarray
+    f_statistic: np.ndarray
+    f_p_value: np.ndarray
+    f_df: tuple
+    df_residual: int
+    rank: int
+    n_obs: int
+    has_intercept: bool
+    cov_unscaled: np.ndarray
+
+    def vcov(self, output=0):
+        """Covariance matrix ``(m, m)`` of the coefficients of one output; NaN rows for aliased terms."""
+        m = len(self.term_names)
+        full = np.full((m, m), np.nan)
+        kept = np.flatnonzero(~self.aliased)
+        full[np.ix_(kept, kept)] = self.sigma[output] ** 2 * self.cov_unscaled
+        return full
+
+    def conf_int(self, level=0.95):
+        """Confidence limits, shape ``(k, m, 2)``: estimate ± t quantile × std. error."""
+        q = stats.t.ppf((1 + level) / 2, self.df_residual) if self.df_residual > 0 else np.nan
+        half = q * self.std_error
+        return np.stack([self.estimate - half, self.estimate + half], axis=-1)
+
+    def table(self, output=0, level=0.95):
+        """The coefficient table of one output as a DataFrame (``summary.lm``'s columns)."""
+        limits = self.conf_int(level)[output]
+        pct = [f"{100 * (1 - level) / 2:g} %", f"{100 * (1 + level) / 2:g} %"]
+        return pd.DataFrame({
+            "Estimate": self.estimate[output],
+            "Std. Error": self.std_error[output],
+            "t value": self.t_value[output],
+            "Pr(>|t|)": self.p_value[output],
+            pct[0]: limits[:, 0],
+            pct[1]: limits[:, 1],
+        }, index=self.term_names)
+
+    def to_dict(self):
+        """Plain numbers and nested lists, for JSON or R."""
+        out = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        return {k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in out.items()}
+
+
+def compute_inference(A, Y, coefficients, aliased, weights=None, intercept=True,
+                      term_names=None, output_names=None):
+    """Inference at ``coefficients`` for the design ``A`` (intercept column included).
+
+    Parameters
+    ----------
+    A : torch.Tensor, shape (n, m)
+        Training design with the column of ones first when ``intercept``.
+    Y : torch.Tensor, shape (n, k)
+    coefficients : torch.Tensor, shape (k, m)
+        NaN in aliased columns.
+    aliased : torch.Tensor of bool, shape (m,)
+    weights : torch.Tensor, shape (n,), optional
+        Rows of weight zero do not count as observations, as in ``lm()``.
+    """
+    A, Y = A.to(torch.float64), Y.to(torch.float64)
+    kept = ~aliased
+    B = coefficients.to(torch.float64)[:, kept]
+    w = torch.ones(A.shape[0], dtype=torch.float64) if weights is None else weights.to(torch.float64)
+    fitted = A[:, kept] @ B.T
+    rss = w @ (Y - fitted) ** 2
+    n_obs = int((w > 0).sum())
+    rank = int(kept.sum())
+    df = n_obs - rank
+    resvar = rss / df if df > 0 else torch.full_like(rss, float("nan"))
+    cov = unscaled_covariance(A[:, kept], None if weights is None else w)
+    se_kept = (resvar[:, None] * torch.diagonal(cov)[None, :]).sqrt()
+
+    k, m = coefficients.shape
+    std_error = torch.full((k, m), float("nan"), dtype=torch.float64)
+    std_error[:, kept] = se_kept
+    estimate = coefficients.to(torch.float64).numpy()
+    se = std_error.numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t_value = estimate / se
+    p_value = 2 * stats.t.sf(np.abs(t_value), df) if df > 0 else np.full_like(t_value, np.nan)
+
+    mss = _model_sum_of_squares(fitted, w, intercept)
+    df_int = int(intercept)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r2 = (mss / (mss + rss)).numpy()
+        adj = 1 - (1 - r2) * ((n_obs - df_int) / df) if df > 0 else np.full_like(r2, np.nan)
+        numdf = rank - df_int
+        f_stat = ((mss / numdf) / resvar).numpy() if numdf > 0 else np.full(k, np.nan)
+    f_p = stats.f.sf(f_stat, numdf, df) if numdf > 0 and df > 0 else np.full(k, np.nan)
+
+    return Inference(
+        term_names=list(term_names) if term_names is not None else [f"b{j}" for j in range(m)],
+        output_names=list(output_names) if output_names is not None else [f"y{i + 1}" for i in range(k)],
+        estimate=estimate, std_error=se, t_value=t_value, p_value=p_value,
+        aliased=aliased.numpy().copy(), sigma=resvar.sqrt().numpy(),
+        r_squared=r2, adj_r_squared=adj, f_statistic=f_stat, f_p_value=f_p,
+        f_df=(numdf, df), df_residual=df, rank=rank, n_obs=n_obs,
+        has_intercept=bool(intercept), cov_unscaled=cov.numpy(),
+    )
+
+
+def _model_sum_of_squares(fitted, w, intercept):
+    if intercept:
+        center = (w @ fitted) / w.sum()
+        return w @ (fitted - center) ** 2
+    return w @ fitted ** 2
+
+
+def prediction_intervals(A_new, coefficients, aliased, cov_unscaled, sigma, df_residual,
+                         interval="none", level=0.95, pred_weights=1.0):
+    """Predictions with optional confidence or prediction limits, as ``predict.lm``.
+
+    Parameters
+    ----------
+    A_new : numpy.ndarray, shape (n, m)
+        New design with the intercept column first when the model has one.
+    coefficients : numpy.ndarray, shape (k, m)
+    aliased : numpy.ndarray of bool, shape (m,)
+    cov_unscaled : numpy.ndarray, shape (rank, rank)
+    sigma : numpy.ndarray, shape (k,)
+    df_residual : int
+    interval : {"none", "confidence", "prediction"}
+    level : float
+    pred_weights : float or numpy.ndarray, shape (n,)
+        Weights of the new observations (prediction intervals only).
+
+    Returns
+    -------
+    dict
+        ``fit`` ``(n, k)``, ``se_fit`` ``(n, k)``, and ``lwr``/``upr`` when an
+        interval is asked for.
+    """
+    kept = ~np.asarray(aliased, dtype=bool)
+    A = np.asarray(A_new, dtype=np.float64)[:, kept]
+    B = np.asarray(coefficients, dtype=np.float64)[:, kept]
+    sigma = np.asarray(sigma, dtype=np.float64)
+    fit = A @ B.T
+    leverage = np.einsum("ij,jk,ik->i", A, np.asarray(cov_unscaled), A)
+    se_fit = np.sqrt(leverage)[:, None] * sigma[None, :]
+    out = {"fit": fit, "se_fit": se_fit}
+    if interval == "none":
+        return out
+    q = stats.t.ppf((1 + level) / 2, df_residual)
+    spread = se_fit ** 2
+    if interval == "prediction":
+        spread = spread + sigma[None, :] ** 2 / np.asarray(pred_weights, dtype=np.float64).reshape(-1, 1)
+    half = q * np.sqrt(spread)
+    out["lwr"], out["upr"] = fit - half, fit + half
+    return out

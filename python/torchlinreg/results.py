@@ -1,0 +1,168 @@
+"""``LinearFit``: the results object of a gradient-descent fit.
+
+It carries the coefficients on the original and standardized scales, the
+full history, how the fit ended, and (computed when first asked for) the
+exact least-squares reference and the inference at the fitted coefficients.
+"""
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .data import as_design
+from .errors import ShapeError
+from .exact import exact_solution, with_intercept
+from .inference import compute_inference
+
+
+class LinearFit:
+    """A linear regression fitted by gradient descent.
+
+    Attributes
+    ----------
+    coef : numpy.ndarray
+        Coefficients on the original scale: ``(p,)`` for one output,
+        ``(k, p)`` for several. Aliased columns hold NaN (see ``aliased``).
+    intercept : float or numpy.ndarray
+        0 for a model without intercept.
+    coef_standardized, intercept_standardized : numpy.ndarray or float
+        The parameters the optimizer worked on (z-scored columns and target).
+    aliased : numpy.ndarray of bool, shape (p,)
+        Columns left out because they are linear combinations of others.
+    feature_names, output_names : list of str
+    history : pandas.DataFrame
+        One row per step (full batch) or epoch (minibatch), row 0 the start:
+        ``iteration``, ``step`` (optimizer updates so far), ``loss`` and
+        ``val_loss`` (mean squared error in the units of ``y``),
+        ``grad_norm`` (relative to the start), then every coefficient on the
+        original scale.
+    converged : bool
+    n_iter : int
+        Steps (full batch) or epochs (minibatch) run.
+    n_steps : int
+        Optimizer updates run.
+    stop_reason : str
+        ``"converged"``, ``"max_epochs"``, ``"interrupted"`` or ``"diverged"``.
+    settings : dict
+        Every option used, the seed included, so the fit can be repeated.
+    train_index, valid_index : numpy.ndarray
+        Rows of the input used for training and for validation.
+    """
+
+    def __init__(self, *, weight, bias, weight_std, bias_std, aliased, trace, history,
+                 feature_names, output_names, one_output, settings, train_data,
+                 train_index, valid_index, scaler):
+        self._weight, self._bias = weight, bias
+        self._one = one_output
+        self.coef = weight[0] if one_output else weight
+        self.intercept = float(bias[0]) if one_output else bias
+        self.coef_standardized = weight_std[0] if one_output else weight_std
+        self.intercept_standardized = float(bias_std[0]) if one_output else bias_std
+        self.aliased = aliased
+        self.feature_names = list(feature_names)
+        self.output_names = list(output_names)
+        self.history = history
+        self.converged = trace.converged
+        self.n_iter = trace.n_iter
+        self.n_steps = trace.n_steps
+        self.stop_reason = trace.stop_reason
+        self.settings = settings
+        self.train_index = train_index
+        self.valid_index = valid_index
+        self.scaler = scaler
+        self._train = train_data
+
+    def __repr__(self):
+        return (f"LinearFit(optimizer={self.settings['optimizer']!r}, n_iter={self.n_iter}, "
+                f"converged={self.converged}, stop_reason={self.stop_reason!r}, "
+                f"outputs={self.output_names}, features={self.feature_names})")
+
+    @property
+    def term_names(self):
+        """Coefficient names as ``lm()`` gives them: ``(Intercept)`` first when present."""
+        return (["(Intercept)"] if self.settings["intercept"] else []) + self.feature_names
+
+    def coefficients(self):
+        """All coefficients ``(k, m)``, the intercept first when the model has one."""
+        parts = [self._bias[:, None]] if self.settings["intercept"] else []
+        return np.concatenate(parts + [self._weight], axis=1)
+
+    def predict(self, X):
+        """Predictions on the original scale: ``(n,)`` for one output, else ``(n, k)``.
+
+        ``X`` needs the same columns as the training data; a DataFrame with
+        the training column names is matched by name.
+        """
+        if isinstance(X, pd.DataFrame) and set(self.feature_names) <= set(map(str, X.columns)):
+            X = X.rename(columns=str)[self.feature_names]
+        design = as_design(X, torch.float64)
+        if design.values.shape[1] != len(self.feature_names):
+            raise ShapeError(f"X has {design.values.shape[1]} columns but the model was fitted "
+                             f"on {len(self.feature_names)} ({self.feature_names}).")
+        pred = design.values.numpy() @ np.nan_to_num(self._weight).T + self._bias
+        return pred[:, 0] if self._one else pred
+
+    @cached_property
+    def exact(self):
+        """The exact least-squares solution on the training rows: ``(weight, bias)`` in float64."""
+        X, Y, w = self._train
+        weight, bias, _ = exact_solution(X, Y, w, self.settings["intercept"])
+        return weight.numpy(), bias.numpy()
+
+    @cached_property
+    def inference(self):
+        """Standard errors, t and p values, R², F at the fitted coefficients (:class:`Inference`)."""
+        X, Y, w = self._train
+        intercept = self.settings["intercept"]
+        aliased = np.concatenate([[False] * intercept, self.aliased])
+        return compute_inference(
+            with_intercept(X.to(torch.float64), intercept), Y,
+            torch.as_tensor(self.coefficients()), torch.as_tensor(aliased), w, intercept,
+            self.term_names, self.output_names)
+
+    def loss(self, exact=False):
+        """Training mean squared error at the fitted (or the exact) coefficients."""
+        X, Y, w = (t.to(torch.float64) if t is not None else None for t in self._train)
+        weight, bias = self.exact if exact else (self._weight, self._bias)
+        pred = X @ torch.as_tensor(np.nan_to_num(weight)).T + torch.as_tensor(bias)
+        squared = (pred - Y) ** 2
+        return float(squared.mean() if w is None else ((w @ squared) / w.sum()).mean())
+
+    def compare(self):
+        """Gradient descent against exact least squares, one row per coefficient.
+
+        Columns: ``output``, ``term``, ``estimate``, ``exact``, ``abs_diff``,
+        ``rel_diff`` (``abs_diff / |exact|``). A last row, term ``"loss"``,
+        compares the training mean squared errors.
+        """
+        weight, bias = self.exact
+        intercept = self.settings["intercept"]
+        exact = np.concatenate(([bias[:, None]] if intercept else []) + [weight], axis=1)
+        rows = [{"output": out, "term": term, "estimate": est, "exact": ref}
+                for i, out in enumerate(self.output_names)
+                for term, est, ref in zip(self.term_names, self.coefficients()[i], exact[i])]
+        rows.append({"output": "", "term": "loss", "estimate": self.loss(),
+                     "exact": self.loss(exact=True)})
+        table = pd.DataFrame(rows)
+        table["abs_diff"] = (table["estimate"] - table["exact"]).abs()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            table["rel_diff"] = table["abs_diff"] / table["exact"].abs()
+        return table
+
+    def to_dict(self):
+        """Everything but the data, as plain Python values (JSON-ready)."""
+        return {
+            "coef": self.coef.tolist(),
+            "intercept": self.intercept if self._one else self.intercept.tolist(),
+            "coef_standardized": self.coef_standardized.tolist(),
+            "aliased": self.aliased.tolist(),
+            "feature_names": self.feature_names,
+            "output_names": self.output_names,
+            "converged": self.converged,
+            "n_iter": self.n_iter,
+            "n_steps": self.n_steps,
+            "stop_reason": self.stop_reason,
+            "settings": self.settings,
+            "history": self.history.to_dict(orient="list"),
+        }
