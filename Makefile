@@ -27,7 +27,6 @@ $(STAMPS)/r-deps: tools/install_r_deps.sh
 $(STAMPS)/venv: requirements.txt pyproject.toml $(STAMPS)/r-deps
 	@mkdir -p $(STAMPS)
 	test -x $(PYTHON) || $(PYTHON_SYSTEM) -m venv $(VENV)
-	$(PYTHON) -m pip install --quiet --upgrade pip
 	$(PYTHON) -m pip install --quiet -r requirements.txt
 	$(PYTHON) -m pip install --quiet --no-deps -e .
 	@touch $@
