@@ -71,12 +71,17 @@ def _to_numpy(data, what):
 def _as_tensor(array, dtype):
     if array.dtype.kind not in "biuf":
         raise InputError(f"data must be numeric; got dtype {array.dtype}.")
-    if array.dtype == np.float16:
-        array = array.astype(np.float32)
-    return torch.as_tensor(np.ascontiguousarray(array)).to(dtype)
+    # One conversion at most: a column-major (R) matrix is reordered and cast
+    # in the same copy; a C-contiguous array of the right dtype is not copied.
+    target = np.float64 if dtype == torch.float64 else np.float32
+    return torch.as_tensor(np.ascontiguousarray(array, dtype=target))
 
 
 def _check_finite(values, names, what):
+    # A finite sum means every value is finite, without an n x p mask; an
+    # overflowing sum of finite values falls through to the full check.
+    if values.numel() == 0 or bool(torch.isfinite(values.sum())):
+        return
     finite = torch.isfinite(values)
     if bool(finite.all()):
         return
@@ -162,5 +167,9 @@ def batch_indices(n_rows, batch_size, shuffle, generator):
     pieces; ``shuffle=False`` keeps the rows in order. The last batch may be
     smaller, as with ``DataLoader(drop_last=False)``.
     """
-    order = torch.randperm(n_rows, generator=generator) if shuffle else torch.arange(n_rows)
-    return order.split(batch_size)
+    return epoch_order(n_rows, shuffle, generator).split(batch_size)
+
+
+def epoch_order(n_rows, shuffle, generator):
+    """The order of the rows in one epoch: a seeded permutation, or as given."""
+    return torch.randperm(n_rows, generator=generator) if shuffle else torch.arange(n_rows)

@@ -12,23 +12,27 @@ import torch
 from .data import as_design, as_response, as_weights, check_enough_rows, resolve_dtype, split_rows
 from .errors import ConvergenceWarning, DivergenceError, OptionError, ShapeError
 from .exact import aliased_columns, with_intercept
+from .gram import build_objectives
 from .model import LinearModel, initial_parameters
 from .optimizers import make_optimizer
 from .results import LinearFit
 from .scaling import Scaler
 from .settings import make_settings
+from .torchdata import is_torch_data, read_torch_data
 from .training import Schedule, Split, train
 
 
 def fit(X, y, *, intercept=True, optimizer="adam", lr=None, epochs=None, batch_size=None,
         shuffle=True, validation=0.0, standardize=True, dtype="float64", seed=None, tol=None,
-        init="zeros", weights=None, **optimizer_options):
+        init="zeros", weights=None, engine="auto", verbose=None, **optimizer_options):
     """Fit ``y ≈ X Wᵀ + b`` by gradient descent on the mean squared error.
 
     Parameters
     ----------
-    X : array-like or pandas.DataFrame, shape (n, p)
+    X : array-like or pandas.DataFrame, shape (n, p), or torch Dataset or DataLoader
         Numeric predictors; DataFrame column names become coefficient names.
+        A torch ``Dataset``/``DataLoader`` of ``(x, y)`` pairs is read once into
+        tensors (pass ``y=None``); a ``DataLoader`` lends its ``batch_size``.
     y : array-like, shape (n,) or (n, k)
         One output, or several fitted side by side (one row of ``W`` each).
     intercept : bool, default True
@@ -63,6 +67,15 @@ def fit(X, y, *, intercept=True, optimizer="adam", lr=None, epochs=None, batch_s
         ``torch.nn.Linear``'s uniform draw.
     weights : array-like, shape (n,), optional
         Observation weights, as ``lm(weights = )``.
+    engine : {"auto", "gram", "autograd"}, default "auto"
+        "gram" (alias "sufficient") computes ``XᵀX``, ``Xᵀy`` and ``yᵀy`` once
+        and runs each full-batch step in ``O(p²)``, minibatches with closed-form
+        gradients; "autograd" is the tutorials' forward/``backward()`` loop.
+        Both give the same trajectory up to rounding; "auto" picks "gram".
+        The engine used is ``fit.engine``.
+    verbose : bool, optional
+        A progress bar (needs ``tqdm``): None shows it only in a terminal
+        and after the first second; True always; False never.
     **optimizer_options
         Passed to the torch optimizer (``momentum``, ``betas``, ...).
 
@@ -77,10 +90,13 @@ def fit(X, y, *, intercept=True, optimizer="adam", lr=None, epochs=None, batch_s
     DivergenceError
         When the loss becomes non-finite or explodes; try a smaller ``lr``.
     """
+    if is_torch_data(X):
+        X, y, loader_batch_size = read_torch_data(X, y)
+        batch_size = loader_batch_size if batch_size is None else batch_size
     settings = make_settings(intercept=intercept, optimizer=optimizer, lr=lr, epochs=epochs,
                              batch_size=batch_size, shuffle=shuffle, validation=validation,
                              standardize=standardize, dtype=dtype, seed=seed, tol=tol, init=init,
-                             optimizer_options=optimizer_options)
+                             engine=engine, optimizer_options=optimizer_options)
     torch_dtype = resolve_dtype(settings.dtype)
     design = as_design(X, torch_dtype)
     n_rows = design.values.shape[0]
@@ -88,7 +104,7 @@ def fit(X, y, *, intercept=True, optimizer="adam", lr=None, epochs=None, batch_s
     w = as_weights(weights, n_rows, torch_dtype)
     generator = torch.Generator().manual_seed(settings.seed)
     parts = _split(design, response, w, settings, generator)
-    return _fit_parts(parts, design.names, response, settings, generator)
+    return _fit_parts(parts, design.names, response, settings, generator, verbose)
 
 
 def _split(design, response, w, settings, generator):
@@ -97,7 +113,8 @@ def _split(design, response, w, settings, generator):
     if isinstance(settings.validation, float):
         train_index, valid_index = split_rows(n_rows, settings.validation, generator)
         take = lambda t, idx: None if t is None else t[idx]  # noqa: E731
-        train = tuple(take(t, train_index) for t in (design.values, response.values, w))
+        train = (design.values, response.values, w) if len(valid_index) == 0 else \
+            tuple(take(t, train_index) for t in (design.values, response.values, w))
         valid = tuple(take(t, valid_index) for t in (design.values, response.values, w))
         if len(valid_index) == 0:
             valid = None
@@ -115,13 +132,36 @@ def _split(design, response, w, settings, generator):
     return train, valid, np.arange(n_rows), np.arange(0)
 
 
-def _fit_parts(parts, feature_names, response, settings, generator):
+def _fit_parts(parts, feature_names, response, settings, generator, verbose=None):
     (X, Y, w), valid, train_index, valid_index = parts
     n_train, n_features = X.shape
     check_enough_rows(n_train, n_features + settings.intercept)
     if settings.batch_size is not None and settings.batch_size > n_train:
         raise OptionError(f"batch_size {settings.batch_size} is larger than the {n_train} "
                           "training rows; use a smaller batch_size or None for full batch.")
+    if settings.engine == "gram":
+        scaler, train_split, valid_split, aliased = build_objectives(
+            X, Y, w, valid, settings.intercept, settings.standardize)
+    else:
+        scaler, train_split, valid_split, aliased = _autograd_splits(X, Y, w, valid, settings)
+    kept = ~aliased
+    model = LinearModel(*initial_parameters(settings.init, Y.shape[1], int(kept.sum()),
+                                            settings.intercept, X.dtype, generator))
+    optimizer = make_optimizer(settings.optimizer_class, model.parameters(), settings.lr,
+                               settings.optimizer_options)
+    schedule = Schedule(settings.epochs, settings.tol, settings.batch_size, settings.shuffle, generator)
+    trace = train(model, optimizer, train_split, valid_split, schedule, scaler.y_scale ** 2,
+                  verbose)
+    if not trace.loss:
+        raise KeyboardInterrupt
+    result = _build_result(trace, scaler, aliased, feature_names, response, settings,
+                           (X, Y, w), train_index, valid_index)
+    _report_ending(trace, settings, result)
+    return result
+
+
+def _autograd_splits(X, Y, w, valid, settings):
+    """Scaler, standardized training and validation :class:`Split` s, aliased columns."""
     A = with_intercept(X, settings.intercept)
     aliased = aliased_columns(A if w is None else A * w.sqrt()[:, None])[int(settings.intercept):]
     kept = ~aliased
@@ -130,18 +170,7 @@ def _fit_parts(parts, feature_names, response, settings, generator):
     train_split = Split(scaler.transform_x(X[:, kept]), scaler.transform_y(Y), w)
     valid_split = None if valid is None else Split(
         scaler.transform_x(valid[0][:, kept]), scaler.transform_y(valid[1]), valid[2])
-    model = LinearModel(*initial_parameters(settings.init, Y.shape[1], int(kept.sum()),
-                                            settings.intercept, X.dtype, generator))
-    optimizer = make_optimizer(settings.optimizer_class, model.parameters(), settings.lr,
-                               settings.optimizer_options)
-    schedule = Schedule(settings.epochs, settings.tol, settings.batch_size, settings.shuffle, generator)
-    trace = train(model, optimizer, train_split, valid_split, schedule, scaler.y_scale ** 2)
-    if not trace.loss:
-        raise KeyboardInterrupt
-    result = _build_result(trace, scaler, aliased, feature_names, response, settings,
-                           (X, Y, w), train_index, valid_index)
-    _report_ending(trace, settings, result)
-    return result
+    return scaler, train_split, valid_split, aliased
 
 
 def _unflatten(flat, n_outputs, intercept):

@@ -46,6 +46,9 @@ class LinearFit:
         ``"converged"``, ``"max_epochs"``, ``"interrupted"`` or ``"diverged"``.
     settings : dict
         Every option used, the seed included, so the fit can be repeated.
+    engine : str
+        How losses and gradients were computed: ``"gram"`` (sufficient
+        statistics) or ``"autograd"`` (forward and ``backward()`` over the rows).
     train_index, valid_index : numpy.ndarray
         Rows of the input used for training and for validation.
     """
@@ -68,6 +71,7 @@ class LinearFit:
         self.n_steps = trace.n_steps
         self.stop_reason = trace.stop_reason
         self.settings = settings
+        self.engine = settings.get("engine", "autograd")
         self.train_index = train_index
         self.valid_index = valid_index
         self.scaler = scaler

@@ -24,6 +24,9 @@ from .optimizers import check_options, default_lr, resolve_optimizer
 DEFAULT_TOL = {torch.float64: 1e-12, torch.float32: 1e-6}
 DEFAULT_EPOCHS = {"full_batch": 10_000, "minibatch": 100}
 INITS = ("zeros", "uniform")
+# Every case fit() handles uses the mean squared error, so "auto" can always
+# use the sufficient statistics; "sufficient" is another name for "gram".
+ENGINES = {"auto": "gram", "gram": "gram", "sufficient": "gram", "autograd": "autograd"}
 
 
 @dataclass
@@ -42,6 +45,7 @@ class FitSettings:
     seed: int
     tol: float
     init: str
+    engine: str = "gram"
     optimizer_options: dict = field(default_factory=dict)
     optimizer_class: type = None
 
@@ -86,7 +90,7 @@ def _fresh_seed():
 
 def make_settings(*, intercept=True, optimizer="adam", lr=None, epochs=None, batch_size=None,
                   shuffle=True, validation=0.0, standardize=True, dtype="float64", seed=None,
-                  tol=None, init="zeros", optimizer_options=None):
+                  tol=None, init="zeros", engine="auto", optimizer_options=None):
     """Validate every option and fill in the defaults; see :func:`torchlinreg.fit`."""
     name, optimizer_class = resolve_optimizer(optimizer)
     options = dict(optimizer_options or {})
@@ -97,6 +101,8 @@ def make_settings(*, intercept=True, optimizer="adam", lr=None, epochs=None, bat
         raise OptionError("L-BFGS needs the full batch; use batch_size=None or another optimizer.")
     if init not in INITS:
         raise OptionError(f"init must be one of {list(INITS)}; got {init!r}.")
+    if not isinstance(engine, str) or engine not in ENGINES:
+        raise OptionError(f"engine must be one of {list(ENGINES)}; got {engine!r}.")
     mode = "full_batch" if batch_size is None else "minibatch"
     return FitSettings(
         intercept=bool(intercept),
@@ -111,6 +117,7 @@ def make_settings(*, intercept=True, optimizer="adam", lr=None, epochs=None, bat
         seed=_fresh_seed() if seed is None else as_int(seed, "seed", 0),
         tol=DEFAULT_TOL[torch_dtype] if tol is None else _non_negative(tol, "tol"),
         init=init,
+        engine=ENGINES[engine],
         optimizer_options=options,
         optimizer_class=optimizer_class,
     )

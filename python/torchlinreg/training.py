@@ -7,11 +7,13 @@ gradient norm falls below ``tol`` times its starting value, at the step or
 epoch limit, on divergence, or on Ctrl-C.
 """
 import math
+import sys
+import time
 from dataclasses import dataclass, field
 
 import torch
 
-from .data import batch_indices
+from .data import epoch_order
 from .loss import squared_error_by_output
 
 # A loss this many times its starting value means the steps are growing,
@@ -21,11 +23,57 @@ DIVERGENCE_FACTOR = 1e8
 
 @dataclass
 class Split:
-    """Standardized design, response and weights of one part of the data."""
+    """Standardized design, response and weights of one part of the data.
+
+    The autograd engine: every loss and gradient is a pass over the rows
+    with ``backward()``, as in the tutorials. :class:`torchlinreg.gram.GramObjective`
+    offers the same four methods from sufficient statistics.
+    """
 
     X: torch.Tensor
     Y: torch.Tensor
     weights: torch.Tensor = None
+
+    @property
+    def n_rows(self):
+        return self.X.shape[0]
+
+    def loss(self, model):
+        """Each output's standardized MSE ``(k,)``."""
+        with torch.no_grad():
+            return squared_error_by_output(model(self.X), self.Y, self.weights)
+
+    def loss_and_gradient(self, model):
+        """Each output's MSE; backpropagate their mean into ``.grad``."""
+        for parameter in model.parameters():
+            parameter.grad = None
+        per_output = squared_error_by_output(model(self.X), self.Y, self.weights)
+        per_output.mean().backward()
+        return per_output.detach()
+
+    def closure(self, model):
+        """An L-BFGS closure: the mean loss, backpropagated."""
+        def closure():
+            for parameter in model.parameters():
+                parameter.grad = None
+            loss = squared_error_by_output(model(self.X), self.Y, self.weights).mean()
+            loss.backward()
+            return loss
+        return closure
+
+    def minibatch_epoch(self, model, optimizer, order, batch_size):
+        """One pass in minibatches: slices of ``order``, forward and ``backward()``."""
+        steps = 0
+        for index in order.split(batch_size):
+            weights = None if self.weights is None else self.weights[index]
+            optimizer.zero_grad()
+            loss = squared_error_by_output(model(self.X[index]), self.Y[index], weights).mean()
+            loss.backward()
+            optimizer.step()
+            steps += 1
+            if not torch.isfinite(loss):
+                break
+        return steps
 
 
 @dataclass
@@ -69,29 +117,13 @@ class Trace:
         return next((v for v in reversed(self.loss) if math.isfinite(v)), float("nan"))
 
 
-def _loss_and_gradient(model, split, loss_scale):
-    """Backpropagate the standardized MSE; return ``(original-scale loss, grad norm)``."""
-    for parameter in model.parameters():
-        parameter.grad = None
-    per_output = squared_error_by_output(model(split.X), split.Y, split.weights)
-    per_output.mean().backward()
-    return float((per_output.detach() * loss_scale).mean()), float(model.grad_norm())
-
-
-def _loss(model, split, loss_scale):
-    if split is None:
-        return float("nan")
-    with torch.no_grad():
-        per_output = squared_error_by_output(model(split.X), split.Y, split.weights)
-    return float((per_output * loss_scale).mean())
-
-
 def _record(trace, model, train, valid, loss_scale):
-    loss, grad_norm = _loss_and_gradient(model, train, loss_scale)
+    per_output = train.loss_and_gradient(model)
     trace.parameters.append(model.flat_parameters().clone())
-    trace.loss.append(loss)
-    trace.val_loss.append(_loss(model, valid, loss_scale))
-    trace.grad_norm.append(grad_norm)
+    trace.loss.append(float((per_output * loss_scale).mean()))
+    trace.val_loss.append(float("nan") if valid is None
+                          else float((valid.loss(model) * loss_scale).mean()))
+    trace.grad_norm.append(float(model.grad_norm()))
     trace.steps.append(trace.n_steps)
 
 
@@ -107,15 +139,10 @@ def _stop_reason(trace, schedule):
     return ""
 
 
-def _full_batch_update(model, optimizer, train, loss_scale):
+def _full_batch_update(model, optimizer, train):
     """One optimizer step; gradients are already in place from the record."""
     if isinstance(optimizer, torch.optim.LBFGS):
-        def closure():
-            optimizer.zero_grad()
-            loss = squared_error_by_output(model(train.X), train.Y, train.weights).mean()
-            loss.backward()
-            return loss
-        optimizer.step(closure)
+        optimizer.step(train.closure(model))
     else:
         optimizer.step()
     return 1
@@ -123,39 +150,78 @@ def _full_batch_update(model, optimizer, train, loss_scale):
 
 def _minibatch_epoch(model, optimizer, train, schedule):
     """One pass over the data in minibatches; returns the number of steps taken."""
-    steps = 0
-    for index in batch_indices(train.X.shape[0], schedule.batch_size, schedule.shuffle,
-                               schedule.generator):
-        weights = None if train.weights is None else train.weights[index]
-        optimizer.zero_grad()
-        loss = squared_error_by_output(model(train.X[index]), train.Y[index], weights).mean()
-        loss.backward()
-        optimizer.step()
-        steps += 1
-        if not torch.isfinite(loss):
-            break
-    return steps
+    order = epoch_order(train.n_rows, schedule.shuffle, schedule.generator)
+    return train.minibatch_epoch(model, optimizer, order, schedule.batch_size)
 
 
-def train(model, optimizer, train, valid, schedule, loss_scale):
+def train(model, optimizer, train, valid, schedule, loss_scale, verbose=None):
     """Run the optimizer on ``train`` and return the :class:`Trace`.
 
+    ``train`` and ``valid`` are :class:`Split` objects (autograd) or
+    :class:`torchlinreg.gram.GramObjective` objects (sufficient statistics).
     ``loss_scale`` (one value per output) turns standardized squared errors
     into squared errors in the units of ``y``. A Ctrl-C ends the loop with
-    ``stop_reason="interrupted"`` and the history so far.
+    ``stop_reason="interrupted"`` and the history so far. ``verbose``: see
+    :func:`progress_bar`.
     """
     trace = Trace()
+    bar = progress_bar(schedule, verbose)
     try:
         _record(trace, model, train, valid, loss_scale)
         while not (reason := _stop_reason(trace, schedule)):
             if schedule.batch_size is None:
-                trace.n_steps += _full_batch_update(model, optimizer, train, loss_scale)
+                trace.n_steps += _full_batch_update(model, optimizer, train)
             else:
                 trace.n_steps += _minibatch_epoch(model, optimizer, train, schedule)
             _record(trace, model, train, valid, loss_scale)
+            if bar is not None:
+                bar.show(trace)
     except KeyboardInterrupt:
         reason = "interrupted"
         trace.drop_incomplete_row()
+    finally:
+        if bar is not None:
+            bar.close()
     trace.stop_reason = reason
     trace.converged = reason == "converged"
     return trace
+
+
+class _Bar:
+    """A tqdm bar over steps (or epochs) showing the losses, refreshed at most 10 times a second."""
+
+    def __init__(self, tqdm, schedule, delay):
+        self._bar = tqdm(total=schedule.max_epochs, delay=delay, leave=False, file=sys.stderr,
+                         unit="step" if schedule.batch_size is None else "epoch",
+                         mininterval=0.1, dynamic_ncols=True)
+        self._shown = 0.0
+
+    def show(self, trace):
+        self._bar.update(1)
+        now = time.monotonic()
+        if now - self._shown >= 0.1:
+            self._shown = now
+            self._bar.set_postfix(loss=f"{trace.loss[-1]:.6g}", val_loss=f"{trace.val_loss[-1]:.6g}",
+                                  refresh=False)
+
+    def close(self):
+        self._bar.close()
+
+
+def progress_bar(schedule, verbose=None):
+    """A progress bar, or None: ``verbose=None`` shows one only when stderr is a terminal
+    and the fit lasts over a second; True always; False never. Needs ``tqdm``."""
+    if verbose is False or (verbose is None and not _stderr_is_terminal()):
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    return _Bar(tqdm, schedule, delay=1.0 if verbose is None else 0.0)
+
+
+def _stderr_is_terminal():
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False

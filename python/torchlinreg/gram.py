@@ -1,0 +1,290 @@
+"""The sufficient-statistics engine: the MSE of a linear model without the rows.
+
+With the mean squared error, the loss of ``Θ = [b | W]`` on a part of the
+data is ``θₖᵀ G θₖ - 2 θₖᵀ cₖ + yyₖ`` for each output ``k``, where ``G`` is
+the (weighted, normalized) Gram matrix of ``[1, X]``, ``C`` its cross
+products with ``Y`` and ``yy`` the mean squares of ``Y``, all in the
+standardized space the optimizer works in. They are computed once, in
+float64, from the raw data in chunks of rows (so no standardized ``n × p``
+copy is made), and every step then costs ``O(k p²)`` instead of ``O(n k p)``.
+
+The torch optimizers still make every update: the gradient is written to
+``.grad`` and ``optimizer.step()`` is called, so each optimizer behaves as it
+does in the autograd loop, whose trajectory this one matches to rounding.
+
+Minibatches use the same objects: batches are cut from a seeded permutation,
+gathered and standardized a block of batches at a time, and their gradient
+is the closed form ``2/B · Aᵦᵀ(Aᵦθ - yᵦ)``, with no autograd graph.
+"""
+from dataclasses import dataclass
+
+import torch
+
+from .exact import aliased_from_gram
+from .scaling import Scaler
+
+# Rows per chunk when forming the statistics: a few MB of float64 at p ~ 20.
+CHUNK_ROWS = 1 << 15
+# Minibatches gathered and standardized together (bounded memory, fewer ops per batch).
+BATCHES_PER_BLOCK = 64
+
+
+@dataclass
+class Moments:
+    """Weighted moments of the rows ``z = [x, y]`` about ``center`` (float64).
+
+    ``total`` is the sum of weights, ``first`` ``Σ w (z - c)`` and
+    ``second`` ``Σ w (z - c)(z - c)ᵀ``. Moments about (nearly) the mean
+    keep the variances free of cancellation.
+    """
+
+    n_rows: int
+    n_features: int
+    total: torch.Tensor
+    center: torch.Tensor
+    first: torch.Tensor
+    second: torch.Tensor
+
+    def matrix(self):
+        """``Σ w u uᵀ`` for ``u = [1, z - c]``: the moments as one matrix."""
+        top = torch.cat([self.total.reshape(1), self.first])
+        return torch.cat([top[None, :], torch.cat([self.first[:, None], self.second], 1)], 0)
+
+    def raw_gram(self, intercept):
+        """``AᵀWA`` for ``A = [1, X]`` (or ``X``), for the alias check."""
+        p = self.n_features
+        lift = torch.eye(p + 1, 1 + self.center.shape[0], dtype=torch.float64)
+        lift[1:, 0] = self.center[:p]
+        gram = lift @ self.matrix() @ lift.T
+        return gram if intercept else gram[1:, 1:]
+
+
+def _row_blocks(n_rows, index, rows=CHUNK_ROWS):
+    """Row selections of at most ``rows`` rows: slices, or pieces of ``index``."""
+    if index is None:
+        return [slice(start, min(start + rows, n_rows)) for start in range(0, n_rows, rows)]
+    return list(index.split(rows))
+
+
+def _fill(buffer, X, Y, rows):
+    """Copy rows of ``[X, Y]`` into a float64 ``buffer``; return the filled view."""
+    x, y = X[rows], Y[rows]
+    out = buffer[: x.shape[0]]
+    out[:, : x.shape[1]].copy_(x)
+    out[:, x.shape[1]:].copy_(y)
+    return out
+
+
+def moments(X, Y, weights=None, index=None):
+    """:class:`Moments` of the rows ``index`` (all rows if None) of ``[X, Y]``.
+
+    Two passes in chunks of :data:`CHUNK_ROWS` rows: the weighted mean, then
+    the moments about it. Memory stays at one float64 chunk.
+    """
+    n_rows = X.shape[0] if index is None else index.shape[0]
+    width = X.shape[1] + Y.shape[1]
+    blocks = _row_blocks(X.shape[0], index)
+    buffer = torch.empty(min(CHUNK_ROWS, max(n_rows, 1)), width, dtype=torch.float64)
+    w = None if weights is None else weights.to(torch.float64)
+    total = torch.tensor(float(n_rows), dtype=torch.float64) if w is None else \
+        (w.sum() if index is None else w[index].sum())
+    sums = torch.zeros(width, dtype=torch.float64)
+    for rows in blocks:
+        block = _fill(buffer, X, Y, rows)
+        sums += block.sum(0) if w is None else w[rows] @ block
+    center = sums / total if total > 0 else sums
+    first = torch.zeros(width, dtype=torch.float64)
+    second = torch.zeros(width, width, dtype=torch.float64)
+    for rows in blocks:
+        block = _fill(buffer, X, Y, rows).sub_(center)
+        weighted = block if w is None else block * w[rows][:, None]
+        first += weighted.sum(0)
+        second.addmm_(weighted.T, block)
+    return Moments(n_rows, X.shape[1], total, center, first, second)
+
+
+def restrict(mom, kept):
+    """The moments of the kept feature columns (and every output)."""
+    keep = torch.cat([kept, torch.ones(mom.center.shape[0] - mom.n_features, dtype=torch.bool)])
+    return Moments(mom.n_rows, int(kept.sum()), mom.total, mom.center[keep], mom.first[keep],
+                   mom.second[keep][:, keep])
+
+
+def scaler_from_moments(mom, intercept, standardize, dtype):
+    """The :class:`Scaler` that ``Scaler.fit`` would give, from the moments.
+
+    Same definitions as :mod:`torchlinreg.scaling` (weighted means, Bessel's
+    correction by the row count, root mean squares without intercept), in
+    float64 and then cast to ``dtype``.
+    """
+    p = mom.n_features
+    if not standardize:
+        return Scaler.identity(p, mom.center.shape[0] - p, dtype)
+    total = mom.total
+    if intercept:
+        center = mom.center + mom.first / total
+        spread = (mom.second.diagonal() - mom.first ** 2 / total) / total
+        spread = spread * mom.n_rows / max(mom.n_rows - 1, 1)
+    else:
+        center = torch.zeros_like(mom.center)
+        spread = (mom.second.diagonal() + 2 * mom.center * mom.first
+                  + total * mom.center ** 2) / total
+    scale = spread.clamp_min(0).sqrt()
+    scale = torch.where(scale > 0, scale, torch.ones_like(scale)).to(dtype)
+    center = center.to(dtype)
+    return Scaler(center[:p], scale[:p], center[p:], scale[p:])
+
+
+@dataclass
+class Quadratic:
+    """The standardized MSE of one part of the data as a quadratic form.
+
+    ``gram`` is ``(q, q)`` for the parameters ``θ = [b, w]`` (``[w]``
+    without intercept), ``cross`` ``(k, q)`` and ``yy`` ``(k,)``; all are
+    means over the rows (weighted means with weights).
+    """
+
+    gram: torch.Tensor
+    cross: torch.Tensor
+    yy: torch.Tensor
+
+    @classmethod
+    def from_moments(cls, mom, scaler, intercept):
+        """Express the moments in the standardized space of ``scaler``."""
+        p, d = mom.n_features, mom.center.shape[0]
+        x_center, x_scale, y_center, y_scale = (
+            t.to(torch.float64) for t in (scaler.x_center, scaler.x_scale,
+                                          scaler.y_center, scaler.y_scale))
+        # Rows map u = [1, z - c] to [1, (x - x_center)/x_scale, (y - y_center)/y_scale].
+        transform = torch.zeros(1 + d, 1 + d, dtype=torch.float64)
+        transform[0, 0] = 1.0
+        scale = torch.cat([x_scale, y_scale])
+        transform[1:, 0] = (mom.center - torch.cat([x_center, y_center])) / scale
+        transform[1:, 1:] = torch.diag(1.0 / scale)
+        total = mom.total if mom.total > 0 else torch.ones((), dtype=torch.float64)
+        stats = transform @ mom.matrix() @ transform.T / total
+        params = slice(0 if intercept else 1, 1 + p)
+        return cls(stats[params, params].contiguous(), stats[1 + p:, params].contiguous(),
+                   stats[1 + p:, 1 + p:].diagonal().contiguous())
+
+    def residual(self, theta):
+        """``Θ G - C`` (half the gradient of each output's MSE), ``(k, q)``."""
+        return theta @ self.gram - self.cross
+
+    def per_output(self, theta, residual=None):
+        """Each output's MSE at ``Θ`` ``(k, q)``."""
+        residual = self.residual(theta) if residual is None else residual
+        return ((residual - self.cross) * theta).sum(1) + self.yy
+
+
+def _theta(model):
+    """The parameters as one float64 matrix ``[b | W]`` ``(k, q)``."""
+    weight = model.weight.detach().to(torch.float64)
+    if model.bias is None:
+        return weight
+    return torch.cat([model.bias.detach().to(torch.float64)[:, None], weight], 1)
+
+
+def _set_grad(model, grad):
+    """Write a ``(k, q)`` gradient into the parameters' ``.grad``."""
+    if model.bias is not None:
+        model.bias.grad = grad[:, 0].to(model.bias.dtype)
+        grad = grad[:, 1:]
+    model.weight.grad = grad.to(model.weight.dtype).contiguous()
+
+
+class GramObjective:
+    """One part of the data for the training loop, through its statistics.
+
+    Offers what :class:`torchlinreg.training.Split` offers: the per-output
+    loss, the loss with its gradient written to ``.grad``, an L-BFGS
+    closure and a minibatch epoch.
+    """
+
+    def __init__(self, quadratic, n_rows, data=None, scaler=None):
+        self.quadratic = quadratic
+        self.n_rows = n_rows
+        self._data = data  # (X, Y, weights, rows, columns) of the raw data, for minibatches
+        self._scaler = scaler
+
+    def loss(self, model):
+        """Each output's standardized MSE ``(k,)``."""
+        return self.quadratic.per_output(_theta(model))
+
+    def loss_and_gradient(self, model):
+        """Each output's MSE; the gradient of their mean is written to ``.grad``."""
+        theta = _theta(model)
+        residual = self.quadratic.residual(theta)
+        _set_grad(model, residual * (2.0 / theta.shape[0]))
+        return self.quadratic.per_output(theta, residual)
+
+    def closure(self, model):
+        """An L-BFGS closure: the mean loss, with its gradient in ``.grad``."""
+        def closure():
+            return self.loss_and_gradient(model).mean()
+        return closure
+
+    def minibatch_epoch(self, model, optimizer, order, batch_size):
+        """One pass in minibatches of ``batch_size`` rows taken in ``order``."""
+        X, Y, w, index, columns = self._data
+        if index is not None:
+            order = index[order]
+        block_rows = batch_size * BATCHES_PER_BLOCK
+        steps = 0
+        for block in order.split(block_rows):
+            x = X[block] if columns is None else X[block][:, columns]
+            xb, yb = self._standardized(x, Y[block])
+            wb = None if w is None else w[block]
+            for start in range(0, block.shape[0], batch_size):
+                rows = slice(start, start + batch_size)
+                _batch_step(model, optimizer, xb[rows], yb[rows], None if wb is None else wb[rows])
+                steps += 1
+        return steps
+
+    def _standardized(self, x, y):
+        """Standardize gathered rows in place (they are fresh copies)."""
+        s = self._scaler
+        x = x.to(s.x_center.dtype).sub_(s.x_center).div_(s.x_scale)
+        y = y.to(s.y_center.dtype).sub_(s.y_center).div_(s.y_scale)
+        return x, y
+
+
+def _batch_step(model, optimizer, x, y, w):
+    """One minibatch update with the closed-form MSE gradient (no autograd graph)."""
+    weight, bias = model.weight, model.bias
+    with torch.no_grad():
+        pred = x @ weight.T if bias is None else torch.addmm(bias, x, weight.T)
+        residual = pred.sub_(y)
+        if w is None:
+            residual.mul_(2.0 / (residual.shape[0] * residual.shape[1]))
+        else:
+            residual.mul_((w * (2.0 / (residual.shape[1] * float(w.sum()))))[:, None])
+        weight.grad = residual.T @ x
+        if bias is not None:
+            bias.grad = residual.sum(0)
+    optimizer.step()
+
+
+def build_objectives(X, Y, weights, valid, intercept, standardize):
+    """Scaler, training and validation objectives and the aliased columns.
+
+    ``valid`` is None or ``(X, Y, weights)``. The alias check runs on
+    ``AᵀWA`` rebuilt from the moments, as :func:`torchlinreg.exact.aliased_columns`
+    would compute it from the rows; the aliased columns are then left out
+    of the statistics and of the minibatches without copying the data.
+    """
+    mom = moments(X, Y, weights)
+    aliased = aliased_from_gram(mom.raw_gram(intercept))[int(intercept):]
+    kept = ~aliased
+    mom = restrict(mom, kept)
+    scaler = scaler_from_moments(mom, intercept, standardize, X.dtype)
+    columns = None if bool(kept.all()) else kept
+    train = GramObjective(Quadratic.from_moments(mom, scaler, intercept), X.shape[0],
+                          (X, Y, weights, None, columns), scaler)
+    if valid is None:
+        return scaler, train, None, aliased
+    X_valid, Y_valid, w_valid = valid
+    valid_mom = restrict(moments(X_valid, Y_valid, w_valid), kept)
+    valid_objective = GramObjective(Quadratic.from_moments(valid_mom, scaler, intercept),
+                                    X_valid.shape[0])
+    return scaler, train, valid_objective, aliased
