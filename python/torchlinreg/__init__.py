@@ -17,9 +17,22 @@ from .lm_check import LmResult, lm_check
 from .results import LinearFit
 from .simulate import simulate
 
+# Optional dependencies (scikit-learn, formulaic, matplotlib) are imported
+# only when these names are first used.
+_LAZY = {"TorchLinearRegression": ".estimator", "fit_formula": ".formula",
+         "Summary": ".summary", "plot_fit": ".plotting"}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        from importlib import import_module
+        return getattr(import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 __all__ = [
     "__version__", "fit", "ols", "simulate", "lm_check", "datasets",
     "LinearFit", "ExactFit", "Inference", "LmResult",
     "TorchlinregError", "InputError", "ShapeError", "OptionError", "DivergenceError",
     "ConvergenceWarning",
+    "TorchLinearRegression", "fit_formula", "Summary", "plot_fit",
 ]

@@ -125,6 +125,19 @@ class LinearFit:
             torch.as_tensor(self.coefficients()), torch.as_tensor(aliased), w, intercept,
             self.term_names, self.output_names)
 
+    def summary(self, level=0.95):
+        """The ``summary.lm``-like table and how the fit ended (:class:`~torchlinreg.summary.Summary`)."""
+        from .summary import Summary
+        return Summary(self, level)
+
+    def plot(self, path=None, **options):
+        """Loss curves and parameter paths (matplotlib); saved to ``path`` if given.
+
+        See :func:`torchlinreg.plotting.plot_fit`; returns the figure.
+        """
+        from .plotting import plot_fit
+        return plot_fit(self, path, **options)
+
     def loss(self, exact=False):
         """Training mean squared error at the fitted (or the exact) coefficients."""
         X, Y, w = (t.to(torch.float64) if t is not None else None for t in self._train)
