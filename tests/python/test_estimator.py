@@ -1,0 +1,142 @@
+"""TorchLinearRegression: scikit-learn's estimator checks, and agreement with ols() and lm()."""
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("sklearn")
+from sklearn.base import clone  # noqa: E402
+from sklearn.model_selection import cross_val_score  # noqa: E402
+from sklearn.pipeline import make_pipeline  # noqa: E402
+from sklearn.preprocessing import StandardScaler  # noqa: E402
+from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
+
+import torchlinreg  # noqa: E402
+from torchlinreg import TorchLinearRegression  # noqa: E402
+
+# Checks that cannot apply, and why. Anything else must pass.
+EXPECTED_FAILED_CHECKS = {
+    "check_sample_weight_equivalence_on_dense_data":
+        "uses 30 features on fewer rows; torchlinreg refuses designs with fewer rows than "
+        "coefficients (lm() would alias columns; there is no unique least-squares solution to "
+        "reach by gradient descent)",
+}
+
+# Full-batch SGD with momentum converges in a few hundred steps on the checks' small,
+# well-conditioned data sets (default Adam takes longer on some), which keeps this file fast.
+FAST = dict(optimizer="sgd", lr=0.3, optimizer_options={"momentum": 0.9}, seed=0)
+
+
+@parametrize_with_checks([TorchLinearRegression(**FAST)],
+                         expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS)
+def test_sklearn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+def _r_available():
+    try:
+        import rpy2.robjects  # noqa: F401
+    except Exception as error:  # rpy2 raises several types when R is missing
+        return str(error)
+    return None
+
+
+needs_r = pytest.mark.skipif(_r_available() is not None, reason=f"R/rpy2 missing: {_r_available()}")
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y, _ = torchlinreg.simulate(200, 3, noise=0.5, seed=3)
+    return X, y
+
+
+def test_importing_torchlinreg_does_not_import_sklearn():
+    code = "import sys, torchlinreg; print(any(m.startswith('sklearn') for m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_default_estimator_matches_exact_least_squares(data):
+    X, y = data
+    model = TorchLinearRegression(seed=1).fit(X, y)
+    exact = torchlinreg.ols(X, y)
+    np.testing.assert_allclose(model.coef_, exact.coef, rtol=1e-8)
+    assert model.intercept_ == pytest.approx(exact.intercept, rel=1e-8, abs=1e-12)
+    assert model.n_iter_ == model.linear_fit_.n_iter > 0
+    assert model.n_features_in_ == 3
+    np.testing.assert_allclose(model.predict(X), X @ exact.coef + exact.intercept, rtol=1e-9)
+    assert 0.5 < model.score(X, y) <= 1
+
+
+def test_parameters_are_fit_parameters():
+    params = TorchLinearRegression().get_params()
+    assert set(params) == {"intercept", "optimizer", "lr", "epochs", "batch_size", "shuffle",
+                           "validation", "standardize", "dtype", "seed", "tol", "init", "engine",
+                           "verbose", "optimizer_options"}
+    model = TorchLinearRegression().set_params(optimizer="sgd", lr=0.05)
+    assert model.get_params()["optimizer"] == "sgd" and clone(model).lr == 0.05
+
+
+def test_dataframe_names_reach_the_linear_fit(data):
+    X, y = data
+    frame = pd.DataFrame(X, columns=["a", "b", "c"])
+    model = TorchLinearRegression(seed=1).fit(frame, y)
+    assert list(model.feature_names_in_) == ["a", "b", "c"]
+    assert model.linear_fit_.term_names == ["(Intercept)", "a", "b", "c"]
+    assert "Coefficients:" in str(model.linear_fit_.summary())
+
+
+def test_two_outputs_and_no_intercept(data):
+    X, y = data
+    Y = np.column_stack([y, 2 * y - X[:, 0]])
+    model = TorchLinearRegression(intercept=False, seed=1).fit(X, Y)
+    exact = torchlinreg.ols(X, Y, intercept=False)
+    assert model.coef_.shape == (2, 3) and model.predict(X).shape == (200, 2)
+    np.testing.assert_allclose(model.coef_, exact.coef, rtol=1e-8)
+    np.testing.assert_array_equal(model.intercept_, [0.0, 0.0])
+
+
+def test_works_in_a_pipeline_and_cross_validation(data):
+    X, y = data
+    pipe = make_pipeline(StandardScaler(), TorchLinearRegression(**FAST))
+    scores = cross_val_score(pipe, X, y, cv=3)
+    assert scores.shape == (3,) and (scores > 0.5).all()
+
+
+def test_float32_reaches_the_documented_tolerance(data):
+    X, y = data
+    model = TorchLinearRegression(dtype="float32", seed=1).fit(X, y)
+    np.testing.assert_allclose(model.coef_, torchlinreg.ols(X, y).coef, rtol=1e-4)
+
+
+@needs_r
+def test_sample_weight_matches_lm_weights(data):
+    X, y = data
+    weights = np.random.default_rng(5).uniform(0.2, 3.0, size=len(y))
+    model = TorchLinearRegression(seed=1).fit(X, y, sample_weight=weights)
+    lm = torchlinreg.lm_check(X, y, weights=weights)
+    np.testing.assert_allclose(model.coef_, lm.coef[0, 1:], rtol=1e-8)
+    assert model.intercept_ == pytest.approx(lm.coef[0, 0], rel=1e-8, abs=1e-10)
+    inference = model.linear_fit_.inference
+    np.testing.assert_allclose(inference.std_error, lm.std_error, rtol=1e-6)
+    np.testing.assert_allclose(inference.sigma, lm.sigma, rtol=1e-8)
+    np.testing.assert_allclose(inference.r_squared, lm.r_squared, rtol=1e-8)
+
+
+def test_zero_weights_equal_dropping_rows(data):
+    X, y = data
+    weights = np.ones(len(y))
+    weights[:20] = 0
+    weighted = TorchLinearRegression(seed=1).fit(X, y, sample_weight=weights)
+    dropped = TorchLinearRegression(seed=1).fit(X[20:], y[20:])
+    np.testing.assert_allclose(weighted.coef_, dropped.coef_, rtol=1e-8)
+
+
+def test_errors_are_value_errors_with_what_to_change():
+    X = np.ones((5, 2))
+    with pytest.raises(ValueError, match="optimizer"):
+        TorchLinearRegression(optimizer="nope").fit(X, np.arange(5.0))
+    with pytest.raises(ValueError, match="NaN"):
+        TorchLinearRegression().fit(np.array([[1.0], [np.nan], [2.0]]), np.arange(3.0))
