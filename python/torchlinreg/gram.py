@@ -59,8 +59,9 @@ class Moments:
         return gram if intercept else gram[1:, 1:]
 
 
-def _row_blocks(n_rows, index, rows=CHUNK_ROWS):
-    """Row selections of at most ``rows`` rows: slices, or pieces of ``index``."""
+def _row_blocks(n_rows, index):
+    """Row selections of at most :data:`CHUNK_ROWS` rows: slices, or pieces of ``index``."""
+    rows = CHUNK_ROWS
     if index is None:
         return [slice(start, min(start + rows, n_rows)) for start in range(0, n_rows, rows)]
     return list(index.split(rows))
@@ -149,8 +150,12 @@ class Quadratic:
     yy: torch.Tensor
 
     @classmethod
-    def from_moments(cls, mom, scaler, intercept):
-        """Express the moments in the standardized space of ``scaler``."""
+    def from_moments(cls, mom, scaler, intercept, centred=False):
+        """Express the moments in the standardized space of ``scaler``.
+
+        ``centred``: the scaler's centres are these rows' means (the
+        training part, standardized with an intercept).
+        """
         p, d = mom.n_features, mom.center.shape[0]
         x_center, x_scale, y_center, y_scale = (
             t.to(torch.float64) for t in (scaler.x_center, scaler.x_scale,
@@ -163,6 +168,12 @@ class Quadratic:
         transform[1:, 1:] = torch.diag(1.0 / scale)
         total = mom.total if mom.total > 0 else torch.ones((), dtype=torch.float64)
         stats = transform @ mom.matrix() @ transform.T / total
+        if centred:
+            # Centred columns have mean 0 exactly; their computed means are
+            # rounding, which Adam (dividing by sqrt(v) + eps) would amplify
+            # into a wandering intercept when it starts at its optimum, 0.
+            stats[0, 1:] = 0.0
+            stats[1:, 0] = 0.0
         params = slice(0 if intercept else 1, 1 + p)
         return cls(stats[params, params].contiguous(), stats[1 + p:, params].contiguous(),
                    stats[1 + p:, 1 + p:].diagonal().contiguous())
@@ -225,20 +236,25 @@ class GramObjective:
         return closure
 
     def minibatch_epoch(self, model, optimizer, order, batch_size):
-        """One pass in minibatches of ``batch_size`` rows taken in ``order``."""
+        """One pass in minibatches of ``batch_size`` rows taken in ``order``.
+
+        Rows are gathered and standardized :data:`BATCHES_PER_BLOCK` batches
+        at a time; each batch is then a view, its gradient two matrix products.
+        """
         X, Y, w, index, columns = self._data
         if index is not None:
             order = index[order]
-        block_rows = batch_size * BATCHES_PER_BLOCK
         steps = 0
-        for block in order.split(block_rows):
-            x = X[block] if columns is None else X[block][:, columns]
-            xb, yb = self._standardized(x, Y[block])
-            wb = None if w is None else w[block]
-            for start in range(0, block.shape[0], batch_size):
-                rows = slice(start, start + batch_size)
-                _batch_step(model, optimizer, xb[rows], yb[rows], None if wb is None else wb[rows])
-                steps += 1
+        with torch.no_grad():
+            for block in order.split(batch_size * BATCHES_PER_BLOCK):
+                x = X[block] if columns is None else X[block][:, columns]
+                xb, yb = self._standardized(x, Y[block])
+                batches = zip(xb.split(batch_size), yb.split(batch_size),
+                              [None] * len(xb) if w is None else w[block].split(batch_size))
+                for x_batch, y_batch, w_batch in batches:
+                    _set_batch_gradient(model, x_batch, y_batch, w_batch)
+                    optimizer.step()
+                    steps += 1
         return steps
 
     def _standardized(self, x, y):
@@ -249,20 +265,17 @@ class GramObjective:
         return x, y
 
 
-def _batch_step(model, optimizer, x, y, w):
-    """One minibatch update with the closed-form MSE gradient (no autograd graph)."""
+def _set_batch_gradient(model, x, y, w):
+    """The closed-form gradient of one minibatch's MSE, written to ``.grad``."""
     weight, bias = model.weight, model.bias
-    with torch.no_grad():
-        pred = x @ weight.T if bias is None else torch.addmm(bias, x, weight.T)
-        residual = pred.sub_(y)
-        if w is None:
-            residual.mul_(2.0 / (residual.shape[0] * residual.shape[1]))
-        else:
-            residual.mul_((w * (2.0 / (residual.shape[1] * float(w.sum()))))[:, None])
-        weight.grad = residual.T @ x
-        if bias is not None:
-            bias.grad = residual.sum(0)
-    optimizer.step()
+    residual = (x @ weight.T if bias is None else torch.addmm(bias, x, weight.T)).sub_(y)
+    if w is None:
+        residual.mul_(2.0 / residual.numel())
+    else:
+        residual.mul_((w * (2.0 / (residual.shape[1] * w.sum())))[:, None])
+    weight.grad = residual.T @ x
+    if bias is not None:
+        bias.grad = residual.sum(0)
 
 
 def build_objectives(X, Y, weights, valid, intercept, standardize):
@@ -279,7 +292,8 @@ def build_objectives(X, Y, weights, valid, intercept, standardize):
     mom = restrict(mom, kept)
     scaler = scaler_from_moments(mom, intercept, standardize, X.dtype)
     columns = None if bool(kept.all()) else kept
-    train = GramObjective(Quadratic.from_moments(mom, scaler, intercept), X.shape[0],
+    train = GramObjective(Quadratic.from_moments(mom, scaler, intercept, intercept and standardize),
+                          X.shape[0],
                           (X, Y, weights, None, columns), scaler)
     if valid is None:
         return scaler, train, None, aliased
