@@ -8,12 +8,13 @@ through rpy2.
 """
 from . import datasets
 from ._version import __version__
-from .errors import (ConvergenceWarning, DivergenceError, InputError, OptionError,
-                     ShapeError, TorchlinregError)
+from .errors import (ConvergenceWarning, DivergenceError, InputError, MissingDataError,
+                     OptionError, ScaleWarning, ShapeError, TorchlinregError)
 from .exact import ExactFit, ols
 from .fitting import fit
 from .inference import Inference
 from .lm_check import LmResult, lm_check
+from .persistence import load_fit as load
 from .results import LinearFit
 from .simulate import simulate
 
@@ -33,6 +34,6 @@ __all__ = [
     "__version__", "fit", "ols", "simulate", "lm_check", "datasets",
     "LinearFit", "ExactFit", "Inference", "LmResult",
     "TorchlinregError", "InputError", "ShapeError", "OptionError", "DivergenceError",
-    "ConvergenceWarning",
+    "MissingDataError", "ConvergenceWarning", "ScaleWarning", "load",
     "TorchLinearRegression", "fit_formula", "Summary", "plot_fit",
 ]

@@ -4,6 +4,7 @@ Everything here validates: after these functions the numerical core trusts
 its inputs. A design is always ``(n, p)`` and a response always ``(n, k)``,
 so a ``[n]`` target can never broadcast against a ``[n, 1]`` prediction.
 """
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -55,17 +56,40 @@ def _to_numpy(data, what):
             raise InputError(
                 f"{what} has non-numeric columns {bad}; encode them as numbers "
                 "(e.g. pandas.get_dummies) or use a formula interface, which encodes factors.")
-        return data.to_numpy(), [str(c) for c in data.columns]
+        array = data.to_numpy()
+        if array.dtype.kind not in "biuf":
+            # Mixed bool and numeric columns, or nullable (Int64, boolean) ones,
+            # come out as objects: convert, with pandas.NA as NaN for the check.
+            array = data.to_numpy(dtype=np.float64, na_value=np.nan)
+        return array, [str(c) for c in data.columns]
     if isinstance(data, pd.Series):
         return _to_numpy(data.to_frame(), what)[0][:, 0], [str(data.name)] if data.name is not None else None
     if isinstance(data, torch.Tensor):
-        return data.detach().cpu().numpy(), None
-    array = np.asarray(data)
+        data = data.detach().cpu()
+        # numpy has no bfloat16; float32 holds every bfloat16 value exactly.
+        array = (data.float() if data.dtype == torch.bfloat16 else data).numpy()
+    else:
+        array = np.asarray(data)
+    if array.dtype == object:
+        array = _object_to_float(array, what)
     if array.dtype.kind not in "biuf":
         raise InputError(
             f"{what} must be numeric; got an array of dtype {array.dtype}. "
             "Convert strings or objects to numbers first.")
     return array, None
+
+
+def _object_to_float(array, what):
+    """An object array of numbers as float64; else an error naming the bad columns."""
+    def is_number(v):
+        return isinstance(v, (numbers.Real, np.bool_)) and not isinstance(v, str)
+    flat = array.reshape(array.shape[0], -1) if array.ndim >= 1 else array.reshape(1, 1)
+    bad = [j for j in range(flat.shape[1]) if not all(is_number(v) for v in flat[:, j])]
+    if bad:
+        raise InputError(
+            f"{what} has non-numeric values in column(s) {bad} (0-based); encode them "
+            "as numbers (e.g. pandas.get_dummies) or use a formula interface, which encodes factors.")
+    return array.astype(np.float64)
 
 
 def _as_tensor(array, dtype):
@@ -77,7 +101,7 @@ def _as_tensor(array, dtype):
     return torch.as_tensor(np.ascontiguousarray(array, dtype=target))
 
 
-def _check_finite(values, names, what):
+def _check_finite(values, names, what, source=None):
     # A finite sum means every value is finite, without an n x p mask; an
     # overflowing sum of finite values falls through to the full check.
     if values.numel() == 0 or bool(torch.isfinite(values.sum())):
@@ -85,6 +109,10 @@ def _check_finite(values, names, what):
     finite = torch.isfinite(values)
     if bool(finite.all()):
         return
+    if source is not None and source.dtype.kind == "f" and bool(np.isfinite(source).all()):
+        raise InputError(
+            f"{what} has values too large for {str(values.dtype).replace('torch.', '')} "
+            f"(largest magnitude {np.abs(source).max():.6g}); use dtype='float64' or rescale.")
     bad_rows = (~finite).sum(dim=0)
     detail = ", ".join(f"{names[j]!r} ({int(c)} rows)" for j, c in enumerate(bad_rows) if c > 0)
     raise InputError(
@@ -101,7 +129,7 @@ def as_design(X, dtype=torch.float64, what="X"):
             "For a single predictor pass X.reshape(-1, 1).")
     values = _as_tensor(array, dtype)
     names = names or [f"x{j + 1}" for j in range(values.shape[1])]
-    _check_finite(values, names, what)
+    _check_finite(values, names, what, array)
     return Design(values, names)
 
 
@@ -115,10 +143,10 @@ def as_response(y, n_rows, dtype=torch.float64, what="y"):
         raise ShapeError(f"X has {n_rows} rows but {what} has shape {tuple(array.shape)}; "
                          "they must have the same number of rows.")
     one_output = array.ndim == 1 or array.shape[1] == 1
-    values = _as_tensor(array.reshape(n_rows, -1), dtype)
+    values = _as_tensor(array[:, None] if array.ndim == 1 else array, dtype)
     if names is None:
         names = ["y"] if one_output else [f"y{k + 1}" for k in range(values.shape[1])]
-    _check_finite(values, names, what)
+    _check_finite(values, names, what, array)
     return Response(values, names, one_output)
 
 

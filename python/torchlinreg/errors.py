@@ -46,5 +46,13 @@ class DivergenceError(TorchlinregError, RuntimeError):
         self.history = history
 
 
+class MissingDataError(TorchlinregError, RuntimeError):
+    """The fit was loaded without its training data, which this method needs."""
+
+
 class ConvergenceWarning(UserWarning):
     """The fit stopped before the gradient-norm tolerance was met."""
+
+
+class ScaleWarning(UserWarning):
+    """Columns differ hugely in scale and ``standardize=False`` leaves them so."""

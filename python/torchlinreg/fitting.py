@@ -3,6 +3,7 @@
 The path reads straight: validate → drop aliased columns → split →
 standardize → train → map back to the original scale.
 """
+import inspect
 import warnings
 
 import numpy as np
@@ -10,7 +11,7 @@ import pandas as pd
 import torch
 
 from .data import as_design, as_response, as_weights, check_enough_rows, resolve_dtype, split_rows
-from .errors import ConvergenceWarning, DivergenceError, OptionError, ShapeError
+from .errors import ConvergenceWarning, DivergenceError, OptionError, ScaleWarning, ShapeError
 from .exact import aliased_columns, with_intercept
 from .gram import build_objectives
 from .model import LinearModel, initial_parameters
@@ -24,7 +25,7 @@ from .training import Schedule, Split, train
 
 def fit(X, y, *, intercept=True, optimizer="adam", lr=None, epochs=None, batch_size=None,
         shuffle=True, validation=0.0, standardize=True, dtype="float64", seed=None, tol=None,
-        init="zeros", weights=None, engine="auto", verbose=None, **optimizer_options):
+        init="zeros", weights=None, engine="auto", verbose=None, resume=None, **optimizer_options):
     """Fit ``y ≈ X Wᵀ + b`` by gradient descent on the mean squared error.
 
     Parameters
@@ -76,6 +77,12 @@ def fit(X, y, *, intercept=True, optimizer="adam", lr=None, epochs=None, batch_s
     verbose : bool, optional
         A progress bar (needs ``tqdm``): None shows it only in a terminal
         and after the first second; True always; False never.
+    resume : LinearFit, optional
+        Continue this fit (from ``fit()`` or :func:`torchlinreg.load`) where it
+        stopped, with its optimizer state: ``epochs`` then counts further steps
+        (default: the previous limit again) and the history goes on from the
+        previous one. Pass the same data; options left out keep the previous
+        values, and one that differs (except ``epochs``, ``tol``) is an error.
     **optimizer_options
         Passed to the torch optimizer (``momentum``, ``betas``, ...).
 
@@ -93,10 +100,15 @@ def fit(X, y, *, intercept=True, optimizer="adam", lr=None, epochs=None, batch_s
     if is_torch_data(X):
         X, y, loader_batch_size = read_torch_data(X, y)
         batch_size = loader_batch_size if batch_size is None else batch_size
-    settings = make_settings(intercept=intercept, optimizer=optimizer, lr=lr, epochs=epochs,
-                             batch_size=batch_size, shuffle=shuffle, validation=validation,
-                             standardize=standardize, dtype=dtype, seed=seed, tol=tol, init=init,
-                             engine=engine, optimizer_options=optimizer_options)
+    options = dict(intercept=intercept, optimizer=optimizer, lr=lr, epochs=epochs,
+                   batch_size=batch_size, shuffle=shuffle, validation=validation,
+                   standardize=standardize, dtype=dtype, seed=seed, tol=tol, init=init,
+                   engine=engine, optimizer_options=optimizer_options)
+    if resume is None:
+        settings = make_settings(**options)
+    else:
+        from .persistence import resume_settings
+        settings = resume_settings(resume, options, _DEFAULTS)
     torch_dtype = resolve_dtype(settings.dtype)
     design = as_design(X, torch_dtype)
     n_rows = design.values.shape[0]
@@ -104,7 +116,13 @@ def fit(X, y, *, intercept=True, optimizer="adam", lr=None, epochs=None, batch_s
     w = as_weights(weights, n_rows, torch_dtype)
     generator = torch.Generator().manual_seed(settings.seed)
     parts = _split(design, response, w, settings, generator)
-    return _fit_parts(parts, design.names, response, settings, generator, verbose)
+    return _fit_parts(parts, design.names, response, settings, generator, verbose, resume)
+
+
+# fit()'s option defaults, for telling which options a resumed fit was given.
+_DEFAULTS = {name: ({} if name == "optimizer_options" else p.default)
+             for name, p in inspect.signature(fit).parameters.items()
+             if name not in ("X", "y", "weights", "verbose", "resume")}
 
 
 def _split(design, response, w, settings, generator):
@@ -132,7 +150,7 @@ def _split(design, response, w, settings, generator):
     return train, valid, np.arange(n_rows), np.arange(0)
 
 
-def _fit_parts(parts, feature_names, response, settings, generator, verbose=None):
+def _fit_parts(parts, feature_names, response, settings, generator, verbose=None, resume=None):
     (X, Y, w), valid, train_index, valid_index = parts
     n_train, n_features = X.shape
     check_enough_rows(n_train, n_features + settings.intercept)
@@ -145,19 +163,56 @@ def _fit_parts(parts, feature_names, response, settings, generator, verbose=None
     else:
         scaler, train_split, valid_split, aliased = _autograd_splits(X, Y, w, valid, settings)
     kept = ~aliased
-    model = LinearModel(*initial_parameters(settings.init, Y.shape[1], int(kept.sum()),
-                                            settings.intercept, X.dtype, generator))
-    optimizer = make_optimizer(settings.optimizer_class, model.parameters(), settings.lr,
-                               settings.optimizer_options)
-    schedule = Schedule(settings.epochs, settings.tol, settings.batch_size, settings.shuffle, generator)
-    trace = train(model, optimizer, train_split, valid_split, schedule, scaler.y_scale ** 2,
-                  verbose)
+    if not settings.standardize:
+        _warn_scales(X, kept, settings.intercept, feature_names)
+    if resume is None:
+        model = LinearModel(*initial_parameters(settings.init, Y.shape[1], int(kept.sum()),
+                                                settings.intercept, X.dtype, generator))
+        optimizer = make_optimizer(settings.optimizer_class, model.parameters(), settings.lr,
+                                   settings.optimizer_options)
+        schedule = Schedule(settings.epochs, settings.tol, settings.batch_size, settings.shuffle,
+                            generator)
+        trace = train(model, optimizer, train_split, valid_split, schedule, scaler.y_scale ** 2,
+                      verbose)
+    else:
+        from .persistence import continue_training
+        model, optimizer, trace = continue_training(resume, settings, (X, Y, w), aliased,
+                                                    train_split, valid_split, scaler, generator,
+                                                    verbose)
     if not trace.loss:
         raise KeyboardInterrupt
     result = _build_result(trace, scaler, aliased, feature_names, response, settings,
                            (X, Y, w), train_index, valid_index)
+    from .persistence import training_state
+    result._state = training_state(model, optimizer, generator)
     _report_ending(trace, settings, result)
     return result
+
+
+# Columns whose scales differ by more than this make unstandardized gradient
+# descent slow or unstable (the loss Hessian's condition number is the square).
+SCALE_RATIO_WARNING = 1e3
+
+
+def _warn_scales(X, kept, intercept, feature_names):
+    """Warn when ``standardize=False`` leaves columns of hugely different scales."""
+    if X.shape[0] == 0 or not bool(kept.any()):
+        return
+    rms = (torch.linalg.vector_norm(X, dim=0) / X.shape[0] ** 0.5).to(torch.float64)[kept]
+    names = [n for n, k in zip(feature_names, kept.tolist()) if k]
+    if intercept:
+        rms, names = torch.cat([torch.ones(1, dtype=torch.float64), rms]), ["(Intercept)"] + names
+    positive = rms > 0
+    rms, names = rms[positive], [n for n, k in zip(names, positive.tolist()) if k]
+    if len(names) < 2 or float(rms.max() / rms.min()) <= SCALE_RATIO_WARNING:
+        return
+    big, small = int(rms.argmax()), int(rms.argmin())
+    warnings.warn(
+        f"with standardize=False the columns differ in scale by a factor of "
+        f"{float(rms[big] / rms[small]):.3g} ({names[big]!r}: {float(rms[big]):.3g}, "
+        f"{names[small]!r}: {float(rms[small]):.3g}), so gradient descent may need very many "
+        "steps or diverge; use standardize=True (the default), which reports coefficients "
+        "on the original scale all the same.", ScaleWarning, stacklevel=4)
 
 
 def _autograd_splits(X, Y, w, valid, settings):

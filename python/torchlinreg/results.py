@@ -11,7 +11,7 @@ import pandas as pd
 import torch
 
 from .data import as_design
-from .errors import ShapeError
+from .errors import MissingDataError, ShapeError
 from .exact import exact_solution, with_intercept
 from .inference import compute_inference
 
@@ -76,6 +76,10 @@ class LinearFit:
         self.valid_index = valid_index
         self.scaler = scaler
         self._train = train_data
+        # For save() and resuming: the trace, and (set by fit()) the optimizer's state.
+        self._trace = trace
+        self._state = None
+        self._fingerprint = None
 
     def __repr__(self):
         return (f"LinearFit(optimizer={self.settings['optimizer']!r}, n_iter={self.n_iter}, "
@@ -110,14 +114,14 @@ class LinearFit:
     @cached_property
     def exact(self):
         """The exact least-squares solution on the training rows: ``(weight, bias)`` in float64."""
-        X, Y, w = self._train
+        X, Y, w = self._training_data()
         weight, bias, _ = exact_solution(X, Y, w, self.settings["intercept"])
         return weight.numpy(), bias.numpy()
 
     @cached_property
     def inference(self):
         """Standard errors, t and p values, R², F at the fitted coefficients (:class:`Inference`)."""
-        X, Y, w = self._train
+        X, Y, w = self._training_data()
         intercept = self.settings["intercept"]
         aliased = np.concatenate([[False] * intercept, self.aliased])
         return compute_inference(
@@ -140,7 +144,7 @@ class LinearFit:
 
     def loss(self, exact=False):
         """Training mean squared error at the fitted (or the exact) coefficients."""
-        X, Y, w = (t.to(torch.float64) if t is not None else None for t in self._train)
+        X, Y, w = (t.to(torch.float64) if t is not None else None for t in self._training_data())
         weight, bias = self.exact if exact else (self._weight, self._bias)
         pred = X @ torch.as_tensor(np.nan_to_num(weight)).T + torch.as_tensor(bias)
         squared = (pred - Y) ** 2
@@ -166,6 +170,27 @@ class LinearFit:
         with np.errstate(divide="ignore", invalid="ignore"):
             table["rel_diff"] = table["abs_diff"] / table["exact"].abs()
         return table
+
+    def _training_data(self):
+        if self._train is None:
+            raise MissingDataError(
+                "this fit was loaded without its training data, which exact, inference, loss(), "
+                "compare() and summary() need: load it with torchlinreg.load(path, X=X, y=y) "
+                "(the data given to fit()), or save it with fit.save(path, include_data=True).")
+        return self._train
+
+    def save(self, path, include_data=False):
+        """Save to one ``.npz`` file that :func:`torchlinreg.load` reads without running code.
+
+        Stores the coefficients, the optimizer state, the history, the settings
+        and a summary of the data (rows, names, centres and scales, a hash);
+        the training rows themselves only with ``include_data=True``. A loaded
+        fit predicts and resumes (``fit(X, y, resume=loaded)``); ``compare()``
+        and ``inference`` need the data, stored or given back to ``load``.
+        Returns the path written (``.npz`` is added if missing).
+        """
+        from .persistence import save_fit
+        return save_fit(self, path, include_data)
 
     def to_dict(self):
         """Everything but the data, as plain Python values (JSON-ready)."""

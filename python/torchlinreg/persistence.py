@@ -1,0 +1,357 @@
+"""Saving, loading and resuming fits, in a file that loads without running code.
+
+A fit is one ``.npz`` file: the numbers as arrays, everything else as one
+JSON document stored under the key ``"meta"`` (a unicode array, not a
+pickle). :func:`load` reads it with ``numpy.load(allow_pickle=False)``, so a
+file from anywhere can be opened safely.
+
+The file holds the coefficients (original and standardized scale), the
+optimizer's state, the seeded generator's state, the history and the
+trace behind it, the settings, and a summary of the training data (rows,
+names, centres and scales, and a hash of the values). The training data
+themselves are stored only with ``include_data=True``; without them a loaded
+fit predicts, prints and resumes, but ``compare()``, ``exact``,
+``inference`` and ``summary()`` need the data back:
+``load(path, X=X, y=y)``.
+
+Resuming (``fit(X, y, resume=previous)``) rebuilds the model and the
+optimizer from that state and runs on, so 500 steps, a save, a load and
+500 more give the coefficients and history of 1,000 steps in one go, bit
+for bit.
+"""
+import copy
+import hashlib
+import inspect
+import json
+import os
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ._version import __version__
+from .data import as_design, as_response, as_weights, resolve_dtype, split_rows
+from .errors import InputError, OptionError
+from .model import LinearModel
+from .optimizers import OPTIMIZERS, make_optimizer
+from .scaling import Scaler
+from .settings import make_settings
+from .training import Schedule, Trace, train
+
+FORMAT = "torchlinreg-fit"
+FORMAT_VERSION = 1
+_SCALER_FIELDS = ("x_center", "x_scale", "y_center", "y_scale")
+_TRACE_LISTS = ("loss", "val_loss", "grad_norm", "steps")
+
+
+# --- the state a fit keeps for saving and resuming ------------------------------------------
+
+def training_state(model, optimizer, generator):
+    """What resuming needs, copied so that later steps cannot change it."""
+    return {"parameters": model.flat_parameters().clone(),
+            "optimizer": copy.deepcopy(optimizer.state_dict()),
+            "optimizer_class": f"{type(optimizer).__module__}.{type(optimizer).__qualname__}",
+            "generator": generator.get_state().clone()}
+
+
+def fingerprint(train_data):
+    """A hash of the training ``(X, Y, weights)``: same data, same hash."""
+    digest = hashlib.blake2b(digest_size=16)
+    for tensor in train_data:
+        if tensor is None:
+            digest.update(b"none")
+            continue
+        array = np.ascontiguousarray(tensor.detach().cpu().numpy())
+        digest.update(f"{array.shape}{array.dtype}".encode())
+        digest.update(memoryview(array).cast("B"))
+    return digest.hexdigest()
+
+
+def fit_fingerprint(fit):
+    """The stored hash of a fit's training data (computed once)."""
+    if getattr(fit, "_fingerprint", None) is None and fit._train is not None:
+        fit._fingerprint = fingerprint(fit._train)
+    return fit._fingerprint
+
+
+# --- nested values (optimizer state, settings) as JSON plus arrays ----------------------------
+
+def _encode(value, arrays):
+    """JSON-ready ``value``; tensors and arrays go to ``arrays`` under a fresh key."""
+    if isinstance(value, (torch.Tensor, np.ndarray)):
+        key = f"blob/{len(arrays)}"
+        if isinstance(value, torch.Tensor):
+            arrays[key] = value.detach().cpu().numpy()
+            return {"__tensor__": key}
+        arrays[key] = value
+        return {"__array__": key}
+    if isinstance(value, dict):
+        return {"__dict__": [[k, _encode(v, arrays)] for k, v in value.items()]}
+    if isinstance(value, tuple):
+        return {"__tuple__": [_encode(v, arrays) for v in value]}
+    if isinstance(value, list):
+        return [_encode(v, arrays) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise TypeError(f"cannot save a value of type {type(value).__name__}: {value!r}")
+
+
+def _decode(value, arrays):
+    if isinstance(value, list):
+        return [_decode(v, arrays) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if "__tensor__" in value:
+        return torch.from_numpy(np.array(arrays[value["__tensor__"]]))
+    if "__array__" in value:
+        return np.array(arrays[value["__array__"]])
+    if "__tuple__" in value:
+        return tuple(_decode(v, arrays) for v in value["__tuple__"])
+    return {k: _decode(v, arrays) for k, v in value["__dict__"]}
+
+
+# --- save ------------------------------------------------------------------------------------
+
+def save_fit(fit, path, include_data=False):
+    """Write ``fit`` to ``path`` (``.npz`` is added if missing); return the path written.
+
+    ``include_data=True`` also stores the training rows, so that a loaded fit
+    can ``compare()`` and compute ``inference`` on its own.
+    """
+    path = os.fspath(path)
+    if not path.endswith(".npz"):
+        path += ".npz"
+    if include_data and fit._train is None:
+        raise InputError("this fit has no training data to include; load it with "
+                         "torchlinreg.load(path, X=X, y=y) first.")
+    arrays = {}
+    trace = fit._trace
+    k, p = fit._weight.shape
+    arrays.update(weight=fit._weight, bias=fit._bias,
+                  weight_std=np.asarray(fit.coef_standardized).reshape(k, p),
+                  bias_std=np.asarray(fit.intercept_standardized).reshape(k),
+                  aliased=fit.aliased, train_index=np.asarray(fit.train_index),
+                  valid_index=np.asarray(fit.valid_index))
+    for name in _SCALER_FIELDS:
+        arrays[f"scaler/{name}"] = getattr(fit.scaler, name).numpy()
+    for i, column in enumerate(fit.history.columns):
+        arrays[f"history/{i}"] = fit.history[column].to_numpy()
+    arrays["trace/parameters"] = torch.stack(trace.parameters).numpy()
+    for name in _TRACE_LISTS:
+        arrays[f"trace/{name}"] = np.asarray(getattr(trace, name))
+    if include_data:
+        for name, tensor in zip("XYw", fit._train):
+            if tensor is not None:
+                arrays[f"data/{name}"] = tensor.numpy()
+    state = getattr(fit, "_state", None)
+    meta = {
+        "format": FORMAT, "version": FORMAT_VERSION, "torchlinreg": __version__,
+        "settings": _encode(fit.settings, arrays),
+        "feature_names": fit.feature_names, "output_names": fit.output_names,
+        "one_output": bool(fit._one), "history_columns": list(map(str, fit.history.columns)),
+        "trace": {"n_steps": trace.n_steps, "converged": trace.converged,
+                  "stop_reason": trace.stop_reason},
+        "data": {"n_train": int(len(fit.train_index)), "n_valid": int(len(fit.valid_index)),
+                 "n_features": p, "fingerprint": fit_fingerprint(fit),
+                 "included": bool(include_data)},
+        "state": None if state is None else _encode(state, arrays),
+    }
+    arrays["meta"] = np.array(json.dumps(meta))
+    with open(path, "wb") as handle:
+        np.savez_compressed(handle, **arrays)
+    return path
+
+
+# --- load ------------------------------------------------------------------------------------
+
+def load_fit(path, X=None, y=None, weights=None):
+    """Read a fit written by :meth:`LinearFit.save`, without executing any code.
+
+    Give the training data back (``X``, ``y`` and ``weights`` as passed to
+    ``fit()``; validation rows are split off again by the saved seed) to use
+    ``compare()``, ``exact``, ``inference`` and ``summary()`` on a fit saved
+    without ``include_data=True``; they are checked against the saved hash.
+    """
+    from .results import LinearFit
+    try:
+        with np.load(os.fspath(path), allow_pickle=False) as stored:
+            arrays = {key: stored[key] for key in stored.files}
+        meta = json.loads(str(arrays.pop("meta")))
+    except (OSError, ValueError, KeyError) as error:
+        raise InputError(f"{path!s} is not a fit saved by torchlinreg ({error}).") from None
+    if meta.get("format") != FORMAT or meta.get("version", 0) > FORMAT_VERSION:
+        raise InputError(f"{path!s} is not a torchlinreg fit of a version this one reads "
+                         f"(format {meta.get('format')!r} version {meta.get('version')!r}); "
+                         "update torchlinreg.")
+    settings = _decode(meta["settings"], arrays)
+    trace = Trace(parameters=list(torch.from_numpy(arrays["trace/parameters"])),
+                  **{name: arrays[f"trace/{name}"].tolist() for name in _TRACE_LISTS},
+                  **meta["trace"])
+    history = pd.DataFrame({name: arrays[f"history/{i}"]
+                            for i, name in enumerate(meta["history_columns"])})
+    scaler = Scaler(*(torch.from_numpy(arrays[f"scaler/{name}"]) for name in _SCALER_FIELDS))
+    data = meta["data"]
+    train_data = None
+    if data["included"]:
+        train_data = tuple(torch.from_numpy(arrays[f"data/{name}"]) if f"data/{name}" in arrays
+                           else None for name in "XYw")
+    fit = LinearFit(
+        weight=arrays["weight"], bias=arrays["bias"], weight_std=arrays["weight_std"],
+        bias_std=arrays["bias_std"], aliased=arrays["aliased"], trace=trace, history=history,
+        feature_names=meta["feature_names"], output_names=meta["output_names"],
+        one_output=meta["one_output"], settings=settings, train_data=train_data,
+        train_index=arrays["train_index"], valid_index=arrays["valid_index"], scaler=scaler)
+    fit._trace = trace
+    fit._state = None if meta["state"] is None else _decode(meta["state"], arrays)
+    fit._fingerprint = data["fingerprint"]
+    if X is not None:
+        attach_data(fit, X, y, weights)
+    return fit
+
+
+def training_rows(settings, X, y, weights):
+    """The training ``(X, Y, weights)`` that ``fit()`` with these settings used."""
+    dtype = resolve_dtype(settings["dtype"])
+    design = as_design(X, dtype)
+    n_rows = design.values.shape[0]
+    response = as_response(y, n_rows, dtype)
+    w = as_weights(weights, n_rows, dtype)
+    data = (design.values, response.values, w)
+    if isinstance(settings["validation"], (int, float)) and settings["validation"] > 0:
+        generator = torch.Generator().manual_seed(settings["seed"])
+        train_index, _ = split_rows(n_rows, settings["validation"], generator)
+        data = tuple(None if t is None else t[train_index] for t in data)
+    return data
+
+
+def attach_data(fit, X, y, weights=None):
+    """Give a loaded fit its training data back, after checking they are the same."""
+    if y is None:
+        raise InputError("give both X and y (and weights if the fit used them).")
+    data = training_rows(fit.settings, X, y, weights)
+    check_same_data(fit, data)
+    fit._train = data
+    return fit
+
+
+def check_same_data(previous, data):
+    """Raise unless ``data`` (training ``X, Y, w``) are those ``previous`` was fitted on."""
+    expected = fit_fingerprint(previous)
+    if expected is None or fingerprint(data) == expected:
+        return
+    X, Y, _ = data
+    raise InputError(
+        f"these are not the data the fit was trained on: it used {len(previous.train_index)} "
+        f"training rows of {len(previous.feature_names)} columns and {len(previous.output_names)} "
+        f"output(s), here there are {X.shape[0]} rows of {X.shape[1]} columns and {Y.shape[1]} "
+        "output(s), or the values differ. Pass the same X, y, weights and validation.")
+
+
+# --- resume ----------------------------------------------------------------------------------
+
+# Options that may change when a fit is resumed; every other one must match.
+_MAY_CHANGE = ("epochs", "tol")
+
+
+def resume_settings(previous, given, defaults):
+    """The settings for continuing ``previous``.
+
+    ``given`` holds ``fit()``'s arguments and ``defaults`` their defaults: an
+    option left at its default takes the previous fit's value; one given must
+    equal it. ``epochs`` counts further steps (default: the previous limit
+    again) and ``tol`` may change.
+    """
+    if getattr(previous, "_state", None) is None:
+        raise OptionError("resume needs a fit that kept its optimizer state: a LinearFit from "
+                          "fit() or torchlinreg.load().")
+    before = previous.settings
+    options = {}
+    for name, default in defaults.items():
+        value = given[name]
+        if name in _MAY_CHANGE or not _is_default(value, default):
+            options[name] = value
+        elif name == "optimizer_options":
+            options[name] = before[name]
+        else:
+            options[name] = _previous_value(previous, name)
+    extra = before["epochs"] if options["epochs"] is None else options["epochs"]
+    options["epochs"] = extra
+    options["tol"] = before["tol"] if options["tol"] is None else options["tol"]
+    settings = make_settings(**options)
+    now = settings.to_dict()
+    for name, value in before.items():
+        if name not in _MAY_CHANGE and name in now and now[name] != value:
+            raise OptionError(
+                f"resume continues the previous fit, which used {name}={value!r}; got "
+                f"{name}={now[name]!r}. Leave {name} out to keep it, or fit afresh without resume.")
+    settings.epochs = previous.n_iter + settings.epochs
+    return settings
+
+
+def _is_default(value, default):
+    if isinstance(value, (tuple, list, np.ndarray, torch.Tensor)) or inspect.isclass(value):
+        return False
+    return value == default or (value is None and default is None)
+
+
+def _previous_value(previous, name):
+    value = previous.settings[name]
+    if name == "validation" and value == "explicit":
+        raise OptionError("the previous fit was validated on explicit data; pass "
+                          "validation=(X_valid, y_valid) again to resume it.")
+    if name == "optimizer" and value not in OPTIMIZERS:
+        raise OptionError(f"the previous fit used the optimizer class "
+                          f"{previous._state['optimizer_class']}; pass it again as optimizer= to resume.")
+    return value
+
+
+def continue_training(previous, settings, train_data, aliased, train_split, valid_split, scaler,
+                      generator, verbose=None):
+    """Rebuild the model, optimizer and generator of ``previous`` and run on.
+
+    Returns ``(model, optimizer, trace)``, the trace holding the previous
+    rows followed by the new ones.
+    """
+    check_same_data(previous, train_data)
+    if not np.array_equal(np.asarray(aliased), previous.aliased):
+        raise InputError("the aliased columns differ from the previous fit's; pass the same data.")
+    state = previous._state
+    k = len(previous.output_names)
+    flat = state["parameters"].clone()
+    bias = flat[:k].clone() if settings.intercept else None
+    weight = flat[k if settings.intercept else 0:].reshape(k, -1).clone()
+    model = LinearModel(weight, bias)
+    optimizer = make_optimizer(settings.optimizer_class, model.parameters(), settings.lr,
+                               settings.optimizer_options)
+    optimizer.load_state_dict(copy.deepcopy(state["optimizer"]))
+    generator.set_state(state["generator"].clone())
+    before = previous._trace
+    extra = settings.epochs - previous.n_iter
+    schedule = Schedule(extra, _resumed_tol(settings.tol, before, model, train_split),
+                        settings.batch_size, settings.shuffle, generator)
+    new = train(model, optimizer, train_split, valid_split, schedule, scaler.y_scale ** 2, verbose)
+    return model, optimizer, _join(before, new)
+
+
+def _resumed_tol(tol, before, model, train_split):
+    """The loop measures the tolerance from its first gradient norm, here the resumed
+    point's: rescale it so that the stop is relative to the original start."""
+    train_split.loss_and_gradient(model)
+    resumed = float(model.grad_norm())
+    for parameter in model.parameters():
+        parameter.grad = None
+    return 1.0 if resumed == 0 else tol * before.grad_norm[0] / resumed
+
+
+def _join(before, new):
+    """The previous trace followed by the rows of ``new`` after its first (the resumed point)."""
+    rows = slice(1, None)
+    return Trace(parameters=list(before.parameters) + new.parameters[rows],
+                 loss=list(before.loss) + new.loss[rows],
+                 val_loss=list(before.val_loss) + new.val_loss[rows],
+                 grad_norm=list(before.grad_norm) + new.grad_norm[rows],
+                 steps=list(before.steps) + [before.n_steps + s for s in new.steps[rows]],
+                 n_steps=before.n_steps + new.n_steps,
+                 converged=new.converged, stop_reason=new.stop_reason)
