@@ -1,0 +1,98 @@
+#' Predict from a torch_lm fit
+#'
+#' As [stats::predict.lm()]: the new design matrix is built from `newdata`
+#' with the fit's terms, factor levels and contrasts; confidence and
+#' prediction limits come from the Python core
+#' (`torchlinreg.inference.prediction_intervals`) with the fit's stored
+#' numbers.
+#'
+#' @param object A `torch_lm` object.
+#' @param newdata A data frame (formula fits) or matrix (fits by
+#'   [torch_lm_fit()], same columns as `x`); the fitted rows when omitted.
+#' @param se.fit Also return standard errors of the fitted values.
+#' @param interval `"none"`, `"confidence"` or `"prediction"`.
+#' @param level Confidence level.
+#' @param na.action What to do with missing values in `newdata`.
+#' @param weights Weights of the new observations, for prediction limits of
+#'   weighted fits (as in `predict.lm()`).
+#' @param ... Unused.
+#' @return A vector of predictions, or a matrix with columns `fit`, `lwr`,
+#'   `upr` when an interval is asked for; for several responses, a matrix of
+#'   predictions (one column each), or a list of such `fit`/`lwr`/`upr`
+#'   matrices, one per response. With `se.fit = TRUE`, a list with `fit`,
+#'   `se.fit`, `df` and `residual.scale`.
+#' @export
+#' @examplesIf torchlinreg_available()
+#' fit <- torch_lm(dist ~ speed, data = cars, seed = 1)
+#' predict(fit, data.frame(speed = c(10, 20)), interval = "prediction")
+predict.torch_lm <- function(object, newdata, se.fit = FALSE,
+                             interval = c("none", "confidence", "prediction"), level = 0.95,
+                             na.action = stats::na.pass, weights = 1, ...) {
+  interval <- match.arg(interval)
+  design <- new_design(object, if (missing(newdata)) NULL else newdata, na.action)
+  if (interval == "prediction" && missing(newdata)) {
+    warning("predictions on current data refer to _future_ responses\n")
+  }
+  if (interval == "prediction" && missing(weights) && !is.null(object$weights) &&
+      diff(range(object$weights)) != 0) {
+    warning("Assuming constant prediction variance even though model fit is weighted\n")
+  }
+  inf <- object$inference
+  x <- design$x[, inf$core_terms, drop = FALSE]
+  out <- bridge_call("predict_matrix", x = unname(x), coefficients = inf$core_coefficients,
+                     aliased = inf$core_aliased, cov_unscaled = inf$cov_unscaled,
+                     sigma = unname(inf$sigma), df_residual = inf$df_residual,
+                     interval = interval, level = level, pred_weights = weights)
+  shape_prediction(object, out, design, interval, se.fit)
+}
+
+# The design matrix (all model.matrix() columns) and offset for newdata,
+# built as predict.lm() builds them.
+new_design <- function(object, newdata, na.action) {
+  if (is.null(newdata)) {
+    return(list(x = stats::model.matrix(object), offset = object$offset %||% 0))
+  }
+  if (is.null(object$terms)) {
+    x <- as.matrix(newdata)
+    if (object$has_intercept && !"(Intercept)" %in% colnames(x)) x <- cbind("(Intercept)" = 1, x)
+    if (is.null(colnames(x))) colnames(x) <- colnames(object$x)
+    return(list(x = x, offset = 0))
+  }
+  tt <- stats::terms(object)
+  Terms <- stats::delete.response(tt)
+  m <- stats::model.frame(Terms, newdata, na.action = na.action, xlev = object$xlevels)
+  if (!is.null(cl <- attr(Terms, "dataClasses"))) stats::.checkMFClasses(cl, m)
+  x <- stats::model.matrix(Terms, m, contrasts.arg = object$contrasts)
+  offset <- rep(0, nrow(x))
+  if (!is.null(off.num <- attr(tt, "offset"))) {
+    for (i in off.num) offset <- offset + eval(attr(tt, "variables")[[i + 1]], newdata)
+  }
+  if (!is.null(object$call$offset)) offset <- offset + eval(object$call$offset, newdata)
+  list(x = x, offset = offset)
+}
+
+shape_prediction <- function(object, out, design, interval, se.fit) {
+  responses <- names(object$inference$sigma)
+  rows <- rownames(design$x)
+  name <- function(m, shift = design$offset) {
+    m <- m + shift
+    dimnames(m) <- list(rows, responses)
+    m
+  }
+  fit <- name(out$fit)
+  se <- name(out$se_fit, 0)
+  one <- length(responses) == 1L
+  if (interval != "none") {
+    lwr <- name(out$lwr)
+    upr <- name(out$upr)
+    limits <- lapply(stats::setNames(seq_along(responses), responses), function(i) {
+      cbind(fit = fit[, i], lwr = lwr[, i], upr = upr[, i])
+    })
+    fit <- if (one) limits[[1]] else limits
+  } else {
+    fit <- if (one) fit[, 1] else fit
+  }
+  if (!se.fit) return(fit)
+  list(fit = fit, se.fit = if (one) se[, 1] else se, df = object$df.residual,
+       residual.scale = if (one) unname(object$inference$sigma) else object$inference$sigma)
+}

@@ -1,0 +1,231 @@
+#' Fit a linear model by gradient descent in PyTorch
+#'
+#' `torch_lm()` has the interface of [stats::lm()]: the model frame and the
+#' design matrix are built exactly as `lm()` builds them (factors,
+#' interactions, `I()`, `poly()`, `- 1`, `subset`, `weights`, `offset`,
+#' `na.action`, `contrasts`, several responses with `cbind()`), and the whole
+#' matrix goes to the Python core in one call, which minimizes the mean
+#' squared error with a torch optimizer. Columns that are exact linear
+#' combinations of others get `NA` coefficients, as in `lm()`.
+#'
+#' With the defaults (Adam, learning rate 0.1 on standardized columns,
+#' float64, stopping when the gradient norm falls below 1e-12 of its start)
+#' the coefficients agree with `lm()` to about 1e-10 relative error.
+#'
+#' @param formula,data,subset,weights,na.action,offset,contrasts As in
+#'   [stats::lm()].
+#' @param ... Further options for the Python `torchlinreg.fit()`: optimizer
+#'   options such as `momentum`, `nesterov` or `betas`, and `shuffle`,
+#'   `init`, `engine`, `verbose`.
+#' @param optimizer `"adam"`, `"sgd"`, `"adamw"`, `"rmsprop"`, `"adagrad"` or
+#'   `"lbfgs"`.
+#' @param lr Learning rate; default per optimizer (0.1 for Adam and SGD).
+#' @param epochs At most this many steps (full batch, default 10,000) or
+#'   passes over the data (minibatches, default 100).
+#' @param batch_size `NULL` for full batch, else the minibatch size.
+#' @param validation Fraction of rows held out (seeded split); its loss is
+#'   tracked at every step and it is not used for fitting or inference.
+#' @param standardize Optimize on z-scored columns and response (the
+#'   coefficients are reported on the original scale).
+#' @param dtype `"float64"` or `"float32"`.
+#' @param seed Seed for the split, the batches and random starts; drawn and
+#'   recorded in `settings` when `NULL`.
+#' @param tol Stop when the gradient norm falls below `tol` times its start
+#'   (default 1e-12 in float64, 1e-6 in float32).
+#' @return An object of class `torch_lm` (`c("torch_mlm", "torch_lm")` for
+#'   several responses): a list with `coefficients` (named as `lm()` names
+#'   them; a matrix for several responses), `residuals`, `fitted.values`,
+#'   `rank`, `df.residual`, `weights`, `offset`, `history` (one row per step:
+#'   losses and every coefficient), `convergence` (`converged`, `n_iter`,
+#'   `n_steps`, `stop_reason`), `settings`, `train_rows`, `valid_rows`,
+#'   `call`, `terms`, `model`, `contrasts`, `xlevels`, `na.action` and the
+#'   inference numbers used by [summary.torch_lm()].
+#' @seealso [torch_lm_fit()] for matrices; [compare_lm()]; [summary.torch_lm()].
+#' @export
+#' @examplesIf torchlinreg_available()
+#' fit <- torch_lm(dist ~ speed, data = cars, seed = 1)
+#' fit
+#' summary(fit)
+#' compare_lm(fit)
+torch_lm <- function(formula, data, subset, weights, na.action, offset, contrasts = NULL, ...,
+                     optimizer = "adam", lr = NULL, epochs = NULL, batch_size = NULL,
+                     validation = 0, standardize = TRUE, dtype = "float64", seed = NULL,
+                     tol = NULL) {
+  cl <- match.call()
+  # As lm(): the model frame from the call's own arguments.
+  mf <- match.call(expand.dots = FALSE)
+  m <- match(c("formula", "data", "subset", "weights", "na.action", "offset"), names(mf), 0L)
+  mf <- mf[c(1L, m)]
+  mf$drop.unused.levels <- TRUE
+  mf[[1L]] <- quote(stats::model.frame)
+  mf <- eval(mf, parent.frame())
+  mt <- attr(mf, "terms")
+  y <- stats::model.response(mf, "numeric")
+  if (is.null(y)) {
+    abort("the formula has no response; write it as response ~ terms.",
+          c("torchlinreg_input_error", "torchlinreg_error"))
+  }
+  w <- as.vector(stats::model.weights(mf))
+  if (!is.null(w) && !is.numeric(w)) {
+    abort("'weights' must be a numeric vector.", c("torchlinreg_input_error", "torchlinreg_error"))
+  }
+  offset <- stats::model.offset(mf)
+  x <- stats::model.matrix(mt, mf, contrasts)
+  z <- fit_design(x, y, w, offset, optimizer = optimizer, lr = lr, epochs = epochs,
+                  batch_size = batch_size, validation = validation, standardize = standardize,
+                  dtype = dtype, seed = seed, tol = tol, ...)
+  z$na.action <- attr(mf, "na.action")
+  z$offset <- offset
+  z$contrasts <- attr(x, "contrasts")
+  z$xlevels <- stats::.getXlevels(mt, mf)
+  z$call <- cl
+  z$terms <- mt
+  z$model <- mf
+  z
+}
+
+#' Fit a linear model by gradient descent from a design matrix
+#'
+#' The matrix interface of [torch_lm()], like [stats::lm.fit()]: `x` is the
+#' whole design. A column named `(Intercept)` (as [stats::model.matrix()]
+#' makes it), or a first column of ones when `intercept = NA`, is the
+#' intercept, which the core fits as its bias.
+#'
+#' @param x Numeric design matrix, `n` rows.
+#' @param y Numeric response: a vector, or a matrix with one column per
+#'   response.
+#' @param weights,offset Optional numeric vectors of length `n`.
+#' @param intercept `NA` (detect, see above), `TRUE` (add one) or `FALSE`.
+#' @inheritParams torch_lm
+#' @return A `torch_lm` object without `call`, `terms` and `model`; `x` is
+#'   kept for [predict.torch_lm()] and [model.matrix.torch_lm()].
+#' @export
+#' @examplesIf torchlinreg_available()
+#' x <- cbind("(Intercept)" = 1, speed = cars$speed)
+#' fit <- torch_lm_fit(x, cars$dist, seed = 1)
+#' coef(fit)
+torch_lm_fit <- function(x, y, weights = NULL, offset = NULL, intercept = NA, ...,
+                         optimizer = "adam", lr = NULL, epochs = NULL, batch_size = NULL,
+                         validation = 0, standardize = TRUE, dtype = "float64", seed = NULL,
+                         tol = NULL) {
+  x <- as.matrix(x)
+  if (!is.numeric(x)) {
+    abort("'x' must be a numeric matrix; encode factors with model.matrix() or use torch_lm().",
+          c("torchlinreg_input_error", "torchlinreg_error"))
+  }
+  if (is.null(colnames(x))) colnames(x) <- paste0("x", seq_len(ncol(x)))
+  if (isTRUE(intercept) && !"(Intercept)" %in% colnames(x)) {
+    x <- cbind("(Intercept)" = 1, x)
+  } else if (is.na(intercept) && ncol(x) > 0 && !"(Intercept)" %in% colnames(x) &&
+             all(x[, 1] == 1)) {
+    colnames(x)[1] <- "(Intercept)"
+  } else if (isFALSE(intercept)) {
+    x <- x[, colnames(x) != "(Intercept)", drop = FALSE]
+  }
+  z <- fit_design(x, y, weights, offset, optimizer = optimizer, lr = lr, epochs = epochs,
+                  batch_size = batch_size, validation = validation, standardize = standardize,
+                  dtype = dtype, seed = seed, tol = tol, ...)
+  z$offset <- offset
+  z$x <- x
+  z
+}
+
+# The one bridge call: x is the full design (with "(Intercept)" when the
+# model has one), y a vector or matrix. Returns the torch_lm object's
+# numbers; the callers add what they know about formulas.
+fit_design <- function(x, y, w, offset, ..., verbose = FALSE) {
+  n <- NROW(y)
+  if (nrow(x) != n) {
+    abort(sprintf("'x' has %d rows but 'y' has %d; they must match.", nrow(x), n),
+          c("torchlinreg_shape_error", "torchlinreg_input_error", "torchlinreg_error"))
+  }
+  has_intercept <- "(Intercept)" %in% colnames(x)
+  features <- x[, colnames(x) != "(Intercept)", drop = FALSE]
+  storage.mode(features) <- "double"
+  y_names <- if (is.matrix(y)) colnames(y) %||% paste0("Y", seq_len(ncol(y))) else "y"
+  target <- if (is.null(offset)) y else y - offset
+  out <- bridge_call(
+    "fit_matrix", x = features, y = unname(as.matrix(target)),
+    names = as.list(colnames(features)), response_names = as.list(y_names),
+    intercept = has_intercept, weights = w, verbose = verbose, ...)
+  as_torch_lm(out, x, y, w, offset, has_intercept)
+}
+
+as_torch_lm <- function(out, x, y, w, offset, has_intercept) {
+  several <- is.matrix(y) && ncol(y) > 1
+  terms <- unlist(out$term_names)
+  # lm() orders coefficients as model.matrix() columns.
+  order <- match(colnames(x), terms)
+  responses <- unlist(out$response_names)
+  coefficients <- t(out$coefficients)[order, , drop = FALSE]
+  dimnames(coefficients) <- list(colnames(x), responses)
+  aliased <- stats::setNames(as.logical(out$aliased)[order], colnames(x))
+  inference <- reorder_inference(out$inference, order, colnames(x), responses)
+  inference$core_terms <- terms
+  inference$core_aliased <- as.logical(out$aliased)
+  inference$core_coefficients <- out$coefficients
+  kept <- terms[!inference$core_aliased]
+  unscaled <- matrix(NA_real_, length(order), length(order), dimnames = list(colnames(x), colnames(x)))
+  unscaled[kept, kept] <- matrix(out$inference$cov_unscaled, length(kept))
+  inference$unscaled <- unscaled
+  fitted <- out$fitted_values
+  if (!is.null(offset)) fitted <- fitted + offset
+  residuals <- as.matrix(y) - fitted
+  row_names <- rownames(x) %||% as.character(seq_len(nrow(x)))
+  dimnames(fitted) <- dimnames(residuals) <- list(row_names, responses)
+  z <- list(
+    coefficients = if (several) coefficients else coefficients[, 1],
+    residuals = if (several) residuals else residuals[, 1],
+    fitted.values = if (several) fitted else fitted[, 1],
+    rank = inference$rank,
+    df.residual = inference$df_residual,
+    weights = w,
+    aliased = aliased,
+    assign = attr(x, "assign"),
+    has_intercept = has_intercept,
+    history = history_frame(out$history),
+    convergence = lapply(out$convergence, identity),
+    settings = plain_settings(out$settings),
+    train_rows = as.integer(out$train_index) + 1L,
+    valid_rows = as.integer(out$valid_index) + 1L,
+    inference = inference
+  )
+  class(z) <- if (several) c("torch_mlm", "torch_lm") else "torch_lm"
+  z
+}
+
+# Python's numbers in model.matrix() column order, with R names.
+reorder_inference <- function(inf, order, terms, responses) {
+  by_term <- function(a) {
+    a <- t(a)[order, , drop = FALSE]
+    dimnames(a) <- list(terms, responses)
+    a
+  }
+  inf$std_error <- by_term(inf$std_error)
+  inf$t_value <- by_term(inf$t_value)
+  inf$p_value <- by_term(inf$p_value)
+  # cov_unscaled stays in the core's order (the intercept first), over the
+  # terms that are not aliased; predict() hands it back as it came.
+  for (name in c("sigma", "r_squared", "adj_r_squared", "f_statistic", "f_p_value")) {
+    inf[[name]] <- stats::setNames(as.vector(inf[[name]]), responses)
+  }
+  inf$vcov <- lapply(seq_along(responses), function(i) {
+    v <- inf$vcov[i, , , drop = TRUE]
+    v <- matrix(v, length(terms))[order, order, drop = FALSE]
+    dimnames(v) <- list(terms, terms)
+    v
+  })
+  names(inf$vcov) <- responses
+  dimnames(inf$residual_cov) <- list(responses, responses)
+  inf
+}
+
+history_frame <- function(history) {
+  columns <- lapply(history, as.vector)
+  as.data.frame(columns, check.names = FALSE, optional = TRUE)
+}
+
+plain_settings <- function(settings) {
+  settings[vapply(settings, is.null, logical(1))] <- list(NULL)
+  settings
+}

@@ -1,0 +1,11 @@
+.onLoad <- function(libname, pkgname) {
+  # Nothing starts here: the bridge module is imported on first use, after
+  # python_bridge() has chosen the Python (see find_python()).
+  .state$bridge <- reticulate::import("torchlinreg.bridge", delay_load = TRUE, convert = TRUE)
+  .state$ready <- FALSE
+}
+
+#' @importFrom stats coef vcov confint fitted residuals nobs formula model.frame
+#' @importFrom stats model.matrix weights deviance predict
+#' @importFrom graphics plot
+NULL

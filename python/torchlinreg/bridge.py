@@ -1,0 +1,217 @@
+"""Functions made for reticulate: the R package's only door into the core.
+
+Every function takes plain values (R doubles are accepted where whole
+numbers are meant), one numeric matrix in, and returns a ``dict`` of numpy
+arrays, plain numbers, strings and dicts. No torch tensor crosses, and
+nothing is 1-based: R adds 1 to row indices itself.
+
+``call`` runs any of them and turns a Python exception into a plain
+description (types and message), which R raises as a classed condition
+without a Python traceback.
+"""
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+
+from ._version import __version__
+from .errors import DivergenceError
+from .fitting import fit
+from .inference import Inference, prediction_intervals
+from .settings import as_int
+
+__all__ = ["fit_matrix", "predict_matrix", "conf_int", "call", "version"]
+
+
+def version():
+    """The Python package version (R checks it against its own)."""
+    return __version__
+
+
+def _names(names, count, prefix):
+    if names is None:
+        return [f"{prefix}{j + 1}" for j in range(count)]
+    names = [names] if isinstance(names, str) else [str(n) for n in names]
+    if len(names) != count:
+        raise ValueError(f"got {len(names)} names for {count} columns.")
+    return names
+
+
+def _matrix(values, what):
+    array = np.asarray(values, dtype=np.float64)
+    if array.ndim == 1:
+        array = array.reshape(-1, 1)
+    if not array.flags.writeable:
+        # reticulate lends R's memory read-only; torch refuses to wrap that,
+        # so take the one copy here, already in the row-major order torch uses.
+        array = np.array(array, order="C")
+    if array.ndim != 2:
+        raise ValueError(f"{what} must be a matrix; got shape {array.shape}.")
+    return array
+
+
+def fit_matrix(x, y, *, names=None, response_names=None, intercept=True, weights=None,
+               optimizer="adam", lr=None, epochs=None, batch_size=None, validation=0.0,
+               standardize=True, dtype="float64", seed=None, tol=None, verbose=False,
+               **options):
+    """Fit ``y ~ x`` and return every number R needs, as plain values.
+
+    Parameters
+    ----------
+    x : numeric matrix (n, p)
+        The design *without* the intercept column (``intercept`` adds it).
+    y : numeric vector (n,) or matrix (n, k)
+    names, response_names : list of str, optional
+        Column names of ``x`` and ``y``; they name aliased columns and the
+        history's columns.
+    weights : numeric vector (n,), optional
+    **options
+        The other options of :func:`torchlinreg.fit` (``shuffle``, ``init``,
+        ``engine``, optimizer options such as ``momentum``).
+
+    Returns
+    -------
+    dict
+        ``coefficients`` (k, m) with the intercept first and NaN where
+        aliased; ``aliased`` (m,); ``term_names``; ``response_names``;
+        ``fitted_values`` and ``residuals`` (n, k) on every row;
+        ``train_index`` and ``valid_index`` (0-based); ``history`` (a dict
+        of columns); ``convergence``; ``settings``; ``inference``.
+    """
+    X = _matrix(x, "x")
+    Y = _matrix(y, "y")
+    design = pd.DataFrame(X, columns=_names(names, X.shape[1], "x"), copy=False)
+    outputs = _names(response_names, Y.shape[1], "y")
+    response = pd.DataFrame(Y, columns=outputs, copy=False) if Y.shape[1] > 1 else \
+        pd.Series(Y[:, 0], name=outputs[0])
+    if batch_size is not None:
+        batch_size = as_int(batch_size, "batch_size", 1)
+    if epochs is not None:
+        epochs = as_int(epochs, "epochs", 1)
+    if seed is not None:
+        seed = as_int(seed, "seed", 0)
+    result = fit(design, response, intercept=bool(intercept), optimizer=optimizer, lr=lr,
+                 epochs=epochs, batch_size=batch_size, validation=validation,
+                 standardize=bool(standardize), dtype=dtype, seed=seed, tol=tol,
+                 weights=None if weights is None else np.array(weights, dtype=np.float64),
+                 verbose=verbose, **options)
+    return _fit_values(result, X, Y, weights)
+
+
+def _fit_values(result, X, Y, weights):
+    coefficients = result.coefficients()
+    intercept = bool(result.settings["intercept"])
+    aliased = np.concatenate([[False] * intercept, result.aliased]).astype(bool)
+    kept = ~aliased
+    A = np.hstack([np.ones((X.shape[0], 1)), X]) if intercept else X
+    fitted = A[:, kept] @ coefficients[:, kept].T
+    residuals = Y - fitted
+    return {
+        "coefficients": coefficients,
+        "aliased": aliased,
+        "term_names": result.term_names,
+        "response_names": result.output_names,
+        "fitted_values": fitted,
+        "residuals": residuals,
+        "train_index": np.asarray(result.train_index, dtype=np.int64),
+        "valid_index": np.asarray(result.valid_index, dtype=np.int64),
+        "history": {name: result.history[name].to_numpy() for name in result.history.columns},
+        "convergence": {"converged": bool(result.converged), "n_iter": int(result.n_iter),
+                        "n_steps": int(result.n_steps), "stop_reason": result.stop_reason,
+                        "engine": result.engine},
+        "settings": _plain_settings(result.settings),
+        "inference": _inference_values(result.inference, residuals[result.train_index],
+                                       None if weights is None else
+                                       np.asarray(weights, dtype=np.float64)[result.train_index]),
+    }
+
+
+def _plain_settings(settings):
+    out = dict(settings)
+    out["optimizer_options"] = {k: (list(v) if isinstance(v, tuple) else v)
+                                for k, v in out.get("optimizer_options", {}).items()}
+    return out
+
+
+def _inference_values(inference, train_residuals, train_weights):
+    k = len(inference.output_names)
+    # The residual covariance between outputs, as R's estVar() for mlm's vcov().
+    w = np.ones(train_residuals.shape[0]) if train_weights is None else train_weights
+    weighted = train_residuals * np.sqrt(w)[:, None]
+    df = inference.df_residual
+    residual_cov = weighted.T @ weighted / df if df > 0 else np.full((k, k), np.nan)
+    return {
+        "std_error": inference.std_error,
+        "t_value": inference.t_value,
+        "p_value": inference.p_value,
+        "sigma": np.asarray(inference.sigma, dtype=np.float64),
+        "r_squared": np.asarray(inference.r_squared, dtype=np.float64),
+        "adj_r_squared": np.asarray(inference.adj_r_squared, dtype=np.float64),
+        "f_statistic": np.asarray(inference.f_statistic, dtype=np.float64),
+        "f_p_value": np.asarray(inference.f_p_value, dtype=np.float64),
+        "f_numdf": int(inference.f_df[0]),
+        "f_dendf": int(inference.f_df[1]),
+        "df_residual": int(df),
+        "rank": int(inference.rank),
+        "n_obs": int(inference.n_obs),
+        "cov_unscaled": np.asarray(inference.cov_unscaled, dtype=np.float64),
+        "vcov": np.stack([inference.vcov(i) for i in range(k)]),
+        "residual_cov": residual_cov,
+    }
+
+
+def predict_matrix(x, coefficients, aliased, cov_unscaled, sigma, df_residual,
+                   interval="none", level=0.95, pred_weights=1.0):
+    """Predictions (and limits) for the design ``x`` from stored numbers.
+
+    ``x`` includes the intercept column when the model has one; the other
+    arguments are what :func:`fit_matrix` returned. Returns ``fit``,
+    ``se_fit`` and, for an interval, ``lwr`` and ``upr``, each ``(n, k)``.
+    """
+    if interval not in ("none", "confidence", "prediction"):
+        raise ValueError("interval must be 'none', 'confidence' or 'prediction'; "
+                         f"got {interval!r}.")
+    coefficients = _matrix(coefficients, "coefficients")
+    if coefficients.shape[1] == 1 and np.asarray(aliased).size > 1:
+        coefficients = coefficients.T
+    cov = np.asarray(cov_unscaled, dtype=np.float64).reshape(
+        int(np.sum(~np.asarray(aliased, dtype=bool))), -1)
+    return prediction_intervals(_matrix(x, "x"), coefficients,
+                                np.asarray(aliased, dtype=bool).reshape(-1), cov,
+                                np.asarray(sigma, dtype=np.float64).reshape(-1),
+                                as_int(df_residual, "df_residual"), interval, float(level),
+                                np.asarray(pred_weights, dtype=np.float64))
+
+
+def conf_int(estimate, std_error, df_residual, level=0.95):
+    """Confidence limits ``(k, m, 2)`` as :meth:`Inference.conf_int` computes them."""
+    numbers = SimpleNamespace(estimate=_matrix(estimate, "estimate"),
+                              std_error=_matrix(std_error, "std_error"),
+                              df_residual=as_int(df_residual, "df_residual"))
+    return Inference.conf_int(numbers, float(level))
+
+
+def _error_values(error):
+    types = [cls.__name__ for cls in type(error).__mro__
+             if cls not in (BaseException, Exception, object)]
+    out = {"types": types, "message": str(error) or types[0]}
+    if isinstance(error, DivergenceError):
+        out.update(step=int(error.step), last_finite_loss=float(error.last_finite_loss),
+                   suggested_lr=float(error.suggested_lr),
+                   history={c: error.history[c].to_numpy() for c in error.history.columns})
+    return out
+
+
+def call(name, kwargs=None, args=None):
+    """Run ``name(*args, **kwargs)`` from this module for R.
+
+    Returns ``{"value": ...}``, or ``{"error": {"types", "message", ...}}``
+    when it raised: the exception's classes (most specific first) and its
+    message, which R turns into a condition of class ``torchlinreg_error``.
+    """
+    if name not in __all__ or name == "call":
+        return {"error": {"types": ["ValueError"], "message": f"no bridge function {name!r}."}}
+    try:
+        return {"value": globals()[name](*(args or []), **(kwargs or {}))}
+    except Exception as error:  # noqa: BLE001 - every error goes back to R, typed
+        return {"error": _error_values(error)}
