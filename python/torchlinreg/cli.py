@@ -159,27 +159,14 @@ def _fit(args, data):
                            weights=weights, **options)
 
 
-def _lm_comparison(fit, data, args):
-    """lm() on the training rows, beside the fit, or the reason it is not available."""
-    import numpy as np
-    import pandas as pd
-
-    import torchlinreg
-    X, Y, w = fit._train
+def _lm_comparison(fit):
+    """lm() on the training rows beside the fit, or the reason it is not available."""
+    from .summary import compare_lm
     try:
-        lm = torchlinreg.lm_check(pd.DataFrame(X.double().numpy(), columns=fit.feature_names),
-                                  Y.double().numpy(), intercept=fit.settings["intercept"],
-                                  weights=None if w is None else w.double().numpy())
+        table = compare_lm(fit)
     except ImportError as error:
         return None, f"lm() comparison skipped: {error}"
-    est, ref = fit.coefficients(), lm.coef
-    rows = [{"output": out, "term": term, "torchlinreg": est[i, j], "lm": ref[i, j]}
-            for i, out in enumerate(fit.output_names) for j, term in enumerate(fit.term_names)]
-    table = pd.DataFrame(rows)
-    table["abs_diff"] = (table["torchlinreg"] - table["lm"]).abs()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        table["rel_diff"] = table["abs_diff"] / table["lm"].abs()
-    return table, lm.r_version
+    return table, table.attrs["r_version"]
 
 
 def _jsonable(value):
@@ -215,7 +202,7 @@ def run_fit(args):
         print(fit.compare().to_string(index=False))
     extra = {"formula": getattr(fit, "formula", None), "n_dropped": getattr(fit, "n_dropped", 0)}
     if args.lm:
-        table, note = _lm_comparison(fit, data, args)
+        table, note = _lm_comparison(fit)
         print()
         if table is None:
             print(note)
