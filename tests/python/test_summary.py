@@ -1,0 +1,148 @@
+"""LinearFit.summary(): the printed numbers against summary(lm()) in R, and its tables."""
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import torchlinreg
+from torchlinreg.summary import Summary, format_p, significance_stars
+
+PREDICTORS = ["distance", "elevation_gain", "elevation_loss"]
+NUMBER = r"-?(?:\d+\.?\d*(?:e[+-]?\d+)?|NA|<2e-16)"
+
+R_SUMMARY = r"""
+function(d, f, w) {
+  fit <- if (is.null(w)) lm(as.formula(f), data = d) else lm(as.formula(f), data = d, weights = w)
+  s <- summary(fit)
+  list(coef = unname(coef(s)), ci = unname(confint(fit)), sigma = s$sigma, df = s$df[2],
+       r2 = s$r.squared, adj = s$adj.r.squared, fstat = unname(s$fstatistic),
+       fp = pf(s$fstatistic[1], s$fstatistic[2], s$fstatistic[3], lower.tail = FALSE))
+}
+"""
+
+
+def r_summary(frame, formula, weights=None):
+    try:
+        import rpy2.robjects as ro
+        from rpy2.robjects import pandas2ri
+        from rpy2.robjects.conversion import localconverter
+    except Exception as error:  # rpy2 raises several types when R is missing
+        pytest.skip(f"R/rpy2 missing: {error}")
+    with localconverter(ro.default_converter + pandas2ri.converter):
+        r_frame = ro.conversion.get_conversion().py2rpy(frame.reset_index(drop=True))
+    w = ro.NULL if weights is None else ro.FloatVector(np.asarray(weights, dtype=float))
+    out = ro.r(R_SUMMARY)(r_frame, formula, w)
+    get = lambda name: np.array(out.rx2(name), dtype=float)  # noqa: E731
+    coef = get("coef").reshape(4, -1).T if get("coef").ndim == 1 else get("coef")
+    return {"coef": coef, "ci": get("ci"), "sigma": get("sigma")[0], "df": get("df")[0],
+            "r2": get("r2")[0], "adj": get("adj")[0], "fstat": get("fstat"), "fp": get("fp")[0]}
+
+
+def parse_value(text):
+    return {"NA": np.nan, "<2e-16": 0.0}[text] if text in ("NA", "<2e-16") else float(text)
+
+
+def parse_coefficients(printed, terms):
+    rows = {}
+    for line in printed.splitlines():
+        for term in terms:
+            if line.startswith(term + " "):
+                rows[term] = re.findall(NUMBER, line[len(term):])
+    return rows
+
+
+@pytest.fixture(scope="module", params=["unweighted", "weighted"])
+def case(request):
+    winners = torchlinreg.datasets.ultra_winners()
+    weights = None
+    if request.param == "weighted":
+        weights = np.random.default_rng(2).uniform(0.5, 2.0, len(winners))
+    fit = torchlinreg.fit(winners[PREDICTORS], winners["time_in_seconds"], validation=0.2,
+                          seed=1, weights=weights)
+    train = winners.iloc[fit.train_index]
+    w = None if weights is None else weights[fit.train_index]
+    formula = "time_in_seconds ~ distance + elevation_gain + elevation_loss"
+    return fit, r_summary(train, formula, w)
+
+
+def test_printed_coefficients_match_summary_lm(case):
+    fit, r = case
+    printed = str(fit.summary())
+    rows = parse_coefficients(printed, fit.term_names)
+    assert list(rows) == fit.term_names
+    for i, term in enumerate(fit.term_names):
+        est, se, t, p, lo, hi = (parse_value(v) for v in rows[term][:6])
+        np.testing.assert_allclose([est, se, lo, hi],
+                                   [r["coef"][i, 0], r["coef"][i, 1], r["ci"][i, 0], r["ci"][i, 1]],
+                                   rtol=1e-5)  # printed with 6 significant digits
+        assert t == pytest.approx(r["coef"][i, 2], abs=1e-4)  # printed with 4 decimals
+        if r["coef"][i, 3] < 2.2e-16:
+            assert "<2e-16" in rows[term][3]
+        else:
+            assert p == pytest.approx(r["coef"][i, 3], rel=1e-3)
+
+
+def test_printed_model_statistics_match_summary_lm(case):
+    fit, r = case
+    printed = str(fit.summary())
+    sigma, df = re.search(r"Residual standard error: (\S+) on (\d+) degrees", printed).groups()
+    assert float(sigma) == pytest.approx(r["sigma"], rel=1e-5) and int(df) == r["df"]
+    r2, adj = re.search(r"Multiple R-squared: (\S+),\s+Adjusted R-squared: (\S+)", printed).groups()
+    assert float(r2) == pytest.approx(r["r2"], rel=1e-5)
+    assert float(adj) == pytest.approx(r["adj"], rel=1e-5)
+    f, df1, df2, p = re.search(r"F-statistic: (\S+) on (\d+) and (\d+) DF,\s+p-value: (\S+)",
+                               printed).groups()
+    assert float(f) == pytest.approx(r["fstat"][0], rel=1e-5)
+    assert (int(df1), int(df2)) == tuple(int(v) for v in r["fstat"][1:])
+    assert float(p) == pytest.approx(r["fp"], rel=1e-3)
+
+
+def test_tables_are_the_inference_numbers(case):
+    fit, _ = case
+    summary = fit.summary()
+    assert isinstance(summary, Summary)
+    inference = fit.inference
+    coefficients = summary.tables["coefficients"]
+    np.testing.assert_array_equal(coefficients["Estimate"].to_numpy(), inference.estimate[0])
+    np.testing.assert_array_equal(coefficients["Std. Error"].to_numpy(), inference.std_error[0])
+    np.testing.assert_array_equal(coefficients["Pr(>|t|)"].to_numpy(), inference.p_value[0])
+    model = summary.tables["model"]
+    assert model["r_squared"].iloc[0] == inference.r_squared[0]
+    assert model["f_statistic"].iloc[0] == inference.f_statistic[0]
+
+
+def test_how_the_fit_ended_is_reported(case):
+    fit, _ = case
+    summary = fit.summary()
+    opt = summary.optimization
+    assert opt["optimizer"] == "adam" and opt["lr"] == 0.1
+    assert opt["n_steps"] == fit.n_steps and opt["converged"] is True
+    assert opt["grad_norm"] == fit.history["grad_norm"].iloc[-1]
+    assert opt["max_rel_diff"] == pytest.approx(fit.compare()["rel_diff"].iloc[:-1].max())
+    printed = str(summary)
+    assert f"{fit.n_steps} steps" in printed and "converged" in printed
+    assert "Max relative difference from exact least squares" in printed
+    assert "validation loss" in printed
+
+
+def test_two_outputs_print_one_block_each():
+    fruit = torchlinreg.datasets.fruit()
+    fit = torchlinreg.fit(fruit[["temperature", "rainfall", "humidity"]],
+                          fruit[["apples", "oranges"]], seed=1)
+    summary = fit.summary()
+    printed = str(summary)
+    assert "Response apples:" in printed and "Response oranges:" in printed
+    assert printed.count("Residual standard error") == 2
+    assert summary.tables["coefficients"].index.names == ["output", "term"]
+    assert list(summary.model.index) == ["apples", "oranges"]
+
+
+def test_confidence_level_and_formatting_helpers():
+    fit = torchlinreg.fit(*torchlinreg.simulate(50, 2, seed=1)[:2], seed=1)
+    table = fit.summary(level=0.9).coefficients["y"]
+    assert {"5 %", "95 %"} <= set(table.columns)
+    assert format_p(1e-20) == "<2e-16" and format_p(np.nan) == "NA"
+    assert [significance_stars(p) for p in (1e-4, 0.005, 0.02, 0.07, 0.5)] == \
+        ["***", "**", "*", ".", ""]
+    assert isinstance(fit.summary().tables["optimization"], pd.DataFrame)
