@@ -123,7 +123,7 @@ class LinearFit:
         """Standard errors, t and p values, R², F at the fitted coefficients (:class:`Inference`)."""
         X, Y, w = self._training_data()
         intercept = self.settings["intercept"]
-        aliased = np.concatenate([[False] * intercept, self.aliased])
+        aliased = np.concatenate([np.zeros(int(intercept), dtype=bool), self.aliased])
         return compute_inference(
             with_intercept(X.to(torch.float64), intercept), Y,
             torch.as_tensor(self.coefficients()), torch.as_tensor(aliased), w, intercept,
