@@ -129,7 +129,7 @@ model.frame.torch_lm <- function(formula, ...) {
 #' @rdname torch_lm-methods
 #' @export
 model.matrix.torch_lm <- function(object, ...) {
-  if (!is.null(object$x)) return(object$x)
+  if (!is.null(object[["x"]])) return(object[["x"]])
   stats::model.matrix(object$terms, stats::model.frame(object), contrasts.arg = object$contrasts)
 }
 

@@ -55,7 +55,7 @@ new_design <- function(object, newdata, na.action) {
   if (is.null(object$terms)) {
     x <- as.matrix(newdata)
     if (object$has_intercept && !"(Intercept)" %in% colnames(x)) x <- cbind("(Intercept)" = 1, x)
-    if (is.null(colnames(x))) colnames(x) <- colnames(object$x)
+    if (is.null(colnames(x))) colnames(x) <- colnames(object[["x"]])
     return(list(x = x, offset = 0))
   }
   tt <- stats::terms(object)

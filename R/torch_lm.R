@@ -126,7 +126,7 @@ torch_lm_fit <- function(x, y, weights = NULL, offset = NULL, intercept = NA, ..
                   batch_size = batch_size, validation = validation, standardize = standardize,
                   dtype = dtype, seed = seed, tol = tol, ...)
   z$offset <- offset
-  z$x <- x
+  z[["x"]] <- x
   z
 }
 
@@ -143,9 +143,8 @@ fit_design <- function(x, y, w, offset, ..., verbose = FALSE) {
   features <- x[, colnames(x) != "(Intercept)", drop = FALSE]
   storage.mode(features) <- "double"
   y_names <- if (is.matrix(y)) colnames(y) %||% paste0("Y", seq_len(ncol(y))) else "y"
-  target <- if (is.null(offset)) y else y - offset
   out <- bridge_call(
-    "fit_matrix", x = features, y = unname(as.matrix(target)),
+    "fit_matrix", x = features, y = unname(as.matrix(y)), offset = offset,
     names = as.list(colnames(features)), response_names = as.list(y_names),
     intercept = has_intercept, weights = w, verbose = verbose, ...)
   as_torch_lm(out, x, y, w, offset, has_intercept)
@@ -169,14 +168,13 @@ as_torch_lm <- function(out, x, y, w, offset, has_intercept) {
   unscaled[kept, kept] <- matrix(out$inference$cov_unscaled, length(kept))
   inference$unscaled <- unscaled
   fitted <- out$fitted_values
-  if (!is.null(offset)) fitted <- fitted + offset
-  residuals <- as.matrix(y) - fitted
+  residuals <- out$residuals
   row_names <- rownames(x) %||% as.character(seq_len(nrow(x)))
   dimnames(fitted) <- dimnames(residuals) <- list(row_names, responses)
   z <- list(
-    coefficients = if (several) coefficients else coefficients[, 1],
-    residuals = if (several) residuals else residuals[, 1],
-    fitted.values = if (several) fitted else fitted[, 1],
+    coefficients = if (several) coefficients else column(coefficients),
+    residuals = if (several) residuals else column(residuals),
+    fitted.values = if (several) fitted else column(fitted),
     rank = inference$rank,
     df.residual = inference$df_residual,
     weights = w,
@@ -193,6 +191,9 @@ as_torch_lm <- function(out, x, y, w, offset, has_intercept) {
   class(z) <- if (several) c("torch_mlm", "torch_lm") else "torch_lm"
   z
 }
+
+# The first column of a matrix as a vector named by its row names.
+column <- function(m) stats::setNames(m[, 1], rownames(m))
 
 # Python's numbers in model.matrix() column order, with R names.
 reorder_inference <- function(inf, order, terms, responses) {

@@ -13,6 +13,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from ._version import __version__
 from .errors import DivergenceError
@@ -51,7 +52,7 @@ def _matrix(values, what):
 
 
 def fit_matrix(x, y, *, names=None, response_names=None, intercept=True, weights=None,
-               optimizer="adam", lr=None, epochs=None, batch_size=None, validation=0.0,
+               offset=None, optimizer="adam", lr=None, epochs=None, batch_size=None, validation=0.0,
                standardize=True, dtype="float64", seed=None, tol=None, verbose=False,
                **options):
     """Fit ``y ~ x`` and return every number R needs, as plain values.
@@ -65,6 +66,9 @@ def fit_matrix(x, y, *, names=None, response_names=None, intercept=True, weights
         Column names of ``x`` and ``y``; they name aliased columns and the
         history's columns.
     weights : numeric vector (n,), optional
+    offset : numeric vector (n,), optional
+        A known part of the linear predictor, as ``lm(offset = )``: fitted
+        to ``y - offset``, added back to the fitted values.
     **options
         The other options of :func:`torchlinreg.fit` (``shuffle``, ``init``,
         ``engine``, optimizer options such as ``momentum``).
@@ -80,10 +84,12 @@ def fit_matrix(x, y, *, names=None, response_names=None, intercept=True, weights
     """
     X = _matrix(x, "x")
     Y = _matrix(y, "y")
+    offset = None if offset is None else _matrix(offset, "offset")
+    target = Y if offset is None else Y - offset
     design = pd.DataFrame(X, columns=_names(names, X.shape[1], "x"), copy=False)
     outputs = _names(response_names, Y.shape[1], "y")
-    response = pd.DataFrame(Y, columns=outputs, copy=False) if Y.shape[1] > 1 else \
-        pd.Series(Y[:, 0], name=outputs[0])
+    response = pd.DataFrame(target, columns=outputs, copy=False) if Y.shape[1] > 1 else \
+        pd.Series(target[:, 0], name=outputs[0])
     if batch_size is not None:
         batch_size = as_int(batch_size, "batch_size", 1)
     if epochs is not None:
@@ -95,17 +101,25 @@ def fit_matrix(x, y, *, names=None, response_names=None, intercept=True, weights
                  standardize=bool(standardize), dtype=dtype, seed=seed, tol=tol,
                  weights=None if weights is None else np.array(weights, dtype=np.float64),
                  verbose=verbose, **options)
-    return _fit_values(result, X, Y, weights)
+    values = _fit_values(result, X, Y, weights, offset)
+    return values
 
 
-def _fit_values(result, X, Y, weights):
+def _fit_values(result, X, Y, weights, offset=None):
     coefficients = result.coefficients()
     intercept = bool(result.settings["intercept"])
     aliased = np.concatenate([[False] * intercept, result.aliased]).astype(bool)
     kept = ~aliased
     A = np.hstack([np.ones((X.shape[0], 1)), X]) if intercept else X
     fitted = A[:, kept] @ coefficients[:, kept].T
+    if offset is not None:
+        fitted = fitted + offset
     residuals = Y - fitted
+    train = result.train_index
+    w = None if weights is None else np.array(weights, dtype=np.float64)[train]
+    inference = _inference_values(result.inference, residuals[train], w)
+    if offset is not None:
+        _offset_fit_measures(inference, fitted[train], w, intercept)
     return {
         "coefficients": coefficients,
         "aliased": aliased,
@@ -120,10 +134,32 @@ def _fit_values(result, X, Y, weights):
                         "n_steps": int(result.n_steps), "stop_reason": result.stop_reason,
                         "engine": result.engine},
         "settings": _plain_settings(result.settings),
-        "inference": _inference_values(result.inference, residuals[result.train_index],
-                                       None if weights is None else
-                                       np.asarray(weights, dtype=np.float64)[result.train_index]),
+        "inference": inference,
     }
+
+
+def _offset_fit_measures(values, fitted, w, intercept):
+    """R², adjusted R² and F as ``summary.lm`` computes them with an offset.
+
+    ``summary.lm`` takes the model sum of squares from the fitted values
+    *including* the offset, while the core fitted ``y - offset``.
+    """
+    w = np.ones(fitted.shape[0]) if w is None else w
+    if intercept:
+        center = (w @ fitted) / w.sum()
+        mss = w @ (fitted - center) ** 2
+    else:
+        mss = w @ fitted ** 2
+    df, numdf = values["df_residual"], values["f_numdf"]
+    resvar = values["sigma"] ** 2
+    rss = resvar * df
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r2 = mss / (mss + rss)
+        values["r_squared"] = r2
+        values["adj_r_squared"] = 1 - (1 - r2) * ((values["n_obs"] - int(intercept)) / df)
+        if numdf > 0 and df > 0:
+            values["f_statistic"] = (mss / numdf) / resvar
+            values["f_p_value"] = stats.f.sf(values["f_statistic"], numdf, df)
 
 
 def _plain_settings(settings):

@@ -1,0 +1,4 @@
+library(testthat)
+library(torchlinreg)
+
+test_check("torchlinreg")

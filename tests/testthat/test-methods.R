@@ -1,0 +1,26 @@
+test_that("accessors follow lm()", {
+  skip_if_no_python()
+  fit <- torch_lm(mpg ~ wt + factor(am), data = mtcars, seed = 1)
+  reference <- lm(mpg ~ wt + factor(am), data = mtcars)
+  expect_identical(formula(fit), formula(reference))
+  expect_identical(model.matrix(fit), model.matrix(reference))
+  expect_equal(nobs(fit), 32)
+  expect_equal(deviance(fit), deviance(reference), tolerance = 1e-8)
+  expect_identical(names(fitted(fit)), names(fitted(reference)))
+  expect_identical(rownames(confint(fit, level = 0.9)), rownames(confint(reference)))
+  expect_identical(colnames(confint(fit, level = 0.9)), colnames(confint(reference, level = 0.9)))
+  expect_identical(rownames(confint(fit, "wt")), "wt")
+  expect_output(print(fit), "Fitted by adam")
+  expect_output(print(fit), "Coefficients:")
+})
+
+test_that("as.data.frame() gives the history, one row per step", {
+  skip_if_no_python()
+  fit <- torch_lm(dist ~ speed, data = cars, seed = 1, validation = 0.2)
+  h <- as.data.frame(fit)
+  expect_s3_class(h, "data.frame")
+  expect_identical(names(h), c("iteration", "step", "loss", "val_loss", "grad_norm",
+                               "(Intercept)", "speed"))
+  expect_equal(nrow(h), fit$convergence$n_iter + 1)
+  expect_equal(unlist(h[nrow(h), c("(Intercept)", "speed")]), coef(fit), ignore_attr = TRUE)
+})
