@@ -1,0 +1,94 @@
+"""Benchmark 1: full batch, Adam, 1,000 steps with full tracking, against the alternatives."""
+import os
+import subprocess
+import tempfile
+import warnings
+
+import numpy as np
+import torch
+
+import torchlinreg as tl
+from common import make_data, timed
+
+R_SCRIPT = r"""
+args <- commandArgs(TRUE)
+n <- as.integer(args[2]); p <- as.integer(args[3])
+con <- file(args[1], "rb")
+X <- matrix(readBin(con, "double", n * p), nrow = n, byrow = TRUE)
+y <- readBin(con, "double", n)
+close(con)
+d <- data.frame(y = y, X)
+times <- replicate(as.integer(args[4]), system.time(fit <<- lm(y ~ ., data = d))[["elapsed"]])
+cat(median(times), coef(fit)[1:3], "\n")
+"""
+
+
+def tutorial_autograd_loop(X, y, steps):
+    """The tutorials' loop: nn.Linear, Adam, forward, backward, step, tracking every step."""
+    X = torch.as_tensor(X)
+    y = torch.as_tensor(y)[:, None]
+    X = (X - X.mean(0)) / X.std(0)
+    y = (y - y.mean()) / y.std()
+    model = torch.nn.Linear(X.shape[1], 1).double()
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.1)
+    losses, params = [], []
+
+    def run():
+        for _ in range(steps):
+            optimizer.zero_grad()
+            loss = ((model(X) - y) ** 2).mean()
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+            params.append(torch.cat([model.bias.detach(), model.weight.detach()[0]]).clone())
+    return timed(run)[0]
+
+
+def r_lm(X, y, repeat):
+    """Median seconds of ``lm(y ~ ., data)`` inside R (reading the data is not timed)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        data, script = os.path.join(tmp, "data.bin"), os.path.join(tmp, "lm.R")
+        with open(data, "wb") as f:
+            f.write(np.ascontiguousarray(X, dtype="<f8").tobytes())
+            f.write(np.ascontiguousarray(y, dtype="<f8").tobytes())
+        with open(script, "w") as f:
+            f.write(R_SCRIPT)
+        try:
+            out = subprocess.run(["Rscript", script, data, str(X.shape[0]), str(X.shape[1]),
+                                  str(repeat)], capture_output=True, text=True, timeout=900)
+        except (OSError, subprocess.SubprocessError) as error:
+            return None, str(error)
+        if out.returncode != 0:
+            return None, out.stderr.strip()[-300:]
+        values = out.stdout.split()
+        return float(values[0]), [float(v) for v in values[1:]]
+
+
+def run(quick=False):
+    n, p, steps = (200_000 if quick else 1_000_000), 20, 1000
+    X, y = make_data(n, p)
+    repeat = 1 if quick else 3
+    rows = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", tl.ConvergenceWarning)
+        t, fit = timed(lambda: tl.fit(X, y, epochs=steps, tol=0, seed=1), repeat)
+        rows["torchlinreg (gram engine)"] = t
+        t, _ = timed(lambda: tl.fit(X, y, epochs=steps, tol=0, seed=1, validation=0.2), repeat)
+        rows["torchlinreg, 20% validation tracked"] = t
+        few = 20 if quick else 50
+        t, _ = timed(lambda: tl.fit(X, y, epochs=few, tol=0, seed=1, engine="autograd"))
+        rows[f"torchlinreg engine='autograd' ({few} steps, x{steps // few})"] = t * steps / few
+    t = tutorial_autograd_loop(X, y, few)
+    rows[f"tutorial autograd loop ({few} steps, x{steps // few})"] = t * steps / few
+    t_lm, lm_coef = r_lm(X, y, repeat)
+    rows["R lm()"] = t_lm
+    from sklearn.linear_model import LinearRegression
+    rows["sklearn LinearRegression"] = timed(lambda: LinearRegression().fit(X, y), repeat)[0]
+    rows["numpy lstsq"] = timed(
+        lambda: np.linalg.lstsq(np.column_stack([np.ones(n), X]), y, rcond=None), repeat)[0]
+    exact = tl.ols(X, y)
+    return {"n": n, "p": p, "steps": steps, "times": rows, "lm_error": None if t_lm else lm_coef,
+            "max_rel_diff_vs_ols": float(np.max(np.abs(fit.coef - exact.coef) / np.abs(exact.coef))),
+            "lm_coef_matches": (t_lm is not None and
+                                bool(np.allclose(lm_coef, [exact.intercept, *exact.coef[:2]],
+                                                 rtol=1e-8)))}

@@ -1,0 +1,80 @@
+"""Benchmark 3: torch_lm() from R against calling the Python functions directly."""
+import os
+import subprocess
+import tempfile
+import warnings
+
+import numpy as np
+
+import torchlinreg as tl
+from common import make_data, timed, warm_up
+
+R_SCRIPT = r"""
+suppressMessages(library(torchlinreg))
+args <- commandArgs(TRUE)
+n <- as.integer(args[2]); p <- as.integer(args[3])
+con <- file(args[1], "rb")
+X <- matrix(readBin(con, "double", n * p), nrow = n, byrow = TRUE)
+y <- readBin(con, "double", n)
+close(con)
+d <- data.frame(y = y, X)
+run <- function(data, formula) {
+  suppressWarnings(torch_lm(formula, data = data, epochs = 1000, tol = 0, seed = 1))
+}
+invisible(run(mtcars, mpg ~ .))  # starts Python once
+t_small <- median(replicate(5, system.time(run(mtcars, mpg ~ .))[["elapsed"]]))
+t_large <- median(replicate(as.integer(args[4]), system.time(run(d, y ~ .))[["elapsed"]]))
+cat(t_small, t_large, "\n")
+"""
+
+
+def _python_times(X, y, repeat):
+    from torchlinreg.bridge import fit_matrix
+    options = dict(epochs=1000, tol=0, seed=1)
+    warm_up()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t_fit = timed(lambda: tl.fit(X, y, **options), repeat)[0]
+        t_bridge = timed(lambda: fit_matrix(X, y, **options), repeat)[0]
+    return t_fit, t_bridge
+
+
+def run(quick=False):
+    probe = subprocess.run(["Rscript", "-e", "library(torchlinreg)"], capture_output=True,
+                           text=True, timeout=120)
+    if probe.returncode != 0:
+        return {"skipped": "library(torchlinreg) fails in R: " + probe.stderr.strip()[-200:]}
+    n, p = (100_000 if quick else 1_000_000), 20
+    repeat = 1 if quick else 3
+    X, y = make_data(n, p)
+    with tempfile.TemporaryDirectory() as tmp:
+        data, script = os.path.join(tmp, "data.bin"), os.path.join(tmp, "torch_lm.R")
+        with open(data, "wb") as f:
+            f.write(np.ascontiguousarray(X, dtype="<f8").tobytes())
+            f.write(np.ascontiguousarray(y, dtype="<f8").tobytes())
+        with open(script, "w") as f:
+            f.write(R_SCRIPT)
+        out = subprocess.run(["Rscript", script, data, str(n), str(p), str(repeat)],
+                             capture_output=True, text=True, timeout=900)
+    if out.returncode != 0:
+        return {"skipped": "torch_lm() failed: " + out.stderr.strip()[-300:]}
+    r_small, r_large = (float(v) for v in out.stdout.split()[-2:])
+    py_fit, py_bridge = _python_times(X, y, repeat)
+    small = _mtcars()
+    small_fit, small_bridge = _python_times(*small, 5) if small else (None, None)
+    return {"n": n, "p": p, "torch_lm_large_s": r_large, "python_fit_large_s": py_fit,
+            "python_bridge_large_s": py_bridge, "torch_lm_mtcars_s": r_small,
+            "python_fit_mtcars_s": small_fit, "python_bridge_mtcars_s": small_bridge}
+
+
+def _mtcars():
+    """mtcars as R has it, read through Rscript (the Python package may not ship it)."""
+    out = subprocess.run(["Rscript", "-e", "write.csv(mtcars, stdout(), row.names = FALSE)"],
+                         capture_output=True, text=True, timeout=120)
+    if out.returncode != 0:
+        return None
+    import io
+
+    import pandas as pd
+    frame = pd.read_csv(io.StringIO(out.stdout))
+    return frame.drop(columns="mpg").to_numpy(dtype=float), frame["mpg"].to_numpy(dtype=float)

@@ -1,0 +1,75 @@
+"""Shared helpers for the benchmarks: data, timing, the machine."""
+import os
+import platform
+import statistics
+import subprocess
+import time
+
+import numpy as np
+
+
+def make_data(n, p, seed=0, dtype=np.float64):
+    """``X`` (n, p) and ``y = 1 + X β + ε``, filled in chunks to keep the peak at the data."""
+    rng = np.random.default_rng(seed)
+    beta = rng.standard_normal(p).astype(dtype)
+    X = np.empty((n, p), dtype=dtype)
+    y = np.empty(n, dtype=dtype)
+    step = 1 << 18
+    for start in range(0, n, step):
+        stop = min(start + step, n)
+        X[start:stop] = rng.standard_normal((stop - start, p), dtype=dtype)
+        y[start:stop] = 1 + X[start:stop] @ beta + rng.standard_normal(stop - start, dtype=dtype)
+    return X, y
+
+
+def timed(function, repeat=1):
+    """Median wall-clock seconds of ``repeat`` calls, and the last result."""
+    times, result = [], None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = function()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
+
+
+def machine():
+    """CPU model, cores, memory and library versions, for RESULTS.md."""
+    import sklearn
+    import torch
+    cpu = platform.processor() or "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2 ** 30
+    except (ValueError, OSError):
+        memory = float("nan")
+    return {
+        "cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(memory, 1),
+        "torch_threads": torch.get_num_threads(), "python": platform.python_version(),
+        "torch": torch.__version__, "numpy": np.__version__, "sklearn": sklearn.__version__,
+        "r": r_version(),
+    }
+
+
+def r_version():
+    try:
+        out = subprocess.run(["Rscript", "-e", "cat(R.version.string)"], capture_output=True,
+                             text=True, timeout=60)
+        return out.stdout.strip() or "not available"
+    except (OSError, subprocess.SubprocessError):
+        return "not available"
+
+
+def warm_up():
+    """One tiny fit: the first optimizer step imports parts of torch (seconds, once)."""
+    import warnings
+
+    import torchlinreg as tl
+    X, y = make_data(200, 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tl.fit(X, y, epochs=5, seed=0)
+        tl.fit(X, y, epochs=1, seed=0, batch_size=50, optimizer="sgd")
