@@ -24,8 +24,29 @@ OPTIMIZERS = {
 # stable for lr < 2 / max eigenvalue, so SGD gets 0.1; Adam's steps are
 # roughly lr per coordinate, so 0.1 is the tutorial's value and converges
 # in about two thousand steps on the ultramarathon data; L-BFGS takes unit
-# steps with a line search.
+# quasi-Newton steps.
 DEFAULT_LR = {"sgd": 0.1, "adam": 0.1, "adamw": 0.1, "rmsprop": 0.01, "adagrad": 0.5, "lbfgs": 1.0}
+
+# Optimizer options torchlinreg changes from torch's defaults (a user's
+# value always wins), so that the loop's gradient-norm tolerance, not the
+# optimizer, decides when the fit is done:
+# - L-BFGS: torch's ``tolerance_change=1e-9`` on the directional derivative
+#   ends every ``step()`` at once when the gradient is about 1e-5 of its
+#   start, so the fit would stall there. It takes unit quasi-Newton steps
+#   without a line search (torch shortens the first to at most ``1/|g|₁``):
+#   a line search compares loss values, which stop changing at rounding
+#   level long before the gradient reaches ``tol``. One iteration per
+#   ``step()`` gives one history row per iteration.
+# - AdamW: decoupled weight decay (torch's default 0.01) shrinks the
+#   coefficients like a ridge penalty, which lm() does not have.
+# - RMSprop: with torch's ``alpha=0.99`` the squared-gradient average
+#   forgets the large early gradients, steps stay about ``lr`` long and the
+#   iterates hover; ``alpha=0.9999`` lets the steps shrink as the gradient does.
+DEFAULT_OPTIONS = {
+    "lbfgs": {"max_iter": 1, "tolerance_grad": 0.0, "tolerance_change": 0.0},
+    "adamw": {"weight_decay": 0.0},
+    "rmsprop": {"alpha": 0.9999},
+}
 
 # Options torchlinreg sets itself and users may not override.
 _RESERVED = {"params", "lr"}
@@ -59,13 +80,11 @@ def check_options(optimizer_class, options):
                           f"valid options are {sorted(accepted)}.")
 
 
-def make_optimizer(optimizer_class, parameters, lr, options):
-    """Instantiate the optimizer on ``parameters``.
+def default_options(name):
+    """Options torchlinreg sets for an optimizer name unless the user gives them."""
+    return dict(DEFAULT_OPTIONS.get(name, {}))
 
-    L-BFGS gets a strong-Wolfe line search unless the user chose otherwise:
-    without it, unit steps can overshoot on a poorly scaled problem.
-    """
-    options = dict(options)
-    if optimizer_class is torch.optim.LBFGS:
-        options.setdefault("line_search_fn", "strong_wolfe")
+
+def make_optimizer(optimizer_class, parameters, lr, options):
+    """Instantiate the optimizer on ``parameters`` with the (complete) ``options``."""
     return optimizer_class(parameters, lr=lr, **options)
