@@ -1,0 +1,125 @@
+"""Input validation at the edge: shapes, names, numeric types, finite values."""
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import torchlinreg as tl
+from torchlinreg.data import as_design, as_response
+
+
+@pytest.fixture
+def xy(rng):
+    X = rng.normal(size=(30, 2))
+    return X, X @ [1.0, -2.0] + 0.5 + rng.normal(0, 0.1, 30)
+
+
+@pytest.mark.parametrize("shape", ["n", "n1"])
+def test_n_and_n_by_1_targets_are_both_one_output(xy, shape):
+    X, y = xy
+    fit = tl.fit(X, y if shape == "n" else y[:, None], seed=1)
+    assert fit.coef.shape == (2,) and isinstance(fit.intercept, float)
+    assert fit.predict(X).shape == (30,)
+    np.testing.assert_allclose(fit.coef, tl.ols(X, y).coef, rtol=1e-8)
+
+
+def test_n_and_n_by_1_targets_give_identical_fits(xy):
+    X, y = xy
+    a, b = tl.fit(X, y, seed=1), tl.fit(X, y[:, None], seed=1)
+    assert a.coef.tobytes() == b.coef.tobytes()
+
+
+def test_n_target_never_broadcasts_against_n_by_1_prediction():
+    pred, target = torch.zeros(5, 1), torch.zeros(5)
+    with pytest.raises(tl.ShapeError, match=r"prediction has shape \(5, 1\) but target has shape \(5,\)"):
+        tl.loss.squared_error_by_output(pred, target)
+
+
+@pytest.mark.parametrize("X", [np.arange(10.0), np.zeros((10, 2, 2))], ids=["1d", "3d"])
+def test_design_must_be_2d(X):
+    with pytest.raises(tl.ShapeError, match=r"X must be 2-D .*got shape"):
+        tl.fit(X, np.arange(10.0))
+
+
+def test_one_dimensional_design_suggests_reshape():
+    with pytest.raises(tl.ShapeError, match=r"reshape\(-1, 1\)"):
+        tl.fit(np.arange(10.0), np.arange(10.0))
+
+
+def test_target_must_be_1d_or_2d(xy):
+    X, _ = xy
+    with pytest.raises(tl.ShapeError, match=r"y must be 1-D .* got shape \(30, 1, 1\)"):
+        tl.fit(X, np.zeros((30, 1, 1)))
+
+
+def test_mismatched_rows_name_both_shapes(xy):
+    X, y = xy
+    with pytest.raises(tl.ShapeError, match=r"X has 30 rows but y has shape \(29,\)"):
+        tl.fit(X, y[:29])
+    with pytest.raises(tl.ShapeError, match=r"X has 30 rows but y has shape \(31, 2\)"):
+        tl.fit(X, np.zeros((31, 2)))
+
+
+def test_non_numeric_columns_are_named(xy):
+    X, y = xy
+    data = pd.DataFrame(X, columns=["a", "b"]).assign(city="Oslo", flag=True)
+    with pytest.raises(tl.InputError, match=r"non-numeric columns \['city'\]"):
+        tl.fit(data, y)
+
+
+def test_non_numeric_array_is_refused(xy):
+    _, y = xy
+    with pytest.raises(tl.InputError, match="must be numeric"):
+        tl.fit(np.array([["a", "b"]] * 30), y)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_values_are_named_by_column(xy, bad):
+    X, y = xy
+    data = pd.DataFrame(X, columns=["speed", "height"])
+    data.loc[[3, 7], "height"] = bad
+    with pytest.raises(tl.InputError, match=r"NaN or infinite values in column 'height' \(2 rows\)"):
+        tl.fit(data, y)
+
+
+def test_non_finite_target_is_named(xy):
+    X, y = xy
+    y = pd.Series(y, name="time")
+    y[0] = np.nan
+    with pytest.raises(tl.InputError, match=r"y contains NaN or infinite values in column 'time'"):
+        tl.fit(X, y)
+
+
+def test_dataframe_names_are_kept(xy):
+    X, y = xy
+    fit = tl.fit(pd.DataFrame(X, columns=["speed", "height"]), pd.Series(y, name="time"), seed=1)
+    assert fit.feature_names == ["speed", "height"]
+    assert fit.output_names == ["time"]
+    assert fit.term_names == ["(Intercept)", "speed", "height"]
+
+
+def test_default_names(xy):
+    X, y = xy
+    fit = tl.fit(X, np.column_stack([y, -y]), seed=1)
+    assert fit.feature_names == ["x1", "x2"] and fit.output_names == ["y1", "y2"]
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_design_and_response_are_2d_of_the_dtype(xy, dtype):
+    X, y = xy
+    design = as_design(X, dtype)
+    response = as_response(y, 30, dtype)
+    assert design.values.shape == (30, 2) and design.values.dtype == dtype
+    assert response.values.shape == (30, 1) and response.one_output
+
+
+def test_unknown_dtype_is_refused(xy):
+    X, y = xy
+    with pytest.raises(tl.InputError, match=r"dtype must be one of \['float32', 'float64'\]"):
+        tl.fit(X, y, dtype="float16")
+
+
+def test_too_few_rows(xy):
+    X, y = xy
+    with pytest.raises(tl.InputError, match="has 2 rows but the model has 3 coefficients"):
+        tl.fit(X[:2], y[:2])
