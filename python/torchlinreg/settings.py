@@ -19,7 +19,7 @@ import torch
 
 from .data import resolve_dtype
 from .errors import OptionError
-from .optimizers import check_options, default_lr, resolve_optimizer
+from .optimizers import check_options, default_lr, default_options, resolve_optimizer
 
 DEFAULT_TOL = {torch.float64: 1e-12, torch.float32: 1e-6}
 DEFAULT_EPOCHS = {"full_batch": 10_000, "minibatch": 100}
@@ -93,8 +93,8 @@ def make_settings(*, intercept=True, optimizer="adam", lr=None, epochs=None, bat
                   tol=None, init="zeros", engine="auto", optimizer_options=None):
     """Validate every option and fill in the defaults; see :func:`torchlinreg.fit`."""
     name, optimizer_class = resolve_optimizer(optimizer)
-    options = dict(optimizer_options or {})
-    check_options(optimizer_class, options)
+    check_options(optimizer_class, dict(optimizer_options or {}))
+    options = {**default_options(name), **(optimizer_options or {})}
     torch_dtype = resolve_dtype(dtype)
     batch_size = None if batch_size is None else as_int(batch_size, "batch_size", 1)
     if batch_size is not None and optimizer_class is torch.optim.LBFGS:
