@@ -212,6 +212,9 @@ class GramObjective:
     closure and a minibatch epoch.
     """
 
+    # The training loop runs the steps on one thread (see training._threads).
+    threads = 1
+
     def __init__(self, quadratic, n_rows, data=None, scaler=None):
         self.quadratic = quadratic
         self.n_rows = n_rows

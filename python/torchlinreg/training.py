@@ -9,6 +9,7 @@ epoch limit, on divergence, or on Ctrl-C.
 import math
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import torch
@@ -167,15 +168,8 @@ def train(model, optimizer, train, valid, schedule, loss_scale, verbose=None):
     trace = Trace()
     bar = progress_bar(schedule, verbose)
     try:
-        _record(trace, model, train, valid, loss_scale)
-        while not (reason := _stop_reason(trace, schedule)):
-            if schedule.batch_size is None:
-                trace.n_steps += _full_batch_update(model, optimizer, train)
-            else:
-                trace.n_steps += _minibatch_epoch(model, optimizer, train, schedule)
-            _record(trace, model, train, valid, loss_scale)
-            if bar is not None:
-                bar.show(trace)
+        with _threads(getattr(train, "threads", None)):
+            reason = _loop(trace, model, optimizer, train, valid, schedule, loss_scale, bar)
     except KeyboardInterrupt:
         reason = "interrupted"
         trace.drop_incomplete_row()
@@ -185,6 +179,38 @@ def train(model, optimizer, train, valid, schedule, loss_scale, verbose=None):
     trace.stop_reason = reason
     trace.converged = reason == "converged"
     return trace
+
+
+def _loop(trace, model, optimizer, train, valid, schedule, loss_scale, bar):
+    """Record, step, record, ... until a stop reason; return it."""
+    _record(trace, model, train, valid, loss_scale)
+    while not (reason := _stop_reason(trace, schedule)):
+        if schedule.batch_size is None:
+            trace.n_steps += _full_batch_update(model, optimizer, train)
+        else:
+            trace.n_steps += _minibatch_epoch(model, optimizer, train, schedule)
+        _record(trace, model, train, valid, loss_scale)
+        if bar is not None:
+            bar.show(trace)
+    return reason
+
+
+@contextmanager
+def _threads(count):
+    """Run with ``count`` intra-op threads (None: unchanged), then restore.
+
+    Steps on p x p statistics or 128-row batches are far too small to share
+    out; waking a thread pool for each costs more than the work, and much
+    more when the machine is busy.
+    """
+    before = torch.get_num_threads()
+    if count is not None and count != before:
+        torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != before:
+            torch.set_num_threads(before)
 
 
 class _Bar:
