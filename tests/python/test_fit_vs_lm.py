@@ -22,19 +22,7 @@ F64_RTOL = 1e-8
 F32_RTOL = 1e-4
 DTYPE_RTOL = {"float64": F64_RTOL, "float32": F32_RTOL}
 
-# Settings that make each optimizer converge to lm()'s answer in full batch.
-# AdamW: torch's default weight_decay=0.01 shrinks the coefficients (it is
-# not least squares), so it is switched off. RMSprop without momentum takes
-# steps of about lr whatever the gradient and never settles (at its default
-# lr=0.01 the gradient stays near 1e-2 of its start): momentum 0.9, lr 1e-3.
-FULL_BATCH = {
-    "sgd": {},
-    "adam": {},
-    "adamw": {"weight_decay": 0.0},
-    "rmsprop": {"lr": 1e-3, "momentum": 0.9},
-    "adagrad": {},
-    "lbfgs": {},
-}
+OPTIMIZERS = ["adagrad", "adam", "adamw", "lbfgs", "rmsprop", "sgd"]
 
 
 def _fit(X, y, **options):
@@ -95,10 +83,10 @@ def simulated():
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-@pytest.mark.parametrize("optimizer", sorted(FULL_BATCH))
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
 def test_full_batch_optimizer_matches_lm(lm_check, simulated, optimizer, dtype):
     X, y = simulated
-    fit = _fit(X, y, optimizer=optimizer, dtype=dtype, seed=1, **FULL_BATCH[optimizer])
+    fit = _fit(X, y, optimizer=optimizer, dtype=dtype, seed=1)
     ref = lm_check(X, y)
     assert fit.converged and fit.stop_reason == "converged"
     assert rel_err(fit.coefficients(), ref.coef) <= DTYPE_RTOL[dtype]
@@ -109,7 +97,7 @@ def test_lbfgs_default_reaches_the_float64_target_on_ill_conditioned_data(r_lm, 
     # rules used to end every step() at a gradient of 1e-5 of its start.
     fit = _fit(ultra[ULTRA_X], ultra["time_in_seconds"], optimizer="lbfgs", seed=1)
     ref = r_lm("time_in_seconds ~ distance + elevation_gain + elevation_loss", ultra)
-    assert fit.converged and fit.n_iter <= 20
+    assert fit.converged and fit.n_iter <= 100
     assert rel_err(fit.coefficients(), ref["coef"]) <= F64_RTOL
 
 
@@ -117,7 +105,7 @@ def test_lbfgs_default_reaches_the_float64_target_on_ill_conditioned_data(r_lm, 
 MINIBATCH = {
     "sgd": {"lr": 0.05},
     "adam": {"lr": 0.01},
-    "adamw": {"lr": 0.01, "weight_decay": 0.0},
+    "adamw": {"lr": 0.01},
     "rmsprop": {"lr": 0.01},
     "adagrad": {},
 }
@@ -135,7 +123,8 @@ def minibatch_floor(optimizer, lr, sigma, batch, steps):
     * SGD with a constant ``lr``: ``θ ← θ - lr (2 (θ - θ*) + ξ)`` has
       stationary variance ``lr σ² / (B (1 - lr))``.
     * Adam, AdamW, RMSprop divide the step by ``√v ≈ s``: SGD with learning
-      rate ``lr / s``, so variance ``lr s / 4``.
+      rate ``lr / s``, so variance ``lr s / 4`` (RMSprop's default
+      ``alpha=0.9999`` remembers the larger early gradients: ``√v > s``, less).
     * Adagrad divides by ``√(Σ g²) ≈ s √T`` after ``T`` steps: ``lr s / (4 √T)``.
 
     Sampling rows without replacement makes the real spread smaller (about

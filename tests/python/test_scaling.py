@@ -1,0 +1,84 @@
+"""Standardization and the way back to the original scale.
+
+Tolerances: round trips 1e-12 relative; relations between fitted
+coefficients 1e-10 relative; standardize=False against True 1e-8 (both
+within 1e-8 of the exact solution).
+"""
+import numpy as np
+import pytest
+import torch
+
+import torchlinreg as tl
+from torchlinreg.scaling import Scaler
+
+ROUND_TRIP_RTOL = 1e-12
+
+
+@pytest.fixture
+def xy(rng):
+    X = rng.normal([10, -200, 0.01], [2, 50, 0.003], size=(80, 3))
+    return X, 4 + X @ [1.5, 0.02, 300] + rng.normal(0, 0.5, 80)
+
+
+@pytest.mark.parametrize("intercept", [True, False])
+@pytest.mark.parametrize("k", [1, 2])
+def test_to_original_inverts_to_standardized(rng, intercept, k):
+    X = torch.as_tensor(rng.normal(3, 2, size=(40, 4)))
+    Y = torch.as_tensor(rng.normal(-1, 5, size=(40, k)))
+    scaler = Scaler.fit(X, Y, intercept=intercept)
+    W, b = torch.as_tensor(rng.normal(size=(k, 4))), torch.as_tensor(rng.normal(size=k))
+    W2, b2 = scaler.to_original(*scaler.to_standardized(W, b))
+    torch.testing.assert_close(W2, W, rtol=ROUND_TRIP_RTOL, atol=0)
+    torch.testing.assert_close(b2, b, rtol=ROUND_TRIP_RTOL, atol=1e-14)
+
+
+def test_scaler_uses_r_sd_and_keeps_the_sign(rng):
+    X = torch.as_tensor(rng.normal(3, 2, size=(40, 2)))
+    Y = torch.as_tensor(rng.normal(size=(40, 1)))
+    scaler = Scaler.fit(X, Y)
+    np.testing.assert_allclose(scaler.x_scale, X.numpy().std(axis=0, ddof=1), rtol=1e-13)
+    np.testing.assert_allclose(scaler.x_center, X.numpy().mean(axis=0), rtol=1e-13)
+    z = scaler.transform_x(X).numpy()
+    assert np.all(np.sign(z) == np.sign(X.numpy() - X.numpy().mean(axis=0)))
+
+
+def test_without_intercept_columns_are_only_scaled(rng):
+    X = torch.as_tensor(rng.normal(3, 2, size=(40, 2)))
+    scaler = Scaler.fit(X, X[:, :1], intercept=False)
+    assert torch.all(scaler.x_center == 0)
+    np.testing.assert_allclose(scaler.x_scale, np.sqrt((X.numpy() ** 2).mean(axis=0)), rtol=1e-13)
+
+
+def test_coef_standardized_relates_to_coef_by_the_scales(xy):
+    X, y = xy
+    fit = tl.fit(X, y, seed=1)
+    sd_x, sd_y = X.std(axis=0, ddof=1), y.std(ddof=1)
+    # Hand-derived: y = b + X w  and  (y - ȳ)/s_y = b* + Σ w*_j (x_j - x̄_j)/s_j
+    # give w = w* s_y / s_j and b = ȳ + s_y b* - Σ w_j x̄_j.
+    np.testing.assert_allclose(fit.coef, fit.coef_standardized * sd_y / sd_x, rtol=1e-10)
+    expected_b = y.mean() + sd_y * fit.intercept_standardized - fit.coef @ X.mean(axis=0)
+    assert fit.intercept == pytest.approx(expected_b, rel=1e-10)
+    # ...and the standardized coefficients are least squares on z-scored data.
+    z = (X - X.mean(axis=0)) / sd_x
+    exact = tl.ols(z, (y - y.mean()) / sd_y)
+    np.testing.assert_allclose(fit.coef_standardized, exact.coef, rtol=1e-8)
+    assert abs(fit.intercept_standardized) < 1e-10
+
+
+@pytest.mark.parametrize("optimizer, lr", [("sgd", 0.1), ("adam", 0.05)])
+def test_standardize_false_gives_the_same_answer_on_well_scaled_data(rng, optimizer, lr):
+    X = rng.normal(size=(200, 3))
+    y = 0.5 + X @ [1.0, -1.0, 0.5] + rng.normal(0, 0.2, 200)
+    raw = tl.fit(X, y, standardize=False, optimizer=optimizer, lr=lr, seed=1)
+    std = tl.fit(X, y, optimizer=optimizer, lr=lr, seed=1)
+    assert raw.converged and std.converged
+    np.testing.assert_allclose(raw.coefficients(), std.coefficients(), rtol=1e-8)
+    # Without standardization the standardized coefficients are the raw ones.
+    np.testing.assert_array_equal(raw.coef_standardized, raw.coef)
+    assert raw.intercept_standardized == raw.intercept
+
+
+def test_history_parameters_are_on_the_original_scale(xy):
+    X, y = xy
+    fit = tl.fit(X, y, seed=1)
+    np.testing.assert_allclose(fit.history[["x1", "x2", "x3"]].iloc[-1], fit.coef, rtol=0)
