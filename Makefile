@@ -12,7 +12,7 @@ STAMPS := .stamps
 export TORCHLINREG_PYTHON := $(CURDIR)/$(PYTHON)
 export R_LIBS := $(RLIB)
 
-.PHONY: all demo test test-python test-r examples bench deps clean
+.PHONY: all demo test test-python test-r r-check examples bench deps clean
 
 all: test
 
@@ -31,7 +31,9 @@ $(STAMPS)/venv: requirements.txt pyproject.toml $(STAMPS)/r-deps
 	$(PYTHON) -m pip install --quiet --no-deps -e .
 	@touch $@
 
-$(STAMPS)/r-package: DESCRIPTION $(wildcard R/*.R) $(STAMPS)/r-deps
+# The R package from the checkout (R/, man/, NAMESPACE, data/ as committed;
+# `Rscript -e 'roxygen2::roxygenise()'` regenerates man/ and NAMESPACE).
+$(STAMPS)/r-package: DESCRIPTION NAMESPACE $(wildcard R/*.R man/*.Rd data/*.rda) $(STAMPS)/r-deps
 	@mkdir -p $(STAMPS) $(RLIB)
 	R CMD INSTALL --no-test-load --library=$(RLIB) .
 	@touch $@
@@ -44,8 +46,24 @@ test: test-python test-r
 test-python: $(STAMPS)/venv
 	$(PYTHON) -m pytest -q tests/python
 
+# testthat against the installed package (fails on any failure), then the
+# built tarball through R CMD check, which fails here on an ERROR or WARNING.
 test-r: deps
 	cd tests && Rscript testthat.R
+	$(MAKE) r-check
+
+r-check: deps
+	rm -rf torchlinreg.Rcheck torchlinreg_*.tar.gz
+	@# R CMD build copies the whole directory (.venv included) before it
+	@# applies .Rbuildignore, so build from a copy of the package files only.
+	tmp=$$(mktemp -d) && mkdir -p $$tmp/torchlinreg/tests && \
+	  cp -R DESCRIPTION NAMESPACE LICENSE .Rbuildignore R man data $$tmp/torchlinreg/ && \
+	  cp -R tests/testthat.R tests/testthat $$tmp/torchlinreg/tests/ && \
+	  (cd $$tmp && R CMD build --no-build-vignettes torchlinreg) && \
+	  mv $$tmp/torchlinreg_*.tar.gz . && rm -rf $$tmp
+	_R_CHECK_FORCE_SUGGESTS_=false R CMD check --no-manual torchlinreg_*.tar.gz
+	@! grep -E "^\* .*\.\.\. (ERROR|WARNING)" torchlinreg.Rcheck/00check.log
+	@echo "R CMD check: no ERROR, no WARNING"
 
 examples: deps
 	$(PYTHON) examples/run_all.py

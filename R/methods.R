@@ -4,7 +4,7 @@
 #' the numbers the Python core computed; `vcov()` and `confint()` give
 #' `NA` rows for aliased coefficients, as `lm()` does.
 #'
-#' @param object,x A `torch_lm` object.
+#' @param object,x,formula A `torch_lm` object.
 #' @param parm Coefficients for `confint()`: names or indices (all by default).
 #' @param level Confidence level.
 #' @param complete For `vcov()`: keep rows and columns of `NA` for aliased

@@ -115,13 +115,25 @@ python_bridge <- function() {
   if (isTRUE(.state$ready)) return(.state$bridge)
   start_python()
   for (module in c("numpy", "torch", "torchlinreg.bridge")) {
-    if (!reticulate::py_module_available(module)) {
-      stop_no_python(sprintf("the Python at %s cannot import '%s'",
-                             reticulate::py_config()$python, module))
+    problem <- import_problem(module)
+    if (!is.null(problem)) {
+      stop_no_python(sprintf("the Python at %s cannot import '%s' (%s)",
+                             reticulate::py_config()$python, module, problem))
     }
   }
   .state$ready <- TRUE
   .state$bridge
+}
+
+# NULL if `module` imports, else the last line of Python's error.
+import_problem <- function(module) {
+  error <- tryCatch({
+    reticulate::import(module)
+    NULL
+  }, error = function(e) conditionMessage(e))
+  if (is.null(error)) return(NULL)
+  lines <- strsplit(trimws(error), "\n")[[1]]
+  lines[nzchar(trimws(lines))][1]
 }
 
 # Call a bridge function; a Python exception becomes an R condition of
