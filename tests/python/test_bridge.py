@@ -1,0 +1,133 @@
+"""The reticulate bridge: plain values in and out, R's conventions, typed errors."""
+import numpy as np
+import pytest
+
+from torchlinreg import bridge, datasets, fit, ols
+
+
+@pytest.fixture
+def cars_like():
+    rng = np.random.default_rng(0)
+    x = rng.uniform(4, 25, size=(50, 2))
+    y = 3 * x[:, 0] - x[:, 1] + rng.normal(size=50)
+    return np.asfortranarray(x), y
+
+
+def _plain(value):
+    """Only numpy arrays, numbers, strings, lists and dicts cross to R."""
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return all(_plain(v) for v in value)
+    return value is None or isinstance(value, (np.ndarray, np.generic, int, float, str, bool))
+
+
+def test_fit_matrix_returns_plain_values_matching_ols(cars_like):
+    x, y = cars_like
+    out = bridge.fit_matrix(x, y, names=["a", "b"], seed=1.0, epochs=5000.0)
+    assert _plain(out)
+    assert out["term_names"] == ["(Intercept)", "a", "b"]
+    exact = ols(x, y)
+    np.testing.assert_allclose(out["coefficients"][0], [exact.intercept, *exact.coef], rtol=1e-8)
+    np.testing.assert_allclose(out["fitted_values"][:, 0] + out["residuals"][:, 0], y)
+    assert out["convergence"]["converged"] and out["convergence"]["stop_reason"] == "converged"
+    assert set(out["history"]) >= {"step", "loss", "val_loss", "(Intercept)", "a", "b"}
+    inf = out["inference"]
+    assert inf["df_residual"] == 47 and inf["rank"] == 3
+    assert inf["cov_unscaled"].shape == (3, 3) and inf["vcov"].shape == (1, 3, 3)
+
+
+def test_same_numbers_as_fit(cars_like):
+    x, y = cars_like
+    out = bridge.fit_matrix(x, y, seed=3)
+    direct = fit(x, y, seed=3)
+    np.testing.assert_array_equal(out["coefficients"], direct.coefficients())
+    np.testing.assert_array_equal(out["inference"]["std_error"], direct.inference.std_error)
+
+
+def test_r_doubles_where_integers_are_meant(cars_like):
+    x, y = cars_like
+    out = bridge.fit_matrix(x, y, seed=2.0, epochs=20.0, batch_size=10.0, tol=0)
+    assert out["settings"]["batch_size"] == 10 and out["settings"]["seed"] == 2
+    assert out["convergence"]["n_steps"] == 20 * 5
+    with pytest.raises(ValueError, match="whole number"):
+        bridge.fit_matrix(x, y, epochs=2.5)
+
+
+def test_aliased_columns_keep_their_names():
+    d = datasets.fruit()
+    x = np.column_stack([d["temperature"], 2 * d["temperature"], d["rainfall"]])
+    out = bridge.fit_matrix(x, d[["apples", "oranges"]].to_numpy(), names=["t", "t2", "r"],
+                            response_names=["apples", "oranges"], seed=1)
+    assert out["aliased"].tolist() == [False, False, True, False]
+    assert np.isnan(out["coefficients"][:, 2]).all()
+    assert "apples:t" in out["history"] and "apples:t2" not in out["history"]
+    assert out["inference"]["residual_cov"].shape == (2, 2)
+
+
+def test_no_intercept_and_weights(cars_like):
+    x, y = cars_like
+    w = np.linspace(0.5, 2, 50)
+    out = bridge.fit_matrix(x, y, intercept=False, weights=w, seed=1)
+    exact = ols(x, y, intercept=False, weights=w)
+    np.testing.assert_allclose(out["coefficients"][0], exact.coef, rtol=1e-8)
+    assert out["term_names"] == ["x1", "x2"]
+
+
+def test_offset_is_added_back(cars_like):
+    x, y = cars_like
+    offset = 0.5 * x[:, 0]
+    out = bridge.fit_matrix(x, y, offset=offset, seed=1)
+    exact = ols(x, y - offset)
+    np.testing.assert_allclose(out["coefficients"][0], [exact.intercept, *exact.coef], rtol=1e-8)
+    np.testing.assert_allclose(out["fitted_values"][:, 0] + out["residuals"][:, 0], y)
+
+
+def test_validation_indices_are_zero_based(cars_like):
+    x, y = cars_like
+    out = bridge.fit_matrix(x, y, validation=0.2, seed=4)
+    assert len(out["valid_index"]) == 10 and len(out["train_index"]) == 40
+    assert sorted([*out["train_index"], *out["valid_index"]]) == list(range(50))
+    assert out["inference"]["n_obs"] == 40
+
+
+def test_predict_matrix_and_conf_int(cars_like):
+    x, y = cars_like
+    out = bridge.fit_matrix(x, y, seed=1)
+    inf = out["inference"]
+    A = np.column_stack([np.ones(50), x])[:5]
+    p = bridge.predict_matrix(A, out["coefficients"], out["aliased"], inf["cov_unscaled"],
+                              inf["sigma"], float(inf["df_residual"]), "prediction", 0.9)
+    np.testing.assert_allclose(p["fit"][:, 0], out["fitted_values"][:5, 0])
+    assert (p["lwr"] < p["fit"]).all() and (p["fit"] < p["upr"]).all()
+    ci = bridge.conf_int(out["coefficients"], inf["std_error"], inf["df_residual"], 0.95)
+    assert ci.shape == (1, 3, 2)
+    with pytest.raises(ValueError, match="interval"):
+        bridge.predict_matrix(A, out["coefficients"], out["aliased"], inf["cov_unscaled"],
+                              inf["sigma"], 47, "wrong")
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_call_turns_exceptions_into_descriptions(cars_like):
+    x, y = cars_like
+    ok = bridge.call("fit_matrix", {"x": x, "y": y, "seed": 1})
+    assert "value" in ok and "error" not in ok
+    bad = bridge.call("fit_matrix", {"x": x, "y": y, "lr": -1})["error"]
+    assert bad["types"][:2] == ["OptionError", "TorchlinregError"]
+    assert "lr must be" in bad["message"] and "Traceback" not in bad["message"]
+    diverged = bridge.call("fit_matrix", {"x": x * 1e3, "y": y * 1e6, "lr": 1e4,
+                                          "optimizer": "sgd", "standardize": False})["error"]
+    assert diverged["types"][0] == "DivergenceError"
+    assert diverged["step"] >= 1 and diverged["suggested_lr"] < 1e4
+    assert "loss" in diverged["history"]
+    assert bridge.call("nope")["error"]["types"] == ["ValueError"]
+
+
+def test_read_only_arrays_from_r_are_accepted(cars_like):
+    x, y = cars_like
+    x = x.copy(order="F")
+    y = y.copy()
+    x.flags.writeable = False
+    y.flags.writeable = False
+    out = bridge.fit_matrix(x, y, seed=1)
+    assert out["convergence"]["converged"]
