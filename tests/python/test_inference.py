@@ -17,6 +17,11 @@ RSS_RTOL = 1e-9
 P_RTOL = 1e-6
 
 
+@pytest.fixture(scope="module")
+def ultra_fit(_ultra):
+    return tl.fit(_ultra[ULTRA_X], _ultra["time_in_seconds"], seed=1)
+
+
 def _check_against_summary(inf, ref):
     np.testing.assert_allclose(inf.estimate, ref["coef"], rtol=COEF_RTOL)
     np.testing.assert_allclose(inf.std_error, ref["se"], rtol=COEF_RTOL)
@@ -30,8 +35,8 @@ def _check_against_summary(inf, ref):
     assert inf.df_residual == ref["df"] and inf.rank == ref["rank"]
 
 
-def test_ultra_inference_matches_summary_lm(r_lm, ultra):
-    fit = tl.fit(ultra[ULTRA_X], ultra["time_in_seconds"], seed=1)
+def test_ultra_inference_matches_summary_lm(r_lm, ultra, ultra_fit):
+    fit = ultra_fit
     ref = r_lm("time_in_seconds ~ distance + elevation_gain + elevation_loss", ultra)
     _check_against_summary(fit.inference, ref)
     assert fit.inference.term_names == ref["terms"]
@@ -65,16 +70,16 @@ def test_rank_deficient_inference_has_nan_where_lm_has_na(r_lm, rng):
     _check_against_summary(inf, ref)
 
 
-def test_conf_int_matches_confint(r_lm, ultra):
-    fit = tl.fit(ultra[ULTRA_X], ultra["time_in_seconds"], seed=1)
+def test_conf_int_matches_confint(r_lm, ultra, ultra_fit):
+    fit = ultra_fit
     ref = r_lm("time_in_seconds ~ distance + elevation_gain + elevation_loss", ultra, level=0.9)
     np.testing.assert_allclose(fit.inference.conf_int(0.9)[0], ref["confint"], rtol=COEF_RTOL)
 
 
 @pytest.mark.parametrize("interval", ["confidence", "prediction"])
 @pytest.mark.parametrize("level", [0.95, 0.8])
-def test_prediction_intervals_match_predict_lm(r_lm, ultra, interval, level):
-    fit = tl.fit(ultra[ULTRA_X], ultra["time_in_seconds"], seed=1)
+def test_prediction_intervals_match_predict_lm(r_lm, ultra, ultra_fit, interval, level):
+    fit = ultra_fit
     new = ultra[ULTRA_X].iloc[[0, 5, 17]] * [1.1, 0.9, 1.0]
     ref = r_lm("time_in_seconds ~ distance + elevation_gain + elevation_loss", ultra,
                newdata=new, interval=interval, level=level)
@@ -88,7 +93,6 @@ def test_prediction_intervals_match_predict_lm(r_lm, ultra, interval, level):
     np.testing.assert_allclose(out["se_fit"][:, 0], ref["se_fit"], rtol=COEF_RTOL)
 
 
-def test_vcov_is_sigma_squared_times_unscaled(ultra):
-    fit = tl.fit(ultra[ULTRA_X], ultra["time_in_seconds"], seed=1)
-    inf = fit.inference
+def test_vcov_is_sigma_squared_times_unscaled(ultra_fit):
+    inf = ultra_fit.inference
     np.testing.assert_allclose(np.sqrt(np.diag(inf.vcov())), inf.std_error[0], rtol=1e-12)
