@@ -115,3 +115,12 @@ def test_help_is_complete(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main([])
     assert exit_info.value.code == 2
+
+
+def test_console_script_is_installed():
+    from pathlib import Path
+    script = Path(sys.executable).parent / "torchlinreg"
+    if not script.exists():
+        pytest.skip("package not installed with its console script (pip install -e .)")
+    done = subprocess.run([str(script), "--version"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.startswith("torchlinreg ")
