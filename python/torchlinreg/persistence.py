@@ -24,6 +24,7 @@ import hashlib
 import inspect
 import json
 import os
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -319,7 +320,7 @@ def continue_training(previous, settings, train_data, aliased, train_split, vali
         raise InputError("the aliased columns differ from the previous fit's; pass the same data.")
     state = previous._state
     k = len(previous.output_names)
-    flat = state["parameters"].clone()
+    flat = _resume_point(previous).clone()
     bias = flat[:k].clone() if settings.intercept else None
     weight = flat[k if settings.intercept else 0:].reshape(k, -1).clone()
     model = LinearModel(weight, bias)
@@ -333,6 +334,22 @@ def continue_training(previous, settings, train_data, aliased, train_split, vali
                         settings.batch_size, settings.shuffle, generator)
     new = train(model, optimizer, train_split, valid_split, schedule, scaler.y_scale ** 2, verbose)
     return model, optimizer, _join(before, new)
+
+
+def _resume_point(previous):
+    """The parameters to resume from: the saved ones, or after a Ctrl-C that cut a step
+    short, the last recorded row (with a warning: then it cannot be bit for bit)."""
+    state, trace = previous._state, previous._trace
+    steps = [value["step"] for value in state["optimizer"].get("state", {}).values()
+             if isinstance(value, dict) and "step" in value]
+    if trace.steps[-1] == trace.n_steps and torch.equal(state["parameters"], trace.parameters[-1]) \
+            and all(int(step) == trace.n_steps for step in steps):
+        return state["parameters"]
+    warnings.warn(
+        f"this fit was interrupted in the middle of a step; resuming from its last recorded "
+        f"step ({trace.steps[-1]}) with the optimizer state as the interruption left it, so "
+        "the result will differ slightly from an uninterrupted run.", UserWarning, stacklevel=4)
+    return trace.parameters[-1]
 
 
 def _resumed_tol(tol, before, model, train_split):
