@@ -19,7 +19,7 @@ y <- readBin(con, "double", n)
 close(con)
 d <- data.frame(y = y, X)
 times <- replicate(as.integer(args[4]), system.time(fit <<- lm(y ~ ., data = d))[["elapsed"]])
-cat(median(times), coef(fit)[1:3], "\n")
+cat(sprintf("%.17g", c(median(times), coef(fit)[1:3])), "\n")
 """
 
 

@@ -167,6 +167,11 @@ def main(argv=None):
               f"Load average (1 min) at start {load_before:.1f}, at end {os.getloadavg()[0]:.1f}: "
               "other work on this shared 2-core machine makes single timings noisy; ratios "
               "between methods measured in the same minute are the robust numbers.", ""]
+    header += ["Reproduce with `make bench` or `.venv/bin/python benchmarks/run.py [--quick] "
+               "[--only 1 4]` (R_LIBS pointing at the installed R package for benchmark 3); "
+               "raw numbers in `RESULTS.json`. torchlinreg runs with its defaults "
+               "(`engine=\"auto\"`, i.e. the sufficient-statistics engine, float64) unless "
+               "a row says otherwise.", ""]
     if args.quick:
         header += ["**Quick run: smaller sizes than the targets name; not the reference numbers.**", ""]
     with open(args.output, "w") as f:

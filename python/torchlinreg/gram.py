@@ -79,28 +79,33 @@ def _fill(buffer, X, Y, rows):
 def moments(X, Y, weights=None, index=None):
     """:class:`Moments` of the rows ``index`` (all rows if None) of ``[X, Y]``.
 
-    Two passes in chunks of :data:`CHUNK_ROWS` rows: the weighted mean, then
-    the moments about it. Memory stays at one float64 chunk.
+    One pass in chunks of :data:`CHUNK_ROWS` rows, about the mean of the
+    first chunk: that shift is within a few standard errors of the mean, so
+    the variances lose no digits to cancellation (the shifted-data
+    algorithm), and memory stays at one float64 chunk.
     """
     n_rows = X.shape[0] if index is None else index.shape[0]
     width = X.shape[1] + Y.shape[1]
-    blocks = _row_blocks(X.shape[0], index)
     buffer = torch.empty(min(CHUNK_ROWS, max(n_rows, 1)), width, dtype=torch.float64)
     w = None if weights is None else weights.to(torch.float64)
-    total = torch.tensor(float(n_rows), dtype=torch.float64) if w is None else \
-        (w.sum() if index is None else w[index].sum())
-    sums = torch.zeros(width, dtype=torch.float64)
-    for rows in blocks:
-        block = _fill(buffer, X, Y, rows)
-        sums += block.sum(0) if w is None else w[rows] @ block
-    center = sums / total if total > 0 else sums
+    total = torch.zeros((), dtype=torch.float64)
+    center = None
     first = torch.zeros(width, dtype=torch.float64)
     second = torch.zeros(width, width, dtype=torch.float64)
-    for rows in blocks:
-        block = _fill(buffer, X, Y, rows).sub_(center)
-        weighted = block if w is None else block * w[rows][:, None]
+    for rows in _row_blocks(X.shape[0], index):
+        block = _fill(buffer, X, Y, rows)
+        w_block = None if w is None else w[rows]
+        if center is None:
+            size = block.new_tensor(float(block.shape[0])) if w is None else w_block.sum()
+            sums = block.sum(0) if w is None else w_block @ block
+            center = sums / size if size > 0 else torch.zeros_like(sums)
+        block.sub_(center)
+        weighted = block if w is None else block * w_block[:, None]
+        total += block.shape[0] if w is None else w_block.sum()
         first += weighted.sum(0)
         second.addmm_(weighted.T, block)
+    if center is None:
+        center = torch.zeros(width, dtype=torch.float64)
     return Moments(n_rows, X.shape[1], total, center, first, second)
 
 
