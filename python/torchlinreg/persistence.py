@@ -329,11 +329,13 @@ def continue_training(previous, settings, train_data, aliased, train_split, vali
     optimizer.load_state_dict(copy.deepcopy(state["optimizer"]))
     generator.set_state(state["generator"].clone())
     before = previous._trace
-    extra = settings.epochs - previous.n_iter
-    schedule = Schedule(extra, _resumed_tol(settings.tol, before, model, train_split),
-                        settings.batch_size, settings.shuffle, generator)
-    new = train(model, optimizer, train_split, valid_split, schedule, scaler.y_scale ** 2, verbose)
-    return model, optimizer, _join(before, new)
+    start = Trace(**{name: list(getattr(before, name)) for name in ("parameters",) + _TRACE_LISTS},
+                  n_steps=before.n_steps)
+    schedule = Schedule(settings.epochs, settings.tol, settings.batch_size, settings.shuffle,
+                        generator)
+    trace = train(model, optimizer, train_split, valid_split, schedule, scaler.y_scale ** 2,
+                  verbose, start=start)
+    return model, optimizer, trace
 
 
 def _resume_point(previous):
@@ -350,25 +352,3 @@ def _resume_point(previous):
         f"step ({trace.steps[-1]}) with the optimizer state as the interruption left it, so "
         "the result will differ slightly from an uninterrupted run.", UserWarning, stacklevel=4)
     return trace.parameters[-1]
-
-
-def _resumed_tol(tol, before, model, train_split):
-    """The loop measures the tolerance from its first gradient norm, here the resumed
-    point's: rescale it so that the stop is relative to the original start."""
-    train_split.loss_and_gradient(model)
-    resumed = float(model.grad_norm())
-    for parameter in model.parameters():
-        parameter.grad = None
-    return 1.0 if resumed == 0 else tol * before.grad_norm[0] / resumed
-
-
-def _join(before, new):
-    """The previous trace followed by the rows of ``new`` after its first (the resumed point)."""
-    rows = slice(1, None)
-    return Trace(parameters=list(before.parameters) + new.parameters[rows],
-                 loss=list(before.loss) + new.loss[rows],
-                 val_loss=list(before.val_loss) + new.val_loss[rows],
-                 grad_norm=list(before.grad_norm) + new.grad_norm[rows],
-                 steps=list(before.steps) + [before.n_steps + s for s in new.steps[rows]],
-                 n_steps=before.n_steps + new.n_steps,
-                 converged=new.converged, stop_reason=new.stop_reason)

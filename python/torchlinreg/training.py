@@ -155,7 +155,7 @@ def _minibatch_epoch(model, optimizer, train, schedule):
     return train.minibatch_epoch(model, optimizer, order, schedule.batch_size)
 
 
-def train(model, optimizer, train, valid, schedule, loss_scale, verbose=None):
+def train(model, optimizer, train, valid, schedule, loss_scale, verbose=None, start=None):
     """Run the optimizer on ``train`` and return the :class:`Trace`.
 
     ``train`` and ``valid`` are :class:`Split` objects (autograd) or
@@ -163,9 +163,10 @@ def train(model, optimizer, train, valid, schedule, loss_scale, verbose=None):
     ``loss_scale`` (one value per output) turns standardized squared errors
     into squared errors in the units of ``y``. A Ctrl-C ends the loop with
     ``stop_reason="interrupted"`` and the history so far. ``verbose``: see
-    :func:`progress_bar`.
+    :func:`progress_bar`. ``start``: a :class:`Trace` to go on from (resuming;
+    its last row is the model's current point, ``schedule.max_epochs`` the total).
     """
-    trace = Trace()
+    trace = Trace() if start is None else start
     bar = progress_bar(schedule, verbose)
     try:
         with _threads(getattr(train, "threads", None)):
@@ -183,7 +184,10 @@ def train(model, optimizer, train, valid, schedule, loss_scale, verbose=None):
 
 def _loop(trace, model, optimizer, train, valid, schedule, loss_scale, bar):
     """Record, step, record, ... until a stop reason; return it."""
-    _record(trace, model, train, valid, loss_scale)
+    if trace.loss:  # resuming: the current point is recorded; only its gradient is needed
+        train.loss_and_gradient(model)
+    else:
+        _record(trace, model, train, valid, loss_scale)
     while not (reason := _stop_reason(trace, schedule)):
         if schedule.batch_size is None:
             trace.n_steps += _full_batch_update(model, optimizer, train)
