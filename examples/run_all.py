@@ -7,6 +7,7 @@ make); R examples (*.R) with Rscript, when Rscript is installed. Each gets
     python examples/run_all.py [--plot-dir DIR]
 """
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -31,6 +32,16 @@ def commands(plot_root):
             yield script.name, [rscript, str(script), "--plot-dir", str(plot_root / script.stem)]
 
 
+def environment():
+    """As `make` sets it: R finds the package in .Rlib and reticulate this Python."""
+    env = dict(os.environ)
+    rlib = HERE.parent / ".Rlib"
+    if rlib.is_dir() and "R_LIBS" not in env:
+        env["R_LIBS"] = str(rlib)
+    env.setdefault("TORCHLINREG_PYTHON", sys.executable)
+    return env
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--plot-dir", help="root for the examples' figures (default: a temp dir)")
@@ -44,7 +55,7 @@ def main(argv=None):
             continue
         print(f"== {name}", flush=True)
         start = time.perf_counter()
-        code = subprocess.run(argv_, cwd=HERE.parent).returncode
+        code = subprocess.run(argv_, cwd=HERE.parent, env=environment()).returncode
         seconds = time.perf_counter() - start
         results.append((name, "ok" if code == 0 else f"exit {code}", seconds))
         print(flush=True)
