@@ -114,7 +114,6 @@ nobs.torch_lm <- function(object, ...) object$inference$n_obs
 #' @export
 formula.torch_lm <- function(x, ...) {
   if (!is.null(x$terms)) return(stats::formula(x$terms))
-  if (!is.null(x$call$formula)) return(stats::formula(x$call$formula))
   abort("this fit was made by torch_lm_fit() and has no formula.",
         c("torchlinreg_input_error", "torchlinreg_error"))
 }

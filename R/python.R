@@ -21,6 +21,7 @@ ENVNAME <- "r-torchlinreg"
 #' @noRd
 find_python <- function() {
   if (reticulate::py_available(initialize = FALSE)) {
+    if (!is.null(.state$found)) return(.state$found)
     return(list(python = reticulate::py_config()$python, source = "running",
                 reason = "Python is already running in this R session"))
   }
@@ -81,6 +82,7 @@ start_python <- function() {
   on.exit(if (is.na(old)) Sys.unsetenv("RETICULATE_PYTHON") else Sys.setenv(RETICULATE_PYTHON = old))
   ok <- tryCatch(reticulate::py_available(initialize = TRUE), error = function(e) FALSE)
   if (!ok) stop_no_python(sprintf("%s, but %s could not be started", found$reason, found$python))
+  .state$found <- found
   invisible(TRUE)
 }
 

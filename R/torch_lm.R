@@ -97,7 +97,7 @@ torch_lm <- function(formula, data, subset, weights, na.action, offset, contrast
 #' @param weights,offset Optional numeric vectors of length `n`.
 #' @param intercept `NA` (detect, see above), `TRUE` (add one) or `FALSE`.
 #' @inheritParams torch_lm
-#' @return A `torch_lm` object without `call`, `terms` and `model`; `x` is
+#' @return A `torch_lm` object without `terms` and `model`; `x` is
 #'   kept for [predict.torch_lm()] and [model.matrix.torch_lm()].
 #' @export
 #' @examplesIf torchlinreg_available()
@@ -127,6 +127,7 @@ torch_lm_fit <- function(x, y, weights = NULL, offset = NULL, intercept = NA, ..
                   dtype = dtype, seed = seed, tol = tol, ...)
   z$offset <- offset
   z[["x"]] <- x
+  z$call <- match.call()
   z
 }
 

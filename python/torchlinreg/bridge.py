@@ -212,11 +212,13 @@ def predict_matrix(x, coefficients, aliased, cov_unscaled, sigma, df_residual,
         coefficients = coefficients.T
     cov = np.asarray(cov_unscaled, dtype=np.float64).reshape(
         int(np.sum(~np.asarray(aliased, dtype=bool))), -1)
-    return prediction_intervals(_matrix(x, "x"), coefficients,
-                                np.asarray(aliased, dtype=bool).reshape(-1), cov,
-                                np.asarray(sigma, dtype=np.float64).reshape(-1),
-                                as_int(df_residual, "df_residual"), interval, float(level),
-                                np.asarray(pred_weights, dtype=np.float64))
+    # Rows of newdata with missing values (na.pass) predict NA, quietly.
+    with np.errstate(invalid="ignore"):
+        return prediction_intervals(_matrix(x, "x"), coefficients,
+                                    np.asarray(aliased, dtype=bool).reshape(-1), cov,
+                                    np.asarray(sigma, dtype=np.float64).reshape(-1),
+                                    as_int(df_residual, "df_residual"), interval, float(level),
+                                    np.asarray(pred_weights, dtype=np.float64))
 
 
 def conf_int(estimate, std_error, df_residual, level=0.95):
