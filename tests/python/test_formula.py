@@ -47,20 +47,14 @@ def frame():
     return d
 
 
-# LinearFit.inference builds its aliased mask with np.concatenate([[False] * 0, aliased]),
-# which is float without an intercept; reported to the owner of results.py.
-NO_INTERCEPT_BUG = pytest.mark.xfail(
-    reason="LinearFit.inference fails for models without intercept (float aliased mask)",
-    raises=TypeError, strict=False)
-
 # (Python formula, R formula): formulaic's C(g) is R's factor g.
 CASES = [
     ("y ~ x1 + C(group) + x1:x2", "y ~ x1 + group + x1:x2"),
     ("y ~ x1 + x2 + x1:x2", "y ~ x1 + x2 + x1:x2"),
     ("y ~ x2:x1 + group + x1", "y ~ x2:x1 + group + x1"),
     ("y ~ x1 * group", "y ~ x1 * group"),
-    pytest.param("y ~ x1 + x2 - 1", "y ~ x1 + x2 - 1", marks=NO_INTERCEPT_BUG),
-    pytest.param("y ~ 0 + group + x1", "y ~ 0 + group + x1", marks=NO_INTERCEPT_BUG),
+    ("y ~ x1 + x2 - 1", "y ~ x1 + x2 - 1"),
+    ("y ~ 0 + group + x1", "y ~ 0 + group + x1"),
 ]
 
 
