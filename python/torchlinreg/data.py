@@ -98,7 +98,9 @@ def _as_tensor(array, dtype):
     # One conversion at most: a column-major (R) matrix is reordered and cast
     # in the same copy; a C-contiguous array of the right dtype is not copied.
     target = np.float64 if dtype == torch.float64 else np.float32
-    return torch.as_tensor(np.ascontiguousarray(array, dtype=target))
+    array = np.ascontiguousarray(array, dtype=target)
+    # torch cannot share a read-only buffer (e.g. a memmap) safely; copy it.
+    return torch.as_tensor(array if array.flags.writeable else array.copy())
 
 
 def _check_finite(values, names, what, source=None):

@@ -20,6 +20,10 @@ from .loss import squared_error_by_output
 # A loss this many times its starting value means the steps are growing,
 # not converging: stop before it overflows.
 DIVERGENCE_FACTOR = 1e8
+# The precision-floor stop (see _at_precision_floor): within this factor of
+# the tolerance, and no new low for this many updates.
+FLOOR_FACTOR = 10
+FLOOR_PATIENCE = 200
 
 
 @dataclass
@@ -90,9 +94,15 @@ class Schedule:
 
 @dataclass
 class Trace:
-    """What the loop recorded; losses are on the original scale of ``y``."""
+    """What the loop recorded; losses are on the original scale of ``y``.
+
+    ``best_grad_norm`` and ``best_iter`` follow the lowest gradient norm so
+    far, for the precision-floor stop.
+    """
 
     parameters: list = field(default_factory=list)
+    best_grad_norm: float = math.inf
+    best_iter: int = 0
     loss: list = field(default_factory=list)
     val_loss: list = field(default_factory=list)
     grad_norm: list = field(default_factory=list)
@@ -128,12 +138,28 @@ def _record(trace, model, train, valid, loss_scale):
     trace.steps.append(trace.n_steps)
 
 
+def _at_precision_floor(trace, schedule):
+    """True when the gradient is near ``tol`` but has stopped setting new lows.
+
+    Parameters are rounded to the dtype's precision (about 6e-8 in float32),
+    so the gradient cannot fall below a floor that depends on the data; once
+    it is within :data:`FLOOR_FACTOR` of the tolerance and has not improved
+    for :data:`FLOOR_PATIENCE` updates, going on only lets Adam drift away.
+    """
+    grad = trace.grad_norm[-1]
+    if grad < trace.best_grad_norm:
+        trace.best_grad_norm, trace.best_iter = grad, trace.n_iter
+    near = grad <= FLOOR_FACTOR * schedule.tol * trace.grad_norm[0]
+    return near and trace.n_iter - trace.best_iter >= FLOOR_PATIENCE
+
+
 def _stop_reason(trace, schedule):
     """Why to stop after the latest record, or ``""`` to go on."""
     loss, start = trace.loss[-1], trace.loss[0]
     if not math.isfinite(loss) or loss > DIVERGENCE_FACTOR * max(start, 1e-300):
         return "diverged"
-    if trace.grad_norm[-1] <= schedule.tol * trace.grad_norm[0]:
+    if trace.grad_norm[-1] <= schedule.tol * trace.grad_norm[0] \
+            or _at_precision_floor(trace, schedule):
         return "converged"
     if trace.n_iter >= schedule.max_epochs:
         return "max_epochs"
