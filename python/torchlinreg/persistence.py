@@ -20,6 +20,7 @@ optimizer from that state and runs on, so 500 steps, a save, a load and
 for bit.
 """
 import copy
+import dataclasses
 import hashlib
 import inspect
 import json
@@ -53,6 +54,12 @@ def training_state(model, optimizer, generator):
             "optimizer": copy.deepcopy(optimizer.state_dict()),
             "optimizer_class": f"{type(optimizer).__module__}.{type(optimizer).__qualname__}",
             "generator": generator.get_state().clone()}
+
+
+def _trace_scalars(trace):
+    """The trace's fields other than its per-row lists (step count, how it ended, ...)."""
+    rows = ("parameters",) + _TRACE_LISTS
+    return {f.name: getattr(trace, f.name) for f in dataclasses.fields(trace) if f.name not in rows}
 
 
 def fingerprint(train_data):
@@ -152,8 +159,7 @@ def save_fit(fit, path, include_data=False):
         "settings": _encode(fit.settings, arrays),
         "feature_names": fit.feature_names, "output_names": fit.output_names,
         "one_output": bool(fit._one), "history_columns": list(map(str, fit.history.columns)),
-        "trace": {"n_steps": trace.n_steps, "converged": trace.converged,
-                  "stop_reason": trace.stop_reason},
+        "trace": _trace_scalars(trace),
         "data": {"n_train": int(len(fit.train_index)), "n_valid": int(len(fit.valid_index)),
                  "n_features": p, "fingerprint": fit_fingerprint(fit),
                  "included": bool(include_data)},
@@ -187,9 +193,10 @@ def load_fit(path, X=None, y=None, weights=None):
                          f"(format {meta.get('format')!r} version {meta.get('version')!r}); "
                          "update torchlinreg.")
     settings = _decode(meta["settings"], arrays)
+    known = {f.name for f in dataclasses.fields(Trace)}
     trace = Trace(parameters=list(torch.from_numpy(arrays["trace/parameters"])),
                   **{name: arrays[f"trace/{name}"].tolist() for name in _TRACE_LISTS},
-                  **meta["trace"])
+                  **{k: v for k, v in meta["trace"].items() if k in known})
     history = pd.DataFrame({name: arrays[f"history/{i}"]
                             for i, name in enumerate(meta["history_columns"])})
     scaler = Scaler(*(torch.from_numpy(arrays[f"scaler/{name}"]) for name in _SCALER_FIELDS))
@@ -329,8 +336,10 @@ def continue_training(previous, settings, train_data, aliased, train_split, vali
     optimizer.load_state_dict(copy.deepcopy(state["optimizer"]))
     generator.set_state(state["generator"].clone())
     before = previous._trace
-    start = Trace(**{name: list(getattr(before, name)) for name in ("parameters",) + _TRACE_LISTS},
-                  n_steps=before.n_steps)
+    # Every field of the trace (the loop's own bookkeeping included) goes on as it was.
+    start = dataclasses.replace(
+        before, converged=False, stop_reason="",
+        **{name: list(getattr(before, name)) for name in ("parameters",) + _TRACE_LISTS})
     schedule = Schedule(settings.epochs, settings.tol, settings.batch_size, settings.shuffle,
                         generator)
     trace = train(model, optimizer, train_split, valid_split, schedule, scaler.y_scale ** 2,
