@@ -203,7 +203,7 @@ def compare_lm(fit, lm=None):
     """
     if lm is None:
         from .lm_check import lm_check
-        X, Y, w = fit._train
+        X, Y, w = fit._training_data()
         lm = lm_check(pd.DataFrame(X.double().numpy(), columns=fit.feature_names),
                       Y.double().numpy(), intercept=fit.settings["intercept"],
                       weights=None if w is None else w.double().numpy())
