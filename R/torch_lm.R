@@ -16,7 +16,10 @@
 #'   [stats::lm()].
 #' @param ... Further options for the Python `torchlinreg.fit()`: optimizer
 #'   options such as `momentum`, `nesterov` or `betas`, and `shuffle`,
-#'   `init`, `engine`, `verbose`.
+#'   `init`, `engine`, `verbose`, and `resume`: a `torch_lm` fit (from this
+#'   session or [load_fit()]) whose optimizer is continued for `epochs`
+#'   further steps on the same data, exactly as if it had never stopped
+#'   (options left out are taken from it; see [save_fit()]).
 #' @param optimizer `"adam"`, `"sgd"`, `"adamw"`, `"rmsprop"`, `"adagrad"` or
 #'   `"lbfgs"`.
 #' @param lr Learning rate; default per optimizer (0.1 for Adam and SGD).
@@ -134,7 +137,7 @@ torch_lm_fit <- function(x, y, weights = NULL, offset = NULL, intercept = NA, ..
 # The one bridge call: x is the full design (with "(Intercept)" when the
 # model has one), y a vector or matrix. Returns the torch_lm object's
 # numbers; the callers add what they know about formulas.
-fit_design <- function(x, y, w, offset, ..., verbose = FALSE) {
+fit_design <- function(x, y, w, offset, ..., verbose = FALSE, resume = NULL) {
   n <- NROW(y)
   if (nrow(x) != n) {
     abort(sprintf("'x' has %d rows but 'y' has %d; they must match.", nrow(x), n),
@@ -144,11 +147,15 @@ fit_design <- function(x, y, w, offset, ..., verbose = FALSE) {
   features <- x[, colnames(x) != "(Intercept)", drop = FALSE]
   storage.mode(features) <- "double"
   y_names <- if (is.matrix(y)) colnames(y) %||% paste0("Y", seq_len(ncol(y))) else "y"
+  if (!is.null(resume)) resume <- python_fit(resume)
   out <- bridge_call(
     "fit_matrix", x = features, y = unname(as.matrix(y)), offset = offset,
     names = as.list(colnames(features)), response_names = as.list(y_names),
-    intercept = has_intercept, weights = w, verbose = verbose, ...)
-  as_torch_lm(out, x, y, w, offset, has_intercept)
+    intercept = has_intercept, weights = w, verbose = verbose, resume = resume, ...)
+  z <- as_torch_lm(out, x, y, w, offset, has_intercept)
+  # The Python fit, for resume = and save_fit(); see R/persistence.R.
+  attr(z, "python_fit") <- out$python_fit
+  z
 }
 
 as_torch_lm <- function(out, x, y, w, offset, has_intercept) {

@@ -3,12 +3,16 @@
 Every function takes plain values (R doubles are accepted where whole
 numbers are meant), one numeric matrix in, and returns a ``dict`` of numpy
 arrays, plain numbers, strings and dicts. No torch tensor crosses, and
-nothing is 1-based: R adds 1 to row indices itself.
+nothing is 1-based: R adds 1 to row indices itself. The one object that
+crosses is ``fit_matrix``'s ``python_fit`` (the :class:`LinearFit`, without
+its training rows), which R only hands back: to ``fit_matrix(resume=)`` and
+``save_fit``.
 
 ``call`` runs any of them and turns a Python exception into a plain
 description (types and message), which R raises as a classed condition
 without a Python traceback.
 """
+import json
 from types import SimpleNamespace
 
 import numpy as np
@@ -19,9 +23,10 @@ from ._version import __version__
 from .errors import DivergenceError
 from .fitting import fit
 from .inference import Inference, prediction_intervals
+from . import persistence
 from .settings import as_int
 
-__all__ = ["fit_matrix", "predict_matrix", "conf_int", "call", "version"]
+__all__ = ["fit_matrix", "predict_matrix", "conf_int", "save_fit", "load_fit", "call", "version"]
 
 
 def version():
@@ -54,7 +59,7 @@ def _matrix(values, what):
 def fit_matrix(x, y, *, names=None, response_names=None, intercept=True, weights=None,
                offset=None, optimizer="adam", lr=None, epochs=None, batch_size=None, validation=0.0,
                standardize=True, dtype="float64", seed=None, tol=None, verbose=False,
-               **options):
+               resume=None, **options):
     """Fit ``y ~ x`` and return every number R needs, as plain values.
 
     Parameters
@@ -69,6 +74,9 @@ def fit_matrix(x, y, *, names=None, response_names=None, intercept=True, weights
     offset : numeric vector (n,), optional
         A known part of the linear predictor, as ``lm(offset = )``: fitted
         to ``y - offset``, added back to the fitted values.
+    resume : LinearFit, optional
+        The ``python_fit`` of an earlier result: continue its optimizer
+        (``epochs`` further steps), as ``fit(..., resume=)``.
     **options
         The other options of :func:`torchlinreg.fit` (``shuffle``, ``init``,
         ``engine``, optimizer options such as ``momentum``).
@@ -80,7 +88,9 @@ def fit_matrix(x, y, *, names=None, response_names=None, intercept=True, weights
         aliased; ``aliased`` (m,); ``term_names``; ``response_names``;
         ``fitted_values`` and ``residuals`` (n, k) on every row;
         ``train_index`` and ``valid_index`` (0-based); ``history`` (a dict
-        of columns); ``convergence``; ``settings``; ``inference``.
+        of columns); ``convergence``; ``settings``; ``inference``;
+        ``python_fit``, the :class:`LinearFit` itself (without its training
+        rows, only their hash), which R keeps for ``resume`` and ``save_fit``.
     """
     X = _matrix(x, "x")
     Y = _matrix(y, "y")
@@ -100,8 +110,13 @@ def fit_matrix(x, y, *, names=None, response_names=None, intercept=True, weights
                  epochs=epochs, batch_size=batch_size, validation=validation,
                  standardize=bool(standardize), dtype=dtype, seed=seed, tol=tol,
                  weights=None if weights is None else np.array(weights, dtype=np.float64),
-                 verbose=verbose, **options)
+                 verbose=verbose, resume=resume, **options)
     values = _fit_values(result, X, Y, weights, offset)
+    # R keeps the fit only to save or resume it: the hash of the training
+    # rows is all that needs, so the rows themselves are let go.
+    persistence.fit_fingerprint(result)
+    result._train = None
+    values["python_fit"] = result
     return values
 
 
@@ -227,6 +242,41 @@ def conf_int(estimate, std_error, df_residual, level=0.95):
                               std_error=_matrix(std_error, "std_error"),
                               df_residual=as_int(df_residual, "df_residual"))
     return Inference.conf_int(numbers, float(level))
+
+
+def save_fit(fit, path, r_object=None):
+    """Write ``fit`` (a ``python_fit``) with :meth:`LinearFit.save`, plus R's part.
+
+    ``r_object`` is R's object as plain values (nested dicts, lists, strings,
+    numbers and numpy arrays); it goes into the same ``.npz``, its arrays as
+    arrays and the rest as JSON under ``"r_object"``, so the file still loads
+    without running code, from Python (``torchlinreg.load``) as from R.
+    Returns the path written.
+    """
+    path = fit.save(path)
+    if r_object is None:
+        return path
+    with np.load(path, allow_pickle=False) as stored:
+        arrays = {key: stored[key] for key in stored.files}
+    blobs = {}
+    tree = persistence._encode(r_object, blobs)
+    arrays.update({f"r/{key}": value for key, value in blobs.items()})
+    arrays["r_object"] = np.array(json.dumps(tree))
+    with open(path, "wb") as handle:
+        np.savez_compressed(handle, **arrays)
+    return path
+
+
+def load_fit(path):
+    """Read a file :func:`save_fit` wrote: ``python_fit`` and ``r_object`` (``None`` when
+    the file was saved from Python)."""
+    fit = persistence.load_fit(path)
+    with np.load(path, allow_pickle=False) as stored:
+        if "r_object" not in stored.files:
+            return {"python_fit": fit, "r_object": None}
+        blobs = {key[2:]: stored[key] for key in stored.files if key.startswith("r/")}
+        tree = json.loads(str(stored["r_object"]))
+    return {"python_fit": fit, "r_object": persistence._decode(tree, blobs)}
 
 
 def _error_values(error):

@@ -25,6 +25,8 @@ def _plain(value):
 def test_fit_matrix_returns_plain_values_matching_ols(cars_like):
     x, y = cars_like
     out = bridge.fit_matrix(x, y, names=["a", "b"], seed=1.0, epochs=5000.0)
+    # the LinearFit itself is the one object R keeps (for resume= and save_fit)
+    assert type(out.pop("python_fit")).__name__ == "LinearFit"
     assert _plain(out)
     assert out["term_names"] == ["(Intercept)", "a", "b"]
     exact = ols(x, y)
@@ -131,3 +133,27 @@ def test_read_only_arrays_from_r_are_accepted(cars_like):
     y.flags.writeable = False
     out = bridge.fit_matrix(x, y, seed=1)
     assert out["convergence"]["converged"]
+
+
+def test_save_load_and_resume_through_the_bridge(tmp_path):
+    """R's save_fit()/load_fit()/resume=: the R part rides in the same no-pickle .npz."""
+    import torchlinreg as tl
+    from torchlinreg import bridge
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(40, 2)), rng.normal(size=40)
+    opts = dict(names=["a", "b"], seed=3, tol=0.0)
+    first = bridge.fit_matrix(x, y, epochs=20, **opts)
+    straight = bridge.fit_matrix(x, y, epochs=40, **opts)
+    assert first["python_fit"]._train is None
+    r_object = {"k": "list", "v": [{"k": "double", "v": np.arange(3.0), "na": [2]}]}
+    path = bridge.save_fit(first["python_fit"], str(tmp_path / "fit"), r_object)
+    loaded = bridge.load_fit(path)
+    assert loaded["r_object"]["v"][0]["na"] == [2]
+    np.testing.assert_array_equal(loaded["r_object"]["v"][0]["v"], np.arange(3.0))
+    assert bridge.load_fit(first["python_fit"].save(tmp_path / "py"))["r_object"] is None
+    np.testing.assert_array_equal(tl.load(path).coefficients(), first["coefficients"])
+    resumed = bridge.fit_matrix(x, y, epochs=20, resume=loaded["python_fit"],
+                                names=["a", "b"])
+    np.testing.assert_array_equal(resumed["coefficients"], straight["coefficients"])
+    for name, column in straight["history"].items():
+        np.testing.assert_array_equal(resumed["history"][name], column)
