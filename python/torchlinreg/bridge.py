@@ -13,6 +13,7 @@ description (types and message), which R raises as a classed condition
 without a Python traceback.
 """
 import json
+import warnings
 from types import SimpleNamespace
 
 import numpy as np
@@ -59,7 +60,7 @@ def _matrix(values, what):
 def fit_matrix(x, y, *, names=None, response_names=None, intercept=True, weights=None,
                offset=None, optimizer="adam", lr=None, epochs=None, batch_size=None, validation=0.0,
                standardize=True, dtype="float64", seed=None, tol=None, verbose=False,
-               resume=None, **options):
+               resume=None, hold_warnings=False, **options):
     """Fit ``y ~ x`` and return every number R needs, as plain values.
 
     Parameters
@@ -77,6 +78,10 @@ def fit_matrix(x, y, *, names=None, response_names=None, intercept=True, weights
     resume : LinearFit, optional
         The ``python_fit`` of an earlier result: continue its optimizer
         (``epochs`` further steps), as ``fit(..., resume=)``.
+    hold_warnings : bool
+        Return the warnings the fit raised as ``warnings`` (a list of
+        ``{"type", "message"}``) instead of letting Python print them; R's
+        progress bar runs a fit in chunks and reports only the last chunk's.
     **options
         The other options of :func:`torchlinreg.fit` (``shuffle``, ``init``,
         ``engine``, optimizer options such as ``momentum``).
@@ -106,12 +111,18 @@ def fit_matrix(x, y, *, names=None, response_names=None, intercept=True, weights
         epochs = as_int(epochs, "epochs", 1)
     if seed is not None:
         seed = as_int(seed, "seed", 0)
-    result = fit(design, response, intercept=bool(intercept), optimizer=optimizer, lr=lr,
-                 epochs=epochs, batch_size=batch_size, validation=validation,
-                 standardize=bool(standardize), dtype=dtype, seed=seed, tol=tol,
-                 weights=None if weights is None else np.array(weights, dtype=np.float64),
-                 verbose=verbose, resume=resume, **options)
+    with warnings.catch_warnings(record=bool(hold_warnings)) as held:
+        if hold_warnings:
+            warnings.simplefilter("always")
+        result = fit(design, response, intercept=bool(intercept), optimizer=optimizer, lr=lr,
+                     epochs=epochs, batch_size=batch_size, validation=validation,
+                     standardize=bool(standardize), dtype=dtype, seed=seed, tol=tol,
+                     weights=None if weights is None else np.array(weights, dtype=np.float64),
+                     verbose=verbose, resume=resume, **options)
     values = _fit_values(result, X, Y, weights, offset)
+    if hold_warnings:
+        values["warnings"] = [{"type": w.category.__name__, "message": str(w.message)}
+                              for w in held]
     # R keeps the fit only to save or resume it: the hash of the training
     # rows is all that needs, so the rows themselves are let go.
     persistence.fit_fingerprint(result)
