@@ -43,7 +43,7 @@ demo: deps
 
 test: test-python test-r
 
-test-python: $(STAMPS)/venv
+test-python: deps
 	$(PYTHON) -m pytest -q tests/python
 
 # testthat against the installed package (fails on any failure), then the

@@ -9,7 +9,7 @@
 #' combinations of others get `NA` coefficients, as in `lm()`.
 #'
 #' With the defaults (Adam, learning rate 0.1 on standardized columns,
-#' float64, stopping when the gradient norm falls below 1e-13 of its start)
+#' float64, stopping when the gradient norm falls below 1e-12 of its start)
 #' the coefficients agree with `lm()` to about 1e-10 relative error.
 #'
 #' @param formula,data,subset,weights,na.action,offset,contrasts As in
@@ -37,7 +37,7 @@
 #' @param seed Seed for the split, the batches and random starts; drawn and
 #'   recorded in `settings` when `NULL`.
 #' @param tol Stop when the gradient norm falls below `tol` times its start
-#'   (default 1e-13 in float64; 3e-8 in float32, 3e-7 for SGD).
+#'   (default 1e-12 in float64; 3e-8 in float32, 3e-7 for SGD).
 #' @return An object of class `torch_lm` (`c("torch_mlm", "torch_lm")` for
 #'   several responses): a list with `coefficients` (named as `lm()` names
 #'   them; a matrix for several responses), `residuals`, `fitted.values`,

@@ -60,7 +60,7 @@ def _fit_parser(commands):
     opt.add_argument("--seed", type=int, help="seed for the split, batches and starts")
     opt.add_argument("--dtype", choices=["float64", "float32"], default="float64")
     opt.add_argument("--tol", type=float, help="stop when the gradient norm falls below tol "
-                     "times its start (default 1e-13 in float64, 3e-8 in float32, 3e-7 for SGD)")
+                     "times its start (default 1e-12 in float64, 3e-8 in float32, 3e-7 for SGD)")
     opt.add_argument("--no-standardize", action="store_true",
                      help="optimize on the raw columns instead of z-scored ones")
     opt.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",

@@ -62,7 +62,7 @@ def fit(X, y, *, intercept=True, optimizer="adam", lr=None, epochs=None, batch_s
         ``settings`` when omitted.
     tol : float, optional
         Stop when the gradient norm falls below ``tol`` times its start
-        (default 1e-13 in float64; 3e-8 in float32, 3e-7 for SGD).
+        (default 1e-12 in float64; 3e-8 in float32, 3e-7 for SGD).
     init : {"zeros", "uniform"}, default "zeros"
         Starting values: zeros (as the ultramarathon tutorial) or
         ``torch.nn.Linear``'s uniform draw.

@@ -20,7 +20,7 @@ def data():
 
 
 def quick(X, y, **options):
-    """The default fit (Adam on standardized data, stopped at 1e-13 of the gradient)."""
+    """The default fit (Adam on standardized data, stopped at 1e-12 of the gradient)."""
     options.setdefault("seed", 1)
     return tl.fit(X, y, **options)
 

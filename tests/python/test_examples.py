@@ -1,5 +1,6 @@
 """Each Python example, run as a user runs it; its printed comparison is parsed and checked."""
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -76,3 +77,17 @@ def test_one_variable_example_matches_lm_and_saves_its_line(tmp_path):
     for row in rows:
         assert abs(row["torchlinreg"] - row["lm"]) <= 1e-8 * abs(row["lm"])
     assert (tmp_path / "one_variable_line.png").stat().st_size > 1000
+
+
+def test_python_to_r_round_trip_is_identical_and_matches_lm(tmp_path):
+    if shutil.which("Rscript") is None:
+        pytest.skip("Rscript missing: the round trip needs R with the torchlinreg package")
+    printed = run_example("python_to_r.py", tmp_path)
+    lines = printed.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("Coefficients: Python"))
+    rows = [line.split() for line in lines[start + 2:start + 6]]
+    assert [row[0] for row in rows] == ["(Intercept)", "x1", "x2", "x3"]
+    for term, python, r, lm, identical, rel_diff in rows:
+        assert float(python) == float(r) and identical == "True", term
+        assert abs(float(python) - float(lm)) <= 1e-8 * abs(float(lm)), term
+        assert float(rel_diff) <= 1e-8
