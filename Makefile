@@ -3,6 +3,8 @@
 # and a .venv with the pinned Python dependencies.
 
 PYTHON_SYSTEM ?= python3
+# e.g. make bench BENCH_ARGS="--quick" or BENCH_ARGS="--only 1 4"
+BENCH_ARGS ?=
 VENV := .venv
 PYTHON := $(VENV)/bin/python
 RLIB := $(CURDIR)/.Rlib
@@ -69,7 +71,7 @@ examples: deps
 	$(PYTHON) examples/run_all.py
 
 bench: deps
-	$(PYTHON) benchmarks/run.py
+	$(PYTHON) benchmarks/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(STAMPS) $(RLIB) *.Rcheck torchlinreg_*.tar.gz
