@@ -195,16 +195,10 @@ def split_rows(n_rows, validation, generator):
     return train, valid
 
 
-def batch_indices(n_rows, batch_size, shuffle, generator):
-    """Yield the row indices of each minibatch of one epoch.
+def epoch_order(n_rows, shuffle, generator):
+    """The order of the rows in one epoch: a seeded permutation, or as given.
 
-    A seeded permutation is drawn once per epoch and cut into contiguous
-    pieces; ``shuffle=False`` keeps the rows in order. The last batch may be
+    The training loop cuts it into contiguous minibatches; the last may be
     smaller, as with ``DataLoader(drop_last=False)``.
     """
-    return epoch_order(n_rows, shuffle, generator).split(batch_size)
-
-
-def epoch_order(n_rows, shuffle, generator):
-    """The order of the rows in one epoch: a seeded permutation, or as given."""
     return torch.randperm(n_rows, generator=generator) if shuffle else torch.arange(n_rows)

@@ -1,5 +1,4 @@
 """The mean-squared-error loss, with shapes checked rather than broadcast."""
-import torch
 
 from .errors import ShapeError
 

@@ -58,13 +58,7 @@ class Split:
 
     def closure(self, model):
         """An L-BFGS closure: the mean loss, backpropagated."""
-        def closure():
-            for parameter in model.parameters():
-                parameter.grad = None
-            loss = squared_error_by_output(model(self.X), self.Y, self.weights).mean()
-            loss.backward()
-            return loss
-        return closure
+        return lambda: self.loss_and_gradient(model).mean()
 
     def minibatch_epoch(self, model, optimizer, order, batch_size):
         """One pass in minibatches: slices of ``order``, forward and ``backward()``."""
