@@ -18,12 +18,11 @@ from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ._version import __version__
 from .errors import DivergenceError
 from .fitting import fit
-from .inference import Inference, prediction_intervals
+from .inference import Inference, fit_measures, model_sum_of_squares, prediction_intervals
 from . import persistence
 from .settings import as_int
 
@@ -171,21 +170,10 @@ def _offset_fit_measures(values, fitted, w, intercept):
     *including* the offset, while the core fitted ``y - offset``.
     """
     w = np.ones(fitted.shape[0]) if w is None else w
-    if intercept:
-        center = (w @ fitted) / w.sum()
-        mss = w @ (fitted - center) ** 2
-    else:
-        mss = w @ fitted ** 2
-    df, numdf = values["df_residual"], values["f_numdf"]
-    resvar = values["sigma"] ** 2
-    rss = resvar * df
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r2 = mss / (mss + rss)
-        values["r_squared"] = r2
-        values["adj_r_squared"] = 1 - (1 - r2) * ((values["n_obs"] - int(intercept)) / df)
-        if numdf > 0 and df > 0:
-            values["f_statistic"] = (mss / numdf) / resvar
-            values["f_p_value"] = stats.f.sf(values["f_statistic"], numdf, df)
+    rss = values["sigma"] ** 2 * values["df_residual"]
+    (values["r_squared"], values["adj_r_squared"], values["f_statistic"],
+     values["f_p_value"]) = fit_measures(model_sum_of_squares(fitted, w, intercept), rss,
+                                         values["n_obs"], values["rank"], intercept)
 
 
 def _plain_settings(settings):

@@ -129,14 +129,9 @@ def compute_inference(A, Y, coefficients, aliased, weights=None, intercept=True,
         t_value = estimate / se
     p_value = 2 * stats.t.sf(np.abs(t_value), df) if df > 0 else np.full_like(t_value, np.nan)
 
-    mss = _model_sum_of_squares(fitted, w, intercept)
-    df_int = int(intercept)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r2 = (mss / (mss + rss)).numpy()
-        adj = 1 - (1 - r2) * ((n_obs - df_int) / df) if df > 0 else np.full_like(r2, np.nan)
-        numdf = rank - df_int
-        f_stat = ((mss / numdf) / resvar).numpy() if numdf > 0 else np.full(k, np.nan)
-    f_p = stats.f.sf(f_stat, numdf, df) if numdf > 0 and df > 0 else np.full(k, np.nan)
+    mss = model_sum_of_squares(fitted, w, intercept)
+    r2, adj, f_stat, f_p = fit_measures(mss.numpy(), rss.numpy(), n_obs, rank, intercept)
+    numdf = rank - int(intercept)
 
     return Inference(
         term_names=list(term_names) if term_names is not None else [f"b{j}" for j in range(m)],
@@ -149,11 +144,30 @@ def compute_inference(A, Y, coefficients, aliased, weights=None, intercept=True,
     )
 
 
-def _model_sum_of_squares(fitted, w, intercept):
+def model_sum_of_squares(fitted, w, intercept):
+    """``summary.lm``'s model sum of squares of each column of ``fitted`` (tensors or arrays)."""
     if intercept:
         center = (w @ fitted) / w.sum()
         return w @ (fitted - center) ** 2
     return w @ fitted ** 2
+
+
+def fit_measures(mss, rss, n_obs, rank, intercept):
+    """R², adjusted R², F and its p-value, as ``summary.lm`` computes them.
+
+    ``mss`` and ``rss`` (one value per output) are the model and residual
+    sums of squares; F is NaN for a model with no terms beside the intercept.
+    """
+    mss, rss = np.asarray(mss, dtype=np.float64), np.asarray(rss, dtype=np.float64)
+    df_int = int(intercept)
+    df, numdf = n_obs - rank, rank - df_int
+    nan = np.full_like(mss, np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r2 = mss / (mss + rss)
+        adj = 1 - (1 - r2) * ((n_obs - df_int) / df) if df > 0 else nan
+        f_stat = (mss / numdf) / (rss / df) if numdf > 0 and df > 0 else nan
+    f_p = stats.f.sf(f_stat, numdf, df) if numdf > 0 and df > 0 else nan
+    return r2, adj, f_stat, f_p
 
 
 def prediction_intervals(A_new, coefficients, aliased, cov_unscaled, sigma, df_residual,
