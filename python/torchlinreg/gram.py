@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import torch
 
+from .data import epoch_order
 from .exact import aliased_from_gram
 from .scaling import Scaler
 
@@ -35,7 +36,8 @@ class Moments:
 
     ``total`` is the sum of weights, ``first`` ``Σ w (z - c)`` and
     ``second`` ``Σ w (z - c)(z - c)ᵀ``. Moments about (nearly) the mean
-    keep the variances free of cancellation.
+    keep the variances free of cancellation. ``n_positive`` counts the rows
+    of positive weight (``lm()``'s observations).
     """
 
     n_rows: int
@@ -44,6 +46,11 @@ class Moments:
     center: torch.Tensor
     first: torch.Tensor
     second: torch.Tensor
+    n_positive: int = None
+
+    def __post_init__(self):
+        if self.n_positive is None:
+            self.n_positive = self.n_rows
 
     def matrix(self):
         """``Σ w u uᵀ`` for ``u = [1, z - c]``: the moments as one matrix."""
@@ -57,6 +64,60 @@ class Moments:
         lift[1:, 0] = self.center[:p]
         gram = lift @ self.matrix() @ lift.T
         return gram if intercept else gram[1:, 1:]
+
+    def mean(self):
+        """The weighted mean of ``z`` (the centre where there is no weight)."""
+        return self.center + self.first / self.total if self.total > 0 else self.center
+
+    def shifted(self, center):
+        """The same moments about another ``center``."""
+        d = self.center - center
+        first = self.first + self.total * d
+        second = (self.second + self.first[:, None] * d[None, :] + d[:, None] * self.first[None, :]
+                  + self.total * d[:, None] * d[None, :])
+        return Moments(self.n_rows, self.n_features, self.total, center, first, second,
+                       self.n_positive)
+
+
+class MomentAccumulator:
+    """Builds :class:`Moments` from blocks of rows, one block at a time.
+
+    The centre is the (weighted) mean of the first block with any weight:
+    within a few standard errors of the mean, so the variances lose no
+    digits to cancellation (the shifted-data algorithm). Memory is the
+    ``d × d`` sums; blocks are float64 tensors ``[x, y]`` that ``add``
+    may overwrite.
+    """
+
+    def __init__(self, n_features, width):
+        self.n_features = n_features
+        self.n_rows = 0
+        self.n_positive = 0
+        self.total = torch.zeros((), dtype=torch.float64)
+        self.center = None
+        self.first = torch.zeros(width, dtype=torch.float64)
+        self.second = torch.zeros(width, width, dtype=torch.float64)
+
+    def add(self, block, weights=None):
+        """Add the rows of ``block`` ``(m, d)`` (float64; overwritten) with optional weights."""
+        size = block.new_tensor(float(block.shape[0])) if weights is None else weights.sum()
+        self.n_rows += block.shape[0]
+        self.n_positive += block.shape[0] if weights is None else int((weights > 0).sum())
+        if self.center is None and size > 0:
+            self.center = (block.sum(0) if weights is None else weights @ block) / size
+        if self.center is None:
+            return
+        block.sub_(self.center)
+        weighted = block if weights is None else block * weights[:, None]
+        self.total += size
+        self.first += weighted.sum(0)
+        self.second.addmm_(weighted.T, block)
+
+    def result(self):
+        """The :class:`Moments` of every row added."""
+        center = self.center if self.center is not None else torch.zeros_like(self.first)
+        return Moments(self.n_rows, self.n_features, self.total.clone(), center,
+                       self.first.clone(), self.second.clone(), self.n_positive)
 
 
 def _row_blocks(n_rows, index):
@@ -79,41 +140,24 @@ def _fill(buffer, X, Y, rows):
 def moments(X, Y, weights=None, index=None):
     """:class:`Moments` of the rows ``index`` (all rows if None) of ``[X, Y]``.
 
-    One pass in chunks of :data:`CHUNK_ROWS` rows, about the mean of the
-    first chunk: that shift is within a few standard errors of the mean, so
-    the variances lose no digits to cancellation (the shifted-data
-    algorithm), and memory stays at one float64 chunk.
+    One pass in chunks of :data:`CHUNK_ROWS` rows through a
+    :class:`MomentAccumulator`, so memory stays at one float64 chunk.
     """
     n_rows = X.shape[0] if index is None else index.shape[0]
     width = X.shape[1] + Y.shape[1]
     buffer = torch.empty(min(CHUNK_ROWS, max(n_rows, 1)), width, dtype=torch.float64)
     w = None if weights is None else weights.to(torch.float64)
-    total = torch.zeros((), dtype=torch.float64)
-    center = None
-    first = torch.zeros(width, dtype=torch.float64)
-    second = torch.zeros(width, width, dtype=torch.float64)
+    sums = MomentAccumulator(X.shape[1], width)
     for rows in _row_blocks(X.shape[0], index):
-        block = _fill(buffer, X, Y, rows)
-        w_block = None if w is None else w[rows]
-        if center is None:
-            size = block.new_tensor(float(block.shape[0])) if w is None else w_block.sum()
-            sums = block.sum(0) if w is None else w_block @ block
-            center = sums / size if size > 0 else torch.zeros_like(sums)
-        block.sub_(center)
-        weighted = block if w is None else block * w_block[:, None]
-        total += block.shape[0] if w is None else w_block.sum()
-        first += weighted.sum(0)
-        second.addmm_(weighted.T, block)
-    if center is None:
-        center = torch.zeros(width, dtype=torch.float64)
-    return Moments(n_rows, X.shape[1], total, center, first, second)
+        sums.add(_fill(buffer, X, Y, rows), None if w is None else w[rows])
+    return sums.result()
 
 
 def restrict(mom, kept):
     """The moments of the kept feature columns (and every output)."""
     keep = torch.cat([kept, torch.ones(mom.center.shape[0] - mom.n_features, dtype=torch.bool)])
     return Moments(mom.n_rows, int(kept.sum()), mom.total, mom.center[keep], mom.first[keep],
-                   mom.second[keep][:, keep])
+                   mom.second[keep][:, keep], mom.n_positive)
 
 
 def scaler_from_moments(mom, intercept, standardize, dtype):
@@ -243,37 +287,54 @@ class GramObjective:
             return self.loss_and_gradient(model).mean()
         return closure
 
-    def minibatch_epoch(self, model, optimizer, order, batch_size):
-        """One pass in minibatches of ``batch_size`` rows taken in ``order``.
+    def minibatch_epoch(self, model, optimizer, schedule):
+        """One pass in minibatches of ``schedule.batch_size`` rows in a seeded order.
 
         Rows are gathered and standardized :data:`BATCHES_PER_BLOCK` batches
         at a time; each batch is then a view, its gradient two matrix products.
         """
         X, Y, w, index, columns = self._data
+        order = epoch_order(self.n_rows, schedule.shuffle, schedule.generator)
         if index is not None:
             order = index[order]
         steps = 0
-        with torch.no_grad():
-            for block in order.split(batch_size * BATCHES_PER_BLOCK):
-                x = X[block] if columns is None else X[block][:, columns]
-                xb, yb = self._standardized(x, Y[block])
-                batches = zip(xb.split(batch_size), yb.split(batch_size),
-                              [None] * len(xb) if w is None else w[block].split(batch_size))
-                for x_batch, y_batch, w_batch in batches:
-                    _set_batch_gradient(model, x_batch, y_batch, w_batch)
-                    optimizer.step()
-                    steps += 1
+        for block in order.split(schedule.batch_size * BATCHES_PER_BLOCK):
+            x = X[block] if columns is None else X[block][:, columns]
+            xb, yb = standardize_rows(self._scaler, x, Y[block])
+            steps += step_batches(model, optimizer, xb, yb, None if w is None else w[block],
+                                  schedule.batch_size)
         return steps
 
-    def _standardized(self, x, y):
-        """Standardize gathered rows in place (they are fresh copies)."""
-        s = self._scaler
-        x = x.to(s.x_center.dtype).sub_(s.x_center).div_(s.x_scale)
-        y = y.to(s.y_center.dtype).sub_(s.y_center).div_(s.y_scale)
-        return x, y
+
+def standardize_rows(scaler, x, y):
+    """Standardize gathered rows in place (they must be fresh copies)."""
+    x = x.to(scaler.x_center.dtype).sub_(scaler.x_center).div_(scaler.x_scale)
+    y = y.to(scaler.y_center.dtype).sub_(scaler.y_center).div_(scaler.y_scale)
+    return x, y
 
 
-def _set_batch_gradient(model, x, y, w):
+def step_batches(model, optimizer, x, y, w, batch_size):
+    """One optimizer step per ``batch_size`` rows of standardized ``x``, ``y`` (and weights ``w``).
+
+    Returns the number of steps taken.
+    """
+    steps = 0
+    with torch.no_grad():
+        for x_batch, y_batch, w_batch in zip(x.split(batch_size), y.split(batch_size),
+                                             _split_or_none(w, batch_size, x.shape[0])):
+            set_batch_gradient(model, x_batch, y_batch, w_batch)
+            optimizer.step()
+            steps += 1
+    return steps
+
+
+def _split_or_none(w, batch_size, n_rows):
+    if w is None:
+        return [None] * -(-n_rows // batch_size)
+    return w.split(batch_size)
+
+
+def set_batch_gradient(model, x, y, w):
     """The closed-form gradient of one minibatch's MSE, written to ``.grad``."""
     weight, bias = model.weight, model.bias
     residual = (x @ weight.T if bias is None else torch.addmm(bias, x, weight.T)).sub_(y)
@@ -289,24 +350,30 @@ def _set_batch_gradient(model, x, y, w):
 def build_objectives(X, Y, weights, valid, intercept, standardize):
     """Scaler, training and validation objectives and the aliased columns.
 
-    ``valid`` is None or ``(X, Y, weights)``. The alias check runs on
-    ``AᵀWA`` rebuilt from the moments, as :func:`torchlinreg.exact.aliased_columns`
-    would compute it from the rows; the aliased columns are then left out
-    of the statistics and of the minibatches without copying the data.
+    ``valid`` is None or ``(X, Y, weights)``. The aliased columns are left
+    out of the statistics and of the minibatches without copying the data.
     """
-    mom = moments(X, Y, weights)
-    aliased = aliased_from_gram(mom.raw_gram(intercept))[int(intercept):]
-    kept = ~aliased
-    mom = restrict(mom, kept)
-    scaler = scaler_from_moments(mom, intercept, standardize, X.dtype)
-    columns = None if bool(kept.all()) else kept
-    train = GramObjective(Quadratic.from_moments(mom, scaler, intercept, intercept and standardize),
-                          X.shape[0],
-                          (X, Y, weights, None, columns), scaler)
-    if valid is None:
-        return scaler, train, None, aliased
-    X_valid, Y_valid, w_valid = valid
-    valid_mom = restrict(moments(X_valid, Y_valid, w_valid), kept)
-    valid_objective = GramObjective(Quadratic.from_moments(valid_mom, scaler, intercept),
-                                    X_valid.shape[0])
+    valid_mom = None if valid is None else moments(*valid)
+    scaler, train_quadratic, valid_quadratic, aliased = quadratics(
+        moments(X, Y, weights), valid_mom, intercept, standardize, X.dtype)
+    columns = None if bool((~aliased).all()) else ~aliased
+    train = GramObjective(train_quadratic, X.shape[0], (X, Y, weights, None, columns), scaler)
+    valid_objective = None if valid is None else GramObjective(valid_quadratic, valid[0].shape[0])
     return scaler, train, valid_objective, aliased
+
+
+def quadratics(train_mom, valid_mom, intercept, standardize, dtype):
+    """Scaler, training and validation :class:`Quadratic` s and the aliased columns.
+
+    The alias check runs on ``AᵀWA`` rebuilt from the training moments, as
+    :func:`torchlinreg.exact.aliased_columns` would compute it from the
+    rows; ``valid_mom`` may be None.
+    """
+    aliased = aliased_from_gram(train_mom.raw_gram(intercept))[int(intercept):]
+    kept = ~aliased
+    train_mom = restrict(train_mom, kept)
+    scaler = scaler_from_moments(train_mom, intercept, standardize, dtype)
+    train = Quadratic.from_moments(train_mom, scaler, intercept, intercept and standardize)
+    valid = None if valid_mom is None else Quadratic.from_moments(
+        restrict(valid_mom, kept), scaler, intercept)
+    return scaler, train, valid, aliased

@@ -60,10 +60,11 @@ class Split:
         """An L-BFGS closure: the mean loss, backpropagated."""
         return lambda: self.loss_and_gradient(model).mean()
 
-    def minibatch_epoch(self, model, optimizer, order, batch_size):
-        """One pass in minibatches: slices of ``order``, forward and ``backward()``."""
+    def minibatch_epoch(self, model, optimizer, schedule):
+        """One pass in minibatches: slices of a seeded order, forward and ``backward()``."""
+        order = epoch_order(self.n_rows, schedule.shuffle, schedule.generator)
         steps = 0
-        for index in order.split(batch_size):
+        for index in order.split(schedule.batch_size):
             weights = None if self.weights is None else self.weights[index]
             optimizer.zero_grad()
             loss = squared_error_by_output(model(self.X[index]), self.Y[index], weights).mean()
@@ -169,12 +170,6 @@ def _full_batch_update(model, optimizer, train):
     return 1
 
 
-def _minibatch_epoch(model, optimizer, train, schedule):
-    """One pass over the data in minibatches; returns the number of steps taken."""
-    order = epoch_order(train.n_rows, schedule.shuffle, schedule.generator)
-    return train.minibatch_epoch(model, optimizer, order, schedule.batch_size)
-
-
 def train(model, optimizer, train, valid, schedule, loss_scale, verbose=None, start=None):
     """Run the optimizer on ``train`` and return the :class:`Trace`.
 
@@ -212,7 +207,7 @@ def _loop(trace, model, optimizer, train, valid, schedule, loss_scale, bar):
         if schedule.batch_size is None:
             trace.n_steps += _full_batch_update(model, optimizer, train)
         else:
-            trace.n_steps += _minibatch_epoch(model, optimizer, train, schedule)
+            trace.n_steps += train.minibatch_epoch(model, optimizer, schedule)
         _record(trace, model, train, valid, loss_scale)
         if bar is not None:
             bar.show(trace)
