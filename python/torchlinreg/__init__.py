@@ -18,9 +18,9 @@ from .persistence import load_fit as load
 from .results import LinearFit
 from .simulate import simulate
 
-# Optional dependencies (scikit-learn, formulaic, matplotlib) are imported
+# Optional dependencies (scikit-learn, formulaic, matplotlib, pyarrow) are imported
 # only when these names are first used.
-_LAZY = {"TorchLinearRegression": ".estimator", "fit_formula": ".formula",
+_LAZY = {"TorchLinearRegression": ".estimator", "fit_formula": ".formula", "fit_files": ".streaming",
          "Summary": ".summary", "plot_fit": ".plotting"}
 
 
@@ -35,5 +35,5 @@ __all__ = [
     "LinearFit", "ExactFit", "Inference", "LmResult",
     "TorchlinregError", "InputError", "ShapeError", "OptionError", "DivergenceError",
     "MissingDataError", "ConvergenceWarning", "ScaleWarning", "load",
-    "TorchLinearRegression", "fit_formula", "Summary", "plot_fit",
+    "TorchLinearRegression", "fit_formula", "Summary", "plot_fit", "fit_files",
 ]

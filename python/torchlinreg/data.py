@@ -202,3 +202,20 @@ def epoch_order(n_rows, shuffle, generator):
     smaller, as with ``DataLoader(drop_last=False)``.
     """
     return torch.randperm(n_rows, generator=generator) if shuffle else torch.arange(n_rows)
+
+
+def hash_split(keys, validation, seed):
+    """Validation rows chosen by a seeded hash of each row's key: a boolean mask.
+
+    Unlike :func:`split_rows` it needs no permutation of all rows, and a
+    row's part depends only on its key and the seed, so it is the same on
+    every pass over data streamed from files and on every process of a
+    distributed fit. About ``validation`` of the rows are held out (the
+    count is binomial, not exactly ``floor(validation * n)``).
+    ``keys`` is an integer array (``uint64``); the hash is SplitMix64.
+    """
+    z = np.asarray(keys, dtype=np.uint64) + np.uint64((0x9E3779B97F4A7C15 * (seed + 1)) % 2 ** 64)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    z = z ^ (z >> np.uint64(31))
+    return (z >> np.uint64(11)).astype(np.float64) * 2.0 ** -53 < validation

@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .data import as_design, as_response, as_weights, check_enough_rows, resolve_dtype, split_rows
+from .data import (as_design, as_response, as_weights, check_enough_rows, resolve_dtype,
+                   split_rows)
 from .errors import ConvergenceWarning, DivergenceError, OptionError, ScaleWarning, ShapeError
 from .exact import aliased_columns, with_intercept
 from .gram import build_objectives
@@ -154,35 +155,59 @@ def _fit_parts(parts, feature_names, response, settings, generator, verbose=None
     (X, Y, w), valid, train_index, valid_index = parts
     n_train, n_features = X.shape
     check_enough_rows(n_train, n_features + settings.intercept)
-    if settings.batch_size is not None and settings.batch_size > n_train:
-        raise OptionError(f"batch_size {settings.batch_size} is larger than the {n_train} "
-                          "training rows; use a smaller batch_size or None for full batch.")
+    check_batch_size(settings, n_train)
     if settings.engine == "gram":
         scaler, train_split, valid_split, aliased = build_objectives(
             X, Y, w, valid, settings.intercept, settings.standardize)
     else:
         scaler, train_split, valid_split, aliased = _autograd_splits(X, Y, w, valid, settings)
-    kept = ~aliased
     if not settings.standardize:
-        _warn_scales(X, kept, settings.intercept, feature_names)
+        _warn_scales(X, ~aliased, settings.intercept, feature_names)
     if resume is None:
-        model = LinearModel(*initial_parameters(settings.init, Y.shape[1], int(kept.sum()),
-                                                settings.intercept, X.dtype, generator))
-        optimizer = make_optimizer(settings.optimizer_class, model.parameters(), settings.lr,
-                                   settings.optimizer_options)
-        schedule = Schedule(settings.epochs, settings.tol, settings.batch_size, settings.shuffle,
-                            generator)
-        trace = train(model, optimizer, train_split, valid_split, schedule, scaler.y_scale ** 2,
-                      verbose)
+        model, optimizer, trace = run_training(train_split, valid_split, scaler, aliased,
+                                               Y.shape[1], settings, generator, verbose)
     else:
         from .persistence import continue_training
         model, optimizer, trace = continue_training(resume, settings, (X, Y, w), aliased,
                                                     train_split, valid_split, scaler, generator,
                                                     verbose)
+    return finish_fit(model, optimizer, trace, generator, scaler, aliased, feature_names,
+                      response, settings, train_data=(X, Y, w), train_index=train_index,
+                      valid_index=valid_index)
+
+
+def check_batch_size(settings, n_train):
+    """Raise unless the minibatch size fits the training rows."""
+    if settings.batch_size is not None and settings.batch_size > n_train:
+        raise OptionError(f"batch_size {settings.batch_size} is larger than the {n_train} "
+                          "training rows; use a smaller batch_size or None for full batch.")
+
+
+def run_training(train_split, valid_split, scaler, aliased, n_outputs, settings, generator,
+                 verbose=None):
+    """A fresh model and optimizer trained on the objectives: ``(model, optimizer, trace)``."""
+    model = LinearModel(*initial_parameters(settings.init, n_outputs, int((~aliased).sum()),
+                                            settings.intercept, resolve_dtype(settings.dtype),
+                                            generator))
+    optimizer = make_optimizer(settings.optimizer_class, model.parameters(), settings.lr,
+                               settings.optimizer_options)
+    schedule = Schedule(settings.epochs, settings.tol, settings.batch_size, settings.shuffle,
+                        generator)
+    trace = train(model, optimizer, train_split, valid_split, schedule, scaler.y_scale ** 2,
+                  verbose)
+    return model, optimizer, trace
+
+
+def finish_fit(model, optimizer, trace, generator, scaler, aliased, feature_names, response,
+               settings, **data):
+    """The :class:`LinearFit` of a finished training loop, after reporting how it ended.
+
+    ``data``: ``train_data``, ``train_index``, ``valid_index`` and (for fits
+    without the rows) ``statistics`` and ``n_valid``, as :class:`LinearFit` takes them.
+    """
     if not trace.loss:
         raise KeyboardInterrupt
-    result = _build_result(trace, scaler, aliased, feature_names, response, settings,
-                           (X, Y, w), train_index, valid_index)
+    result = _build_result(trace, scaler, aliased, feature_names, response, settings, **data)
     from .persistence import training_state
     result._state = training_state(model, optimizer, generator)
     _report_ending(trace, settings, result)
@@ -199,7 +224,15 @@ def _warn_scales(X, kept, intercept, feature_names):
     if X.shape[0] == 0 or not bool(kept.any()):
         return
     rms = (torch.linalg.vector_norm(X, dim=0) / X.shape[0] ** 0.5).to(torch.float64)[kept]
-    names = [n for n, k in zip(feature_names, kept.tolist()) if k]
+    warn_scales(rms, [n for n, k in zip(feature_names, kept.tolist()) if k], intercept,
+                stacklevel=5)
+
+
+def warn_scales(rms, names, intercept, stacklevel):
+    """:func:`_warn_scales` given the root mean square of each kept column.
+
+    ``stacklevel`` points the warning at the user's call.
+    """
     if intercept:
         rms, names = torch.cat([torch.ones(1, dtype=torch.float64), rms]), ["(Intercept)"] + names
     positive = rms > 0
@@ -212,7 +245,7 @@ def _warn_scales(X, kept, intercept, feature_names):
         f"{float(rms[big] / rms[small]):.3g} ({names[big]!r}: {float(rms[big]):.3g}, "
         f"{names[small]!r}: {float(rms[small]):.3g}), so gradient descent may need very many "
         "steps or diverge; use standardize=True (the default), which reports coefficients "
-        "on the original scale all the same.", ScaleWarning, stacklevel=4)
+        "on the original scale all the same.", ScaleWarning, stacklevel=stacklevel)
 
 
 def _autograd_splits(X, Y, w, valid, settings):
@@ -244,8 +277,8 @@ def _widen(weight, aliased):
 
 
 def _build_result(trace, scaler, aliased, feature_names, response, settings, train_data,
-                  train_index, valid_index):
-    k = response.values.shape[1]
+                  train_index, valid_index, statistics=None, n_valid=None):
+    k = len(response.names)
     weight_std, bias_std = _unflatten(torch.stack(trace.parameters), k, settings.intercept)
     weight, bias = scaler.to_original(weight_std, bias_std)
     history = _history(trace, _widen(weight, aliased), bias.to(torch.float64), aliased,
@@ -257,7 +290,8 @@ def _build_result(trace, scaler, aliased, feature_names, response, settings, tra
         trace=trace, history=history, feature_names=feature_names,
         output_names=response.names, one_output=response.one_output,
         settings=settings.to_dict(), train_data=train_data,
-        train_index=train_index, valid_index=valid_index, scaler=scaler)
+        train_index=train_index, valid_index=valid_index, scaler=scaler, statistics=statistics,
+        n_valid=n_valid)
 
 
 def _history(trace, weight, bias, aliased, feature_names, response, intercept):
@@ -292,4 +326,4 @@ def _report_ending(trace, settings, result):
         warnings.warn(
             f"stopped after {trace.n_iter} steps before the gradient norm fell below "
             f"tol={settings.tol:g} of its start (it is at {result.history['grad_norm'].iloc[-1]:.3g}); "
-            "raise epochs, change lr, or use optimizer='lbfgs'.", ConvergenceWarning, stacklevel=3)
+            "raise epochs, change lr, or use optimizer='lbfgs'.", ConvergenceWarning, stacklevel=5)

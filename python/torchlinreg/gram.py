@@ -80,16 +80,18 @@ class Moments:
 
 
 class MomentAccumulator:
-    """Builds :class:`Moments` from blocks of rows, one block at a time.
+    """Builds :class:`Moments` from rows given in pieces of any size.
 
-    The centre is the (weighted) mean of the first block with any weight:
-    within a few standard errors of the mean, so the variances lose no
-    digits to cancellation (the shifted-data algorithm). Memory is the
-    ``d × d`` sums; blocks are float64 tensors ``[x, y]`` that ``add``
-    may overwrite.
+    Rows are copied into a float64 buffer of :data:`CHUNK_ROWS` rows and
+    summed a full chunk at a time, so the sums (and their rounding) depend
+    only on the rows and their order, not on how they arrive: streamed
+    blocks give the statistics of the same rows in memory bit for bit.
+    The centre is the (weighted) mean of the first chunk: within a few
+    standard errors of the mean, so the variances lose no digits to
+    cancellation (the shifted-data algorithm). Memory is one chunk.
     """
 
-    def __init__(self, n_features, width):
+    def __init__(self, n_features, width, weighted=False):
         self.n_features = n_features
         self.n_rows = 0
         self.n_positive = 0
@@ -97,44 +99,48 @@ class MomentAccumulator:
         self.center = None
         self.first = torch.zeros(width, dtype=torch.float64)
         self.second = torch.zeros(width, width, dtype=torch.float64)
+        self._buffer = torch.empty(CHUNK_ROWS, width, dtype=torch.float64)
+        self._weights = torch.empty(CHUNK_ROWS, dtype=torch.float64) if weighted else None
+        self._filled = 0
 
-    def add(self, block, weights=None):
-        """Add the rows of ``block`` ``(m, d)`` (float64; overwritten) with optional weights."""
-        size = block.new_tensor(float(block.shape[0])) if weights is None else weights.sum()
+    def add(self, x, y, weights=None):
+        """Add rows ``x`` ``(m, p)``, ``y`` ``(m, k)`` and their weights (if weighted)."""
+        p, start = x.shape[1], 0
+        while start < x.shape[0]:
+            take = min(CHUNK_ROWS - self._filled, x.shape[0] - start)
+            rows, end = slice(self._filled, self._filled + take), start + take
+            self._buffer[rows, :p].copy_(x[start:end])
+            self._buffer[rows, p:].copy_(y[start:end])
+            if self._weights is not None:
+                self._weights[rows].copy_(weights[start:end])
+            self._filled, start = self._filled + take, end
+            if self._filled == CHUNK_ROWS:
+                self._flush()
+
+    def _flush(self):
+        block = self._buffer[: self._filled]
+        w = None if self._weights is None else self._weights[: self._filled]
+        self._filled = 0
+        size = block.new_tensor(float(block.shape[0])) if w is None else w.sum()
         self.n_rows += block.shape[0]
-        self.n_positive += block.shape[0] if weights is None else int((weights > 0).sum())
+        self.n_positive += block.shape[0] if w is None else int((w > 0).sum())
         if self.center is None and size > 0:
-            self.center = (block.sum(0) if weights is None else weights @ block) / size
+            self.center = (block.sum(0) if w is None else w @ block) / size
         if self.center is None:
             return
         block.sub_(self.center)
-        weighted = block if weights is None else block * weights[:, None]
+        weighted = block if w is None else block * w[:, None]
         self.total += size
         self.first += weighted.sum(0)
         self.second.addmm_(weighted.T, block)
 
     def result(self):
         """The :class:`Moments` of every row added."""
+        if self._filled:
+            self._flush()
         center = self.center if self.center is not None else torch.zeros_like(self.first)
         return Moments(self.n_rows, self.n_features, self.total.clone(), center,
                        self.first.clone(), self.second.clone(), self.n_positive)
-
-
-def _row_blocks(n_rows, index):
-    """Row selections of at most :data:`CHUNK_ROWS` rows: slices, or pieces of ``index``."""
-    rows = CHUNK_ROWS
-    if index is None:
-        return [slice(start, min(start + rows, n_rows)) for start in range(0, n_rows, rows)]
-    return list(index.split(rows))
-
-
-def _fill(buffer, X, Y, rows):
-    """Copy rows of ``[X, Y]`` into a float64 ``buffer``; return the filled view."""
-    x, y = X[rows], Y[rows]
-    out = buffer[: x.shape[0]]
-    out[:, : x.shape[1]].copy_(x)
-    out[:, x.shape[1]:].copy_(y)
-    return out
 
 
 def moments(X, Y, weights=None, index=None):
@@ -143,13 +149,10 @@ def moments(X, Y, weights=None, index=None):
     One pass in chunks of :data:`CHUNK_ROWS` rows through a
     :class:`MomentAccumulator`, so memory stays at one float64 chunk.
     """
-    n_rows = X.shape[0] if index is None else index.shape[0]
-    width = X.shape[1] + Y.shape[1]
-    buffer = torch.empty(min(CHUNK_ROWS, max(n_rows, 1)), width, dtype=torch.float64)
-    w = None if weights is None else weights.to(torch.float64)
-    sums = MomentAccumulator(X.shape[1], width)
-    for rows in _row_blocks(X.shape[0], index):
-        sums.add(_fill(buffer, X, Y, rows), None if w is None else w[rows])
+    sums = MomentAccumulator(X.shape[1], X.shape[1] + Y.shape[1], weighted=weights is not None)
+    rows_list = [slice(None)] if index is None else index.split(CHUNK_ROWS)
+    for rows in rows_list:
+        sums.add(X[rows], Y[rows], None if weights is None else weights[rows])
     return sums.result()
 
 

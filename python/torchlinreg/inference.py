@@ -113,11 +113,25 @@ def compute_inference(A, Y, coefficients, aliased, weights=None, intercept=True,
     w = torch.ones(A.shape[0], dtype=torch.float64) if weights is None else weights.to(torch.float64)
     fitted = A[:, kept] @ B.T
     rss = w @ (Y - fitted) ** 2
-    n_obs = int((w > 0).sum())
+    cov = unscaled_covariance(A[:, kept], None if weights is None else w)
+    mss = model_sum_of_squares(fitted, w, intercept)
+    return assemble_inference(coefficients, aliased, rss, mss, cov, int((w > 0).sum()),
+                              intercept, term_names, output_names)
+
+
+def assemble_inference(coefficients, aliased, rss, mss, cov, n_obs, intercept, term_names=None,
+                       output_names=None):
+    """An :class:`Inference` from the sums of squares and ``(AᵀWA)⁻¹``.
+
+    ``rss`` and ``mss`` hold one value per output; ``cov`` is ``(rank, rank)``
+    over the estimated terms; ``n_obs`` counts the rows of positive weight.
+    Shared by the row-based :func:`compute_inference` and the statistics-based
+    :func:`torchlinreg.sufficient.inference_from_moments`.
+    """
+    kept = ~aliased
     rank = int(kept.sum())
     df = n_obs - rank
     resvar = rss / df if df > 0 else torch.full_like(rss, float("nan"))
-    cov = unscaled_covariance(A[:, kept], None if weights is None else w)
     se_kept = (resvar[:, None] * torch.diagonal(cov)[None, :]).sqrt()
 
     k, m = coefficients.shape
@@ -129,7 +143,6 @@ def compute_inference(A, Y, coefficients, aliased, weights=None, intercept=True,
         t_value = estimate / se
     p_value = 2 * stats.t.sf(np.abs(t_value), df) if df > 0 else np.full_like(t_value, np.nan)
 
-    mss = model_sum_of_squares(fitted, w, intercept)
     r2, adj, f_stat, f_p = fit_measures(mss.numpy(), rss.numpy(), n_obs, rank, intercept)
     numdf = rank - int(intercept)
 

@@ -140,8 +140,13 @@ def save_fit(fit, path, include_data=False):
     arrays.update(weight=fit._weight, bias=fit._bias,
                   weight_std=np.asarray(fit.coef_standardized).reshape(k, p),
                   bias_std=np.asarray(fit.intercept_standardized).reshape(k),
-                  aliased=fit.aliased, train_index=np.asarray(fit.train_index),
-                  valid_index=np.asarray(fit.valid_index))
+                  aliased=fit.aliased)
+    if fit.train_index is not None:
+        arrays.update(train_index=np.asarray(fit.train_index),
+                      valid_index=np.asarray(fit.valid_index))
+    statistics = getattr(fit, "_statistics", None)
+    if statistics is not None:
+        arrays.update(_moment_arrays(statistics.moments))
     for name in _SCALER_FIELDS:
         arrays[f"scaler/{name}"] = getattr(fit.scaler, name).numpy()
     for i, column in enumerate(fit.history.columns):
@@ -160,7 +165,7 @@ def save_fit(fit, path, include_data=False):
         "feature_names": fit.feature_names, "output_names": fit.output_names,
         "one_output": bool(fit._one), "history_columns": list(map(str, fit.history.columns)),
         "trace": _trace_scalars(trace),
-        "data": {"n_train": int(len(fit.train_index)), "n_valid": int(len(fit.valid_index)),
+        "data": {"n_train": int(fit.n_train), "n_valid": int(fit.n_valid),
                  "n_features": p, "fingerprint": fit_fingerprint(fit),
                  "included": bool(include_data)},
         "state": None if state is None else _encode(state, arrays),
@@ -169,6 +174,28 @@ def save_fit(fit, path, include_data=False):
     with open(path, "wb") as handle:
         np.savez_compressed(handle, **arrays)
     return path
+
+
+_MOMENT_FIELDS = ("total", "center", "first", "second")
+
+
+def _moment_arrays(mom):
+    """The moments of a fit without its rows (from files), as arrays to store."""
+    out = {f"moments/{name}": getattr(mom, name).numpy() for name in _MOMENT_FIELDS}
+    out["moments/counts"] = np.array([mom.n_rows, mom.n_features, mom.n_positive])
+    return out
+
+
+def _statistics(arrays, settings):
+    """The stored moments as :class:`~torchlinreg.sufficient.TrainingStatistics`, or None."""
+    if "moments/counts" not in arrays:
+        return None
+    from .gram import Moments
+    from .sufficient import TrainingStatistics
+    n_rows, n_features, n_positive = (int(v) for v in arrays["moments/counts"])
+    values = {name: torch.from_numpy(arrays[f"moments/{name}"]) for name in _MOMENT_FIELDS}
+    return TrainingStatistics(Moments(n_rows, n_features, n_positive=n_positive, **values),
+                              settings["intercept"])
 
 
 # --- load ------------------------------------------------------------------------------------
@@ -210,7 +237,8 @@ def load_fit(path, X=None, y=None, weights=None):
         bias_std=arrays["bias_std"], aliased=arrays["aliased"], trace=trace, history=history,
         feature_names=meta["feature_names"], output_names=meta["output_names"],
         one_output=meta["one_output"], settings=settings, train_data=train_data,
-        train_index=arrays["train_index"], valid_index=arrays["valid_index"], scaler=scaler)
+        train_index=arrays.get("train_index"), valid_index=arrays.get("valid_index"),
+        scaler=scaler, statistics=_statistics(arrays, settings), n_valid=data["n_valid"])
     fit._trace = trace
     fit._state = None if meta["state"] is None else _decode(meta["state"], arrays)
     fit._fingerprint = data["fingerprint"]

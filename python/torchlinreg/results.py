@@ -49,13 +49,16 @@ class LinearFit:
     engine : str
         How losses and gradients were computed: ``"gram"`` (sufficient
         statistics) or ``"autograd"`` (forward and ``backward()`` over the rows).
-    train_index, valid_index : numpy.ndarray
-        Rows of the input used for training and for validation.
+    train_index, valid_index : numpy.ndarray or None
+        Rows of the input used for training and for validation; None for a
+        fit from files (:func:`torchlinreg.fit_files`), which keeps only the
+        training rows' moments (``n_train`` and ``n_valid`` count them).
+    n_train, n_valid : int
     """
 
     def __init__(self, *, weight, bias, weight_std, bias_std, aliased, trace, history,
                  feature_names, output_names, one_output, settings, train_data,
-                 train_index, valid_index, scaler):
+                 train_index, valid_index, scaler, statistics=None, n_valid=None):
         self._weight, self._bias = weight, bias
         self._one = one_output
         self.coef = weight[0] if one_output else weight
@@ -74,8 +77,12 @@ class LinearFit:
         self.engine = settings.get("engine", "autograd")
         self.train_index = train_index
         self.valid_index = valid_index
+        self.n_train = statistics.n_rows if train_index is None else len(train_index)
+        self.n_valid = n_valid if valid_index is None else len(valid_index)
         self.scaler = scaler
         self._train = train_data
+        # Moments of the training rows (TrainingStatistics), for fits without the rows.
+        self._statistics = statistics
         # For save() and resuming: the trace, and (set by fit()) the optimizer's state.
         self._trace = trace
         self._state = None
@@ -114,6 +121,8 @@ class LinearFit:
     @cached_property
     def exact(self):
         """The exact least-squares solution on the training rows: ``(weight, bias)`` in float64."""
+        if self._from_statistics():
+            return tuple(t.numpy() for t in self._statistics.exact())
         X, Y, w = self._training_data()
         weight, bias, _ = exact_solution(X, Y, w, self.settings["intercept"])
         return weight.numpy(), bias.numpy()
@@ -121,9 +130,13 @@ class LinearFit:
     @cached_property
     def inference(self):
         """Standard errors, t and p values, R², F at the fitted coefficients (:class:`Inference`)."""
-        X, Y, w = self._training_data()
         intercept = self.settings["intercept"]
         aliased = np.concatenate([np.zeros(int(intercept), dtype=bool), self.aliased])
+        if self._from_statistics():
+            return self._statistics.inference(torch.as_tensor(self.coefficients()),
+                                               torch.as_tensor(aliased), self.term_names,
+                                               self.output_names)
+        X, Y, w = self._training_data()
         return compute_inference(
             with_intercept(X.to(torch.float64), intercept), Y,
             torch.as_tensor(self.coefficients()), torch.as_tensor(aliased), w, intercept,
@@ -144,6 +157,8 @@ class LinearFit:
 
     def loss(self, exact=False):
         """Training mean squared error at the fitted (or the exact) coefficients."""
+        if self._from_statistics():
+            return self._statistics.loss(*(self.exact if exact else (self._weight, self._bias)))
         X, Y, w = (t.to(torch.float64) if t is not None else None for t in self._training_data())
         weight, bias = self.exact if exact else (self._weight, self._bias)
         pred = X @ torch.as_tensor(np.nan_to_num(weight)).T + torch.as_tensor(bias)
@@ -171,7 +186,16 @@ class LinearFit:
             table["rel_diff"] = table["abs_diff"] / table["exact"].abs()
         return table
 
+    def _from_statistics(self):
+        """True for a fit that keeps its training rows' moments but not the rows."""
+        return self._train is None and self._statistics is not None
+
     def _training_data(self):
+        if self._train is None and self._statistics is not None:
+            raise MissingDataError(
+                "this fit was made from files and keeps only the moments of its training rows; "
+                "coef, inference, summary(), exact and compare() work from them, but this "
+                "method needs the rows: read them into memory and use torchlinreg.fit().")
         if self._train is None:
             raise MissingDataError(
                 "this fit was loaded without its training data, which exact, inference, loss(), "

@@ -3,6 +3,8 @@
 The ``r`` fixture skips (with the reason) only when R or rpy2 cannot be
 loaded; ``make test`` installs both, so there nothing skips.
 """
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -73,28 +75,40 @@ class RLm:
         return values
 
 
-@pytest.fixture(scope="session")
-def r_lm():
-    """Callable ``r_lm(formula, data, weights=None, newdata=None, interval=, level=)``."""
+def _load_r():
+    """Start R through rpy2 (skipping when R or rpy2 is missing); return ``rpy2.robjects``.
+
+    rpy2 puts R's library folders first on ``LD_LIBRARY_PATH``; that is put
+    back afterwards, so Python subprocesses started by later tests load
+    their own libraries, not R's (pyarrow's OpenSSL, for one).
+    """
+    before = os.environ.get("LD_LIBRARY_PATH")
     try:
         import rpy2.robjects as ro
-        from rpy2.robjects import pandas2ri
         ro.r("invisible(stats::lm)")
     except Exception as error:  # ImportError, or rpy2's errors when R is missing
         pytest.skip(f"R or rpy2 is not available ({type(error).__name__}: {error}); "
                     "`make test` installs both")
+    finally:
+        if before is None:
+            os.environ.pop("LD_LIBRARY_PATH", None)
+        else:
+            os.environ["LD_LIBRARY_PATH"] = before
+    return ro
+
+
+@pytest.fixture(scope="session")
+def r_lm():
+    """Callable ``r_lm(formula, data, weights=None, newdata=None, interval=, level=)``."""
+    ro = _load_r()
+    from rpy2.robjects import pandas2ri
     return RLm(ro, pandas2ri)
 
 
 @pytest.fixture(scope="session")
 def lm_check():
     """``torchlinreg.lm_check``, skipping only when R or rpy2 is missing."""
-    try:
-        import rpy2.robjects as ro
-        ro.r("invisible(stats::lm)")
-    except Exception as error:
-        pytest.skip(f"R or rpy2 is not available ({type(error).__name__}: {error}); "
-                    "`make test` installs both")
+    _load_r()
     return tl.lm_check
 
 

@@ -1,0 +1,312 @@
+"""Fits from data that is never held whole: ``fit_files`` and its row sources.
+
+A *source* yields the training rows in blocks, as often as asked: a
+:class:`FileSource` reads Parquet or CSV files (:mod:`torchlinreg.files`),
+an :class:`ArraySource` slices tensors already in memory (one process's
+shard of a distributed fit). From a source the fit takes
+
+* one pass for the moments of the training and validation rows (the
+  validation rows chosen by a seeded hash of each row's key, so a row is in
+  the same part on every pass), from which come the alias check, the
+  standardization and the full-batch objective (:mod:`torchlinreg.gram`);
+* then, for minibatches, one more pass per epoch, cut into batches of
+  ``batch_size`` consecutive rows across block boundaries.
+
+Full batch, the steps never touch the rows again, and the result equals the
+in-memory fit's to rounding. The fit keeps only the moments, from which
+``exact``, ``inference`` and ``summary()`` are computed
+(:mod:`torchlinreg.sufficient`).
+"""
+import numpy as np
+import torch
+
+from .data import Response, check_enough_rows, hash_split, resolve_dtype
+from .errors import InputError, OptionError
+from .files import check_columns, open_files, read_blocks
+from .fitting import check_batch_size, finish_fit, run_training, warn_scales
+from .gram import GramObjective, MomentAccumulator, quadratics, scaler_from_moments, \
+    standardize_rows, step_batches
+from .settings import make_settings
+from .sufficient import TrainingStatistics
+
+# Rows read per block: 64k rows of 20 float64 columns are 10 MB.
+DEFAULT_BATCH_ROWS = 1 << 16
+
+
+def fit_files(paths, response, predictors=None, *, format=None, batch_rows=DEFAULT_BATCH_ROWS,
+              weights=None, intercept=True, optimizer="adam", lr=None, epochs=None,
+              batch_size=None, shuffle=True, validation=0.0, standardize=True, dtype="float64",
+              seed=None, tol=None, init="zeros", engine="auto", verbose=None,
+              **optimizer_options):
+    """Fit ``y ≈ X Wᵀ + b`` on Parquet or CSV files, reading them in row batches.
+
+    The whole table is never in memory: one pass accumulates the sufficient
+    statistics (``XᵀX``, ``Xᵀy``, ``yᵀy`` and the column sums, in float64),
+    after which full-batch steps cost ``O(p²)`` and minibatch epochs stream
+    the files again. The result is a :class:`LinearFit` equal to
+    :func:`torchlinreg.fit` on the same rows, to rounding.
+
+    Parameters
+    ----------
+    paths : str, path, or list of them
+        Files, directories (every ``.parquet``/``.csv`` file in them) or glob
+        patterns; read in the order given (sorted within a directory or glob).
+    response : str or list of str
+        The response column(s); several are fitted side by side.
+    predictors : list of str, optional
+        The predictor columns; default every other column (except ``weights``).
+        All must be numeric.
+    format : {"parquet", "csv"}, optional
+        Inferred from the file suffixes when omitted.
+    batch_rows : int, default 65,536
+        Rows read at a time: memory is a few blocks of this many rows (plus,
+        for Parquet, one row group being decoded).
+    weights : str, optional
+        A column of observation weights, as ``lm(weights = )``.
+    validation : float, default 0
+        About this fraction of rows is held out, chosen by a seeded hash of
+        each row's file name and row number (stable across passes and
+        processes; the count is not exactly ``validation × n``).
+    shuffle : bool, default True
+        Minibatches only: visit the files in a seeded random order and
+        permute the rows within each block of ``batch_rows`` (a local
+        shuffle; larger ``batch_rows`` mixes more). False keeps the file
+        order, which equals ``fit(..., shuffle=False)`` on the rows in memory.
+    intercept, optimizer, lr, epochs, batch_size, standardize, dtype, seed, tol, init, verbose,
+    **optimizer_options
+        As for :func:`torchlinreg.fit`. ``engine`` must be "auto" or "gram".
+
+    Returns
+    -------
+    LinearFit
+        ``train_index`` and ``valid_index`` are None (``n_train``, ``n_valid``
+        count the rows); ``predict``, ``inference``, ``summary()``, ``exact``
+        and ``compare()`` work from the moments.
+
+    Raises
+    ------
+    InputError
+        Missing files, unknown or non-numeric columns, missing or non-finite
+        values (naming the file, column and rows).
+    OptionError, DivergenceError
+        As for :func:`torchlinreg.fit`.
+    """
+    table = open_files(paths, format)
+    responses = [response] if isinstance(response, str) else list(response)
+    predictors = _predictors(table, predictors, responses, weights)
+    settings = statistics_settings(
+        intercept=intercept, optimizer=optimizer, lr=lr, epochs=epochs, batch_size=batch_size,
+        shuffle=shuffle, validation=validation, standardize=standardize, dtype=dtype, seed=seed,
+        tol=tol, init=init, engine=engine, optimizer_options=optimizer_options)
+    source = FileSource(table, predictors, responses, weights,
+                        _positive_int(batch_rows, "batch_rows"), settings)
+    return fit_source(source, settings, verbose)
+
+
+def _predictors(table, predictors, responses, weights):
+    check_columns(table, responses, "response columns")
+    if weights is not None:
+        check_columns(table, [weights], "weights column")
+    if predictors is None:
+        predictors = [c for c in table.columns if c not in responses and c != weights]
+        check_columns(table, predictors, "predictor columns (all columns but the response)")
+    else:
+        predictors = [predictors] if isinstance(predictors, str) else list(predictors)
+        check_columns(table, predictors, "predictor columns")
+    overlap = sorted(set(predictors) & set(responses))
+    if overlap:
+        raise InputError(f"{overlap} are both predictors and responses; choose one role each.")
+    return predictors
+
+
+def _positive_int(value, name):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise OptionError(f"{name} must be a positive integer; got {value!r}.")
+    return int(value)
+
+
+def statistics_settings(**options):
+    """:func:`torchlinreg.settings.make_settings` for fits that keep only the moments."""
+    settings = make_settings(**options)
+    if settings.engine != "gram":
+        raise OptionError("fits from files or shards use the sufficient-statistics engine; "
+                          "use engine='auto' (or 'gram'), or read the data into memory for "
+                          "engine='autograd'.")
+    if not isinstance(settings.validation, float):
+        raise OptionError("validation must be a fraction in [0, 1) here: the held-out rows "
+                          "are chosen from the same data by a seeded hash.")
+    return settings
+
+
+class FileSource:
+    """Training and validation rows streamed from files, in blocks of tensors."""
+
+    def __init__(self, table, predictors, responses, weights, batch_rows, settings):
+        self.table = table
+        self.columns = predictors + responses + ([weights] if weights is not None else [])
+        self.feature_names, self.response_names = predictors, responses
+        self.has_weights = weights is not None
+        self.batch_rows = batch_rows
+        self.dtype = resolve_dtype(settings.dtype)
+        self.validation, self.seed = settings.validation, settings.seed
+
+    def parts(self):
+        """One pass: ``(train, valid)`` tensor blocks ``(x, y, w)`` (``valid`` None if empty)."""
+        for block in read_blocks(self.table, self.columns, self.batch_rows):
+            keys = self.table.block_keys(block.file_index, block.start, len(block.values))
+            yield split_block(self, block.values, keys)
+
+    def train_blocks(self, shuffle, generator):
+        """One pass over the training rows: files (and rows in a block) permuted if ``shuffle``."""
+        n_files = len(self.table.paths)
+        files = torch.randperm(n_files, generator=generator).tolist() if shuffle else None
+        for block in read_blocks(self.table, self.columns, self.batch_rows, files):
+            keys = self.table.block_keys(block.file_index, block.start, len(block.values))
+            train, _ = split_block(self, block.values, keys)
+            if train is not None and shuffle:
+                order = torch.randperm(train[0].shape[0], generator=generator)
+                train = tuple(None if t is None else t[order] for t in train)
+            if train is not None:
+                yield train
+
+
+class ArraySource:
+    """Rows already in memory (one process's shard), served as a source.
+
+    ``keys`` number the rows for the validation hash (a distributed fit
+    numbers them across processes, so the split does not depend on how the
+    rows are sharded).
+    """
+
+    def __init__(self, X, Y, weights, feature_names, response_names, keys, settings,
+                 batch_rows=DEFAULT_BATCH_ROWS):
+        self.X, self.Y, self.w = X, Y, weights
+        self.feature_names, self.response_names = feature_names, response_names
+        self.has_weights = weights is not None
+        self.keys = keys
+        self.dtype = X.dtype
+        self.validation, self.seed = settings.validation, settings.seed
+        self.batch_rows = batch_rows
+        self._valid = None if self.validation == 0 else torch.from_numpy(
+            hash_split(keys, self.validation, self.seed))
+
+    def parts(self):
+        for start in range(0, self.X.shape[0], self.batch_rows):
+            yield self._parts(slice(start, start + self.batch_rows))
+
+    def _parts(self, rows):
+        x, y = self.X[rows], self.Y[rows]
+        w = None if self.w is None else self.w[rows]
+        if self._valid is None:
+            return (x, y, w), None
+        mask = self._valid[rows]
+        pick = lambda m: None if not bool(m.any()) else tuple(  # noqa: E731
+            None if t is None else t[m] for t in (x, y, w))
+        return pick(~mask), pick(mask)
+
+    def train_blocks(self, shuffle, generator):
+        """One pass over the training rows (copies), in a seeded permutation if ``shuffle``."""
+        rows = torch.arange(self.X.shape[0]) if self._valid is None \
+            else torch.nonzero(~self._valid).flatten()
+        if shuffle:
+            rows = rows[torch.randperm(rows.shape[0], generator=generator)]
+        for index in rows.split(self.batch_rows):
+            yield self.X[index], self.Y[index], None if self.w is None else self.w[index]
+
+
+def split_block(source, values, keys):
+    """A numpy block of ``source.columns`` as training and validation ``(x, y, w)`` tensors."""
+    block = torch.from_numpy(values.astype(np.float64 if source.dtype == torch.float64
+                                           else np.float32, copy=False))
+    p, k = len(source.feature_names), len(source.response_names)
+    if source.has_weights and bool((block[:, p + k] < 0).any()):
+        raise InputError("the weights column has negative values; weights must be non-negative.")
+    parts = (block[:, :p], block[:, p:p + k], block[:, p + k] if source.has_weights else None)
+    if source.validation == 0:
+        return parts, None
+    valid = torch.from_numpy(hash_split(keys, source.validation, source.seed))
+    pick = lambda m: None if not bool(m.any()) else tuple(  # noqa: E731
+        None if t is None else t[m] for t in parts)
+    return pick(~valid), pick(valid)
+
+
+def source_moments(source):
+    """One pass over ``source``: the :class:`~torchlinreg.gram.Moments` of each part."""
+    p, k = len(source.feature_names), len(source.response_names)
+    train, valid = (MomentAccumulator(p, p + k, source.has_weights) for _ in range(2))
+    for train_part, valid_part in source.parts():
+        for sums, part in ((train, train_part), (valid, valid_part)):
+            if part is not None:
+                sums.add(*part)
+    return train.result(), valid.result()
+
+
+class StreamObjective(GramObjective):
+    """The training objective of a source: full-batch steps from the moments,
+    minibatch epochs streamed from the source."""
+
+    def __init__(self, quadratic, n_rows, source, scaler, aliased):
+        super().__init__(quadratic, n_rows, scaler=scaler)
+        self._source = source
+        self._columns = None if bool((~aliased).all()) else ~aliased
+
+    def standardized_blocks(self, schedule):
+        """The training rows of one epoch, standardized, block by block: ``(x, y, w)``."""
+        for x, y, w in self._source.train_blocks(schedule.shuffle, schedule.generator):
+            x = x.clone() if self._columns is None else x[:, self._columns]
+            yield (*standardize_rows(self._scaler, x, y.clone()), w)
+
+    def minibatch_epoch(self, model, optimizer, schedule):
+        """One pass in minibatches of ``batch_size`` consecutive rows across blocks."""
+        size, steps, carry = schedule.batch_size, 0, None
+        for block in self.standardized_blocks(schedule):
+            if carry is not None:
+                block = tuple(None if a is None else torch.cat([a, b]) for a, b in zip(carry, block))
+            whole = block[0].shape[0] // size * size
+            if whole:
+                steps += step_batches(model, optimizer, *(None if t is None else t[:whole]
+                                                          for t in block), size)
+            carry = tuple(None if t is None else t[whole:] for t in block) \
+                if whole < block[0].shape[0] else None
+        if carry is not None:
+            steps += step_batches(model, optimizer, *carry, size)
+        return steps
+
+
+def fit_source(source, settings, verbose=None, reduce=None, objective=StreamObjective):
+    """Fit from a source: the moments pass, then training, then the :class:`LinearFit`.
+
+    ``reduce`` (distributed fits) sums the moments across processes;
+    ``objective`` makes the training objective from ``(quadratic, n_rows,
+    source, scaler, aliased)``.
+    """
+    train_mom, valid_mom = source_moments(source)
+    if reduce is not None:
+        train_mom, valid_mom = reduce(train_mom), reduce(valid_mom)
+    p, k = len(source.feature_names), len(source.response_names)
+    check_enough_rows(train_mom.n_rows, p + settings.intercept)
+    check_batch_size(settings, train_mom.n_rows)
+    if source.has_weights and not train_mom.total > 0:
+        raise InputError("the weights are all zero; at least one row needs a positive weight.")
+    has_valid = valid_mom.n_rows > 0
+    scaler, train_q, valid_q, aliased = quadratics(
+        train_mom, valid_mom if has_valid else None, settings.intercept, settings.standardize,
+        resolve_dtype(settings.dtype))
+    if not settings.standardize:
+        _warn_scales_from_moments(train_mom, aliased, source.feature_names, settings.intercept)
+    train = objective(train_q, train_mom.n_rows, source, scaler, aliased)
+    valid = GramObjective(valid_q, valid_mom.n_rows) if has_valid else None
+    generator = torch.Generator().manual_seed(settings.seed)
+    model, optimizer, trace = run_training(train, valid, scaler, aliased, k, settings,
+                                           generator, verbose)
+    response = Response(None, source.response_names, k == 1)
+    return finish_fit(model, optimizer, trace, generator, scaler, aliased, source.feature_names,
+                      response, settings, train_data=None, train_index=None, valid_index=None,
+                      statistics=TrainingStatistics(train_mom, settings.intercept),
+                      n_valid=valid_mom.n_rows)
+
+
+def _warn_scales_from_moments(mom, aliased, names, intercept):
+    rms = scaler_from_moments(mom, False, True, torch.float64).x_scale[~aliased]
+    warn_scales(rms, [n for n, a in zip(names, aliased.tolist()) if not a], intercept,
+                stacklevel=5)
