@@ -245,10 +245,12 @@ class StreamObjective(GramObjective):
     """The training objective of a source: full-batch steps from the moments,
     minibatch epochs streamed from the source."""
 
-    def __init__(self, quadratic, n_rows, source, scaler, aliased):
+    def __init__(self, quadratic, n_rows, source, scaler, aliased, local_rows=None):
         super().__init__(quadratic, n_rows, scaler=scaler)
         self._source = source
         self._columns = None if bool((~aliased).all()) else ~aliased
+        # This process's training rows (n_rows counts every process's in a distributed fit).
+        self.local_rows = n_rows if local_rows is None else local_rows
 
     def standardized_blocks(self, schedule):
         """The training rows of one epoch, standardized, block by block: ``(x, y, w)``."""
@@ -278,9 +280,10 @@ def fit_source(source, settings, verbose=None, reduce=None, objective=StreamObje
 
     ``reduce`` (distributed fits) sums the moments across processes;
     ``objective`` makes the training objective from ``(quadratic, n_rows,
-    source, scaler, aliased)``.
+    source, scaler, aliased, local_rows)``.
     """
     train_mom, valid_mom = source_moments(source)
+    local_rows = train_mom.n_rows
     if reduce is not None:
         train_mom, valid_mom = reduce(train_mom), reduce(valid_mom)
     p, k = len(source.feature_names), len(source.response_names)
@@ -294,7 +297,7 @@ def fit_source(source, settings, verbose=None, reduce=None, objective=StreamObje
         resolve_dtype(settings.dtype))
     if not settings.standardize:
         _warn_scales_from_moments(train_mom, aliased, source.feature_names, settings.intercept)
-    train = objective(train_q, train_mom.n_rows, source, scaler, aliased)
+    train = objective(train_q, train_mom.n_rows, source, scaler, aliased, local_rows)
     valid = GramObjective(valid_q, valid_mom.n_rows) if has_valid else None
     generator = torch.Generator().manual_seed(settings.seed)
     model, optimizer, trace = run_training(train, valid, scaler, aliased, k, settings,
