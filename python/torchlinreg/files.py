@@ -39,11 +39,16 @@ class FileTable:
 
 @dataclass
 class Block:
-    """Rows ``start .. start + len(values)`` of file ``file_index``, as float64 columns."""
+    """Rows ``start .. start + n`` of file ``file_index``: ``values`` holds one row per
+    column, ``(columns, n)``, the layout Arrow stores (each column contiguous)."""
 
     values: np.ndarray
     file_index: int
     start: int
+
+    @property
+    def n_rows(self):
+        return self.values.shape[1]
 
 
 def open_files(paths, format=None):
@@ -146,17 +151,18 @@ def check_columns(table, wanted, what):
                          "numbers in the files, or leave them out with predictors=[...].")
 
 
-def read_blocks(table, columns, batch_rows, file_indices=None):
+def read_blocks(table, columns, batch_rows, file_indices=None, dtype=np.float64):
     """Yield :class:`Block` s of at most ``batch_rows`` rows of ``columns``, file after file.
 
     ``file_indices``: the files to read, in this order (all, in order, if None).
+    ``dtype``: of the values (float64 or float32), converted once from Arrow.
     """
     for i in range(len(table.paths)) if file_indices is None else file_indices:
         start = 0
         for batch in _record_batches(table, i, columns, batch_rows):
             for offset in range(0, batch.num_rows, batch_rows):
                 piece = batch.slice(offset, batch_rows)
-                yield Block(_to_matrix(piece, columns, table.paths[i], start), i, start)
+                yield Block(_to_columns(piece, columns, table.paths[i], start, dtype), i, start)
                 start += piece.num_rows
 
 
@@ -174,19 +180,23 @@ def _record_batches(table, i, columns, batch_rows):
         raise InputError(f"cannot read the columns {columns} of {path} as numbers: {error}") from None
 
 
-def _to_matrix(batch, columns, path, start):
-    """The columns of a record batch as one float64 ``(rows, columns)`` array, checked."""
-    out = np.empty((batch.num_rows, len(columns)), dtype=np.float64)
+def _to_columns(batch, columns, path, start, dtype):
+    """The columns of a record batch as one ``(columns, rows)`` array of ``dtype``, checked."""
+    out = np.empty((len(columns), batch.num_rows), dtype=dtype)
     for j, name in enumerate(columns):
         column = batch.column(name)
         if column.null_count:
             raise InputError(f"{path}: column {name!r} has {column.null_count} missing values "
                              f"in rows {start + 1}..{start + batch.num_rows}; drop or impute "
                              "them before fitting.")
-        out[:, j] = column.to_numpy(zero_copy_only=False)
+        out[j] = column.to_numpy(zero_copy_only=False)
+    # A finite sum means every value is finite, without a mask of the block.
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(out.sum(dtype=np.float64)):
+            return out
     finite = np.isfinite(out)
     if not finite.all():
-        bad = [f"{name!r} ({int(c)} rows)" for name, c in zip(columns, (~finite).sum(0)) if c]
+        bad = [f"{name!r} ({int(c)} rows)" for name, c in zip(columns, (~finite).sum(1)) if c]
         raise InputError(f"{path}: NaN or infinite values in column {', '.join(bad)} in rows "
                          f"{start + 1}..{start + batch.num_rows}; drop those rows before fitting.")
     return out

@@ -99,7 +99,9 @@ class MomentAccumulator:
         self.center = None
         self.first = torch.zeros(width, dtype=torch.float64)
         self.second = torch.zeros(width, width, dtype=torch.float64)
-        self._buffer = torch.empty(CHUNK_ROWS, width, dtype=torch.float64)
+        # One row per column (each column contiguous): the centring and the
+        # column sums run along memory, several times faster than across rows.
+        self._buffer = torch.empty(width, CHUNK_ROWS, dtype=torch.float64)
         self._weights = torch.empty(CHUNK_ROWS, dtype=torch.float64) if weighted else None
         self._filled = 0
 
@@ -109,8 +111,8 @@ class MomentAccumulator:
         while start < x.shape[0]:
             take = min(CHUNK_ROWS - self._filled, x.shape[0] - start)
             rows, end = slice(self._filled, self._filled + take), start + take
-            self._buffer[rows, :p].copy_(x[start:end])
-            self._buffer[rows, p:].copy_(y[start:end])
+            self._buffer[:p, rows].copy_(x[start:end].T)
+            self._buffer[p:, rows].copy_(y[start:end].T)
             if self._weights is not None:
                 self._weights[rows].copy_(weights[start:end])
             self._filled, start = self._filled + take, end
@@ -118,21 +120,21 @@ class MomentAccumulator:
                 self._flush()
 
     def _flush(self):
-        block = self._buffer[: self._filled]
+        block = self._buffer[:, : self._filled]
         w = None if self._weights is None else self._weights[: self._filled]
-        self._filled = 0
-        size = block.new_tensor(float(block.shape[0])) if w is None else w.sum()
-        self.n_rows += block.shape[0]
-        self.n_positive += block.shape[0] if w is None else int((w > 0).sum())
+        m, self._filled = block.shape[1], 0
+        size = block.new_tensor(float(m)) if w is None else w.sum()
+        self.n_rows += m
+        self.n_positive += m if w is None else int((w > 0).sum())
         if self.center is None and size > 0:
-            self.center = (block.sum(0) if w is None else w @ block) / size
+            self.center = (block.sum(1) if w is None else block @ w) / size
         if self.center is None:
             return
-        block.sub_(self.center)
-        weighted = block if w is None else block * w[:, None]
+        block.sub_(self.center[:, None])
+        weighted = block if w is None else block * w
         self.total += size
-        self.first += weighted.sum(0)
-        self.second.addmm_(weighted.T, block)
+        self.first += weighted.sum(1)
+        self.second.addmm_(weighted, block.T)
 
     def result(self):
         """The :class:`Moments` of every row added."""

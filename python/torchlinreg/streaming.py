@@ -150,19 +150,21 @@ class FileSource:
         self.dtype = resolve_dtype(settings.dtype)
         self.validation, self.seed = settings.validation, settings.seed
 
+    def _blocks(self, files=None):
+        numpy_dtype = np.float64 if self.dtype == torch.float64 else np.float32
+        for block in read_blocks(self.table, self.columns, self.batch_rows, files, numpy_dtype):
+            keys = self.table.block_keys(block.file_index, block.start, block.n_rows)
+            yield split_block(self, block.values, keys)
+
     def parts(self):
         """One pass: ``(train, valid)`` tensor blocks ``(x, y, w)`` (``valid`` None if empty)."""
-        for block in read_blocks(self.table, self.columns, self.batch_rows):
-            keys = self.table.block_keys(block.file_index, block.start, len(block.values))
-            yield split_block(self, block.values, keys)
+        yield from self._blocks()
 
     def train_blocks(self, shuffle, generator):
         """One pass over the training rows: files (and rows in a block) permuted if ``shuffle``."""
         n_files = len(self.table.paths)
         files = torch.randperm(n_files, generator=generator).tolist() if shuffle else None
-        for block in read_blocks(self.table, self.columns, self.batch_rows, files):
-            keys = self.table.block_keys(block.file_index, block.start, len(block.values))
-            train, _ = split_block(self, block.values, keys)
+        for train, _ in self._blocks(files):
             if train is not None and shuffle:
                 order = torch.randperm(train[0].shape[0], generator=generator)
                 train = tuple(None if t is None else t[order] for t in train)
@@ -215,13 +217,15 @@ class ArraySource:
 
 
 def split_block(source, values, keys):
-    """A numpy block of ``source.columns`` as training and validation ``(x, y, w)`` tensors."""
-    block = torch.from_numpy(values.astype(np.float64 if source.dtype == torch.float64
-                                           else np.float32, copy=False))
+    """A ``(columns, rows)`` numpy block as training and validation ``(x, y, w)`` tensors.
+
+    ``x`` and ``y`` are ``(rows, p)`` and ``(rows, k)`` views of the columns.
+    """
+    block = torch.from_numpy(values)
     p, k = len(source.feature_names), len(source.response_names)
-    if source.has_weights and bool((block[:, p + k] < 0).any()):
+    if source.has_weights and bool((block[p + k] < 0).any()):
         raise InputError("the weights column has negative values; weights must be non-negative.")
-    parts = (block[:, :p], block[:, p:p + k], block[:, p + k] if source.has_weights else None)
+    parts = (block[:p].T, block[p:p + k].T, block[p + k] if source.has_weights else None)
     if source.validation == 0:
         return parts, None
     valid = torch.from_numpy(hash_split(keys, source.validation, source.seed))

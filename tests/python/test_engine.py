@@ -68,7 +68,12 @@ def test_adam_zero_start_keeps_the_intercept_at_its_optimum(data):
     a, g = _both(X, y, epochs=1000, tol=0, seed=1)
     assert g.intercept_standardized == 0.0
     slopes = [f"x{j}" for j in range(1, 7)]
-    np.testing.assert_allclose(g.history[slopes], a.history[slopes], rtol=TRAJECTORY_RTOL)
+    # The gram engine may reach a point where its gradient is exactly 0.0 and
+    # stop there even with tol=0; up to then the slopes agree.
+    rows = len(g.history)
+    assert g.stop_reason == "max_epochs" or g.history["grad_norm"].iloc[-1] == 0.0
+    np.testing.assert_allclose(g.history[slopes], a.history[slopes].iloc[:rows],
+                               rtol=TRAJECTORY_RTOL)
     np.testing.assert_allclose(g.coef, tl.ols(X, y).coef, rtol=1e-8)
 
 
