@@ -11,6 +11,8 @@ copy is made), and every step then costs ``O(k p²)`` instead of ``O(n k p)``.
 The torch optimizers still make every update: the gradient is written to
 ``.grad`` and ``optimizer.step()`` is called, so each optimizer behaves as it
 does in the autograd loop, whose trajectory this one matches to rounding.
+(Plain SGD's minibatch steps are the exception: they are affine in the
+parameters and are composed a block at a time, see :mod:`torchlinreg.sgd_blocks`.)
 
 Minibatches use the same objects: batches are cut from a seeded permutation,
 gathered and standardized a block of batches at a time, and their gradient
@@ -23,6 +25,7 @@ import torch
 from .data import epoch_order
 from .exact import aliased_from_gram
 from .scaling import Scaler
+from .sgd_blocks import plain_sgd_steps
 
 # Rows per chunk when forming the statistics: a few MB of float64 at p ~ 20.
 CHUNK_ROWS = 1 << 15
@@ -321,8 +324,13 @@ def standardize_rows(scaler, x, y):
 def step_batches(model, optimizer, x, y, w, batch_size):
     """One optimizer step per ``batch_size`` rows of standardized ``x``, ``y`` (and weights ``w``).
 
+    Plain SGD takes the same steps composed into a few matrix products
+    (:mod:`torchlinreg.sgd_blocks`); other optimizers step batch by batch.
     Returns the number of steps taken.
     """
+    steps = plain_sgd_steps(model, optimizer, x, y, w, batch_size)
+    if steps is not None:
+        return steps
     steps = 0
     with torch.no_grad():
         for x_batch, y_batch, w_batch in zip(x.split(batch_size), y.split(batch_size),
