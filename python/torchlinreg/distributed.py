@@ -64,14 +64,14 @@ class Collective:
             dist.init_process_group(backend, timeout=TIMEOUT)
         self.rank, self.world_size = dist.get_rank(), dist.get_world_size()
         uses_cuda = dist.get_backend() == "nccl"
-        local = int(os.environ.get("LOCAL_RANK", 0))
-        self.device = torch.device("cuda", local) if uses_cuda else torch.device("cpu")
+        self.local_rank = int(os.environ.get("LOCAL_RANK", 0))
+        self.device = torch.device("cuda", self.local_rank) if uses_cuda else torch.device("cpu")
 
     def sum(self, tensor):
-        """The elementwise sum over ranks of ``tensor`` (float64 or int64), on the CPU."""
+        """The elementwise sum over ranks of ``tensor`` (float64 or int64), where it was."""
         moved = tensor.to(self.device, copy=True)
         dist.all_reduce(moved, op=dist.ReduceOp.SUM)
-        return moved.cpu()
+        return moved.to(tensor.device)
 
     def broadcast_int(self, value):
         """Rank 0's ``value`` on every rank."""
@@ -152,7 +152,7 @@ def _set_reduced_gradient(model, x, y, w, collective):
     """The gradient of the global batch's MSE: local sums all-reduced, divided by the total."""
     weight, bias = model.weight, model.bias
     k, q = weight.shape
-    sums = torch.zeros(k * q + k + 1, dtype=torch.float64)
+    sums = torch.zeros(k * q + k + 1, dtype=torch.float64, device=weight.device)
     if x is not None and x.shape[0]:
         residual = (x @ weight.T if bias is None else torch.addmm(bias, x, weight.T)).sub_(y)
         if w is not None:
@@ -171,8 +171,12 @@ def _settings(collective, options, names):
     """The fit's settings, the same on every rank (rank 0 draws the seed if none is given)."""
     if options.get("seed") is None:
         options["seed"] = collective.broadcast_int(_fresh_seed())
+    if options["device"] == "auto":
+        # Each process on a machine takes its own GPU, as torchrun numbers them.
+        options["device"] = f"cuda:{collective.local_rank}" if torch.cuda.is_available() else "cpu"
     settings = statistics_settings(**options)
-    described = json.dumps([settings.to_dict(), names], sort_keys=True, default=str)
+    same = {k: v for k, v in settings.to_dict().items() if k != "device"}
+    described = json.dumps([same, names], sort_keys=True, default=str)
     collective.check_same(described, "options or column names")
     return settings
 
@@ -187,17 +191,17 @@ def _fit(source_of, options, names, verbose):
 
 
 def _options(intercept, optimizer, lr, epochs, batch_size, shuffle, validation, standardize,
-             dtype, seed, tol, init, optimizer_options):
+             dtype, seed, tol, init, device, optimizer_options):
     return dict(intercept=intercept, optimizer=optimizer, lr=lr, epochs=epochs,
                 batch_size=batch_size, shuffle=shuffle, validation=validation,
                 standardize=standardize, dtype=dtype, seed=seed, tol=tol, init=init,
-                engine="gram", optimizer_options=optimizer_options)
+                engine="gram", device=device, optimizer_options=optimizer_options)
 
 
 def fit(X, y, *, weights=None, intercept=True, optimizer="adam", lr=None, epochs=None,
         batch_size=None, shuffle=True, validation=0.0, standardize=True, dtype="float64",
-        seed=None, tol=None, init="zeros", verbose=None, batch_rows=DEFAULT_BATCH_ROWS,
-        **optimizer_options):
+        seed=None, tol=None, init="zeros", device="cpu", verbose=None,
+        batch_rows=DEFAULT_BATCH_ROWS, **optimizer_options):
     """Fit on this rank's shard of the rows; every rank gets the same :class:`LinearFit`.
 
     Call on every rank of a process group (``torchrun`` sets one up; so can
@@ -206,6 +210,8 @@ def fit(X, y, *, weights=None, intercept=True, optimizer="adam", lr=None, epochs
     those of :func:`torchlinreg.fit`; ``validation`` (a fraction) holds out
     rows by a seeded hash of their global row number (ranks in order).
     ``batch_size`` is the global batch: see the module docstring.
+    ``device="auto"`` puts each process on its own GPU (``cuda:LOCAL_RANK``)
+    when torch sees GPUs; the process group then should use NCCL.
     ``train_index`` of the result is None; ``inference``, ``summary()`` and
     ``exact`` use the all-reduced moments.
     """
@@ -214,7 +220,7 @@ def fit(X, y, *, weights=None, intercept=True, optimizer="adam", lr=None, epochs
     response = as_response(y, design.values.shape[0], dtype_)
     w = as_weights(weights, design.values.shape[0], dtype_)
     options = _options(intercept, optimizer, lr, epochs, batch_size, shuffle, validation,
-                       standardize, dtype, seed, tol, init, optimizer_options)
+                       standardize, dtype, seed, tol, init, device, optimizer_options)
 
     def source_of(settings, collective):
         n = design.values.shape[0]
@@ -228,7 +234,8 @@ def fit(X, y, *, weights=None, intercept=True, optimizer="adam", lr=None, epochs
 def fit_files(paths, response, predictors=None, *, format=None, batch_rows=DEFAULT_BATCH_ROWS,
               weights=None, intercept=True, optimizer="adam", lr=None, epochs=None,
               batch_size=None, shuffle=True, validation=0.0, standardize=True, dtype="float64",
-              seed=None, tol=None, init="zeros", verbose=None, **optimizer_options):
+              seed=None, tol=None, init="zeros", device="cpu", verbose=None,
+              **optimizer_options):
     """:func:`torchlinreg.fit_files` on this rank's files; every rank gets the same fit.
 
     ``paths`` are this rank's files (:func:`main` deals a list out by rank).
@@ -239,7 +246,7 @@ def fit_files(paths, response, predictors=None, *, format=None, batch_rows=DEFAU
     responses = [response] if isinstance(response, str) else list(response)
     names = _predictors(table, predictors, responses, weights)
     options = _options(intercept, optimizer, lr, epochs, batch_size, shuffle, validation,
-                       standardize, dtype, seed, tol, init, optimizer_options)
+                       standardize, dtype, seed, tol, init, device, optimizer_options)
 
     def source_of(settings, _collective):
         return FileSource(table, names, responses, weights,
@@ -279,6 +286,8 @@ def _parser():
     parser.add_argument("--seed", type=int)
     parser.add_argument("--tol", type=float)
     parser.add_argument("--batch-rows", type=int, default=DEFAULT_BATCH_ROWS)
+    parser.add_argument("--device", default="cpu",
+                        help="cpu, or auto: each process on its own GPU (cuda:LOCAL_RANK)")
     parser.add_argument("--out", help="rank 0 saves the fit here (.npz, torchlinreg.load reads it)")
     parser.add_argument("--json", action="store_true", help="print the fit as JSON")
     return parser
@@ -299,7 +308,8 @@ def main(argv=None):
                        weights=args.weights, intercept=not args.no_intercept,
                        optimizer=args.optimizer, lr=args.lr, epochs=args.epochs,
                        batch_size=args.batch_size, shuffle=not args.no_shuffle,
-                       validation=args.validation, dtype=args.dtype, seed=args.seed, tol=args.tol)
+                       validation=args.validation, dtype=args.dtype, seed=args.seed, tol=args.tol,
+                       device=args.device)
     if collective.rank == 0:
         if args.out:
             result.save(args.out)

@@ -48,7 +48,7 @@ def with_intercept(X, intercept):
     """Prepend a column of ones when the model has an intercept."""
     if not intercept:
         return X
-    return torch.cat([torch.ones(X.shape[0], 1, dtype=X.dtype), X], dim=1)
+    return torch.cat([torch.ones(X.shape[0], 1, dtype=X.dtype, device=X.device), X], dim=1)
 
 
 def aliased_columns(A, tol=ALIAS_TOL):
@@ -59,7 +59,7 @@ def aliased_columns(A, tol=ALIAS_TOL):
     those whose remaining squared norm is below ``tol²`` of their own.
     """
     gram = A.T.to(torch.float64) @ A.to(torch.float64)
-    return aliased_from_gram(gram, tol)
+    return aliased_from_gram(gram.cpu(), tol)
 
 
 def aliased_from_gram(gram, tol=ALIAS_TOL):

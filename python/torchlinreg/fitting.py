@@ -12,6 +12,7 @@ import torch
 
 from .data import (as_design, as_response, as_weights, check_enough_rows, resolve_dtype,
                    split_rows)
+from .devices import on
 from .errors import ConvergenceWarning, DivergenceError, OptionError, ScaleWarning, ShapeError
 from .exact import aliased_columns, with_intercept
 from .gram import build_objectives
@@ -26,7 +27,8 @@ from .training import Schedule, Split, train
 
 def fit(X, y, *, intercept=True, optimizer="adam", lr=None, epochs=None, batch_size=None,
         shuffle=True, validation=0.0, standardize=True, dtype="float64", seed=None, tol=None,
-        init="zeros", weights=None, engine="auto", verbose=None, resume=None, **optimizer_options):
+        init="zeros", weights=None, engine="auto", device="cpu", verbose=None, resume=None,
+        **optimizer_options):
     """Fit ``y ≈ X Wᵀ + b`` by gradient descent on the mean squared error.
 
     Parameters
@@ -75,6 +77,11 @@ def fit(X, y, *, intercept=True, optimizer="adam", lr=None, epochs=None, batch_s
         gradients; "autograd" is the tutorials' forward/``backward()`` loop.
         Both give the same trajectory up to rounding; "auto" picks "gram".
         The engine used is ``fit.engine``.
+    device : {"cpu", "cuda", "cuda:N", "auto"}, default "cpu"
+        Where the rows are processed ("auto": a CUDA GPU when torch sees one).
+        On a GPU the statistics, the minibatch gradients or the autograd
+        passes run there; results come back to the CPU. ``settings["device"]``
+        records the device used.
     verbose : bool, optional
         A progress bar (needs ``tqdm``): None shows it only in a terminal
         and after the first second; True always; False never.
@@ -104,7 +111,7 @@ def fit(X, y, *, intercept=True, optimizer="adam", lr=None, epochs=None, batch_s
     options = dict(intercept=intercept, optimizer=optimizer, lr=lr, epochs=epochs,
                    batch_size=batch_size, shuffle=shuffle, validation=validation,
                    standardize=standardize, dtype=dtype, seed=seed, tol=tol, init=init,
-                   engine=engine, optimizer_options=optimizer_options)
+                   engine=engine, device=device, optimizer_options=optimizer_options)
     if resume is None:
         settings = make_settings(**options)
     else:
@@ -156,11 +163,14 @@ def _fit_parts(parts, feature_names, response, settings, generator, verbose=None
     n_train, n_features = X.shape
     check_enough_rows(n_train, n_features + settings.intercept)
     check_batch_size(settings, n_train)
+    # The objectives work on the rows where the fit runs; the result keeps the CPU rows.
+    rows = on(settings.device, X, Y, w)
+    valid_rows = None if valid is None else on(settings.device, *valid)
     if settings.engine == "gram":
         scaler, train_split, valid_split, aliased = build_objectives(
-            X, Y, w, valid, settings.intercept, settings.standardize)
+            *rows, valid_rows, settings.intercept, settings.standardize)
     else:
-        scaler, train_split, valid_split, aliased = _autograd_splits(X, Y, w, valid, settings)
+        scaler, train_split, valid_split, aliased = _autograd_splits(*rows, valid_rows, settings)
     if not settings.standardize:
         _warn_scales(X, ~aliased, settings.intercept, feature_names)
     if resume is None:
@@ -186,9 +196,9 @@ def check_batch_size(settings, n_train):
 def run_training(train_split, valid_split, scaler, aliased, n_outputs, settings, generator,
                  verbose=None):
     """A fresh model and optimizer trained on the objectives: ``(model, optimizer, trace)``."""
-    model = LinearModel(*initial_parameters(settings.init, n_outputs, int((~aliased).sum()),
-                                            settings.intercept, resolve_dtype(settings.dtype),
-                                            generator))
+    start = initial_parameters(settings.init, n_outputs, int((~aliased).sum()),
+                               settings.intercept, resolve_dtype(settings.dtype), generator)
+    model = LinearModel(*on(settings.device, *start))
     optimizer = make_optimizer(settings.optimizer_class, model.parameters(), settings.lr,
                                settings.optimizer_options)
     schedule = Schedule(settings.epochs, settings.tol, settings.batch_size, settings.shuffle,
@@ -249,16 +259,17 @@ def warn_scales(rms, names, intercept, stacklevel):
 
 
 def _autograd_splits(X, Y, w, valid, settings):
-    """Scaler, standardized training and validation :class:`Split` s, aliased columns."""
+    """Scaler (on the CPU), standardized training and validation :class:`Split` s (where
+    the rows are), aliased columns."""
     A = with_intercept(X, settings.intercept)
     aliased = aliased_columns(A if w is None else A * w.sqrt()[:, None])[int(settings.intercept):]
-    kept = ~aliased
+    kept = (~aliased).to(X.device)
     scaler = (Scaler.fit(X[:, kept], Y, w, settings.intercept) if settings.standardize
-              else Scaler.identity(int(kept.sum()), Y.shape[1], X.dtype))
+              else Scaler.identity(int(kept.sum()), Y.shape[1], X.dtype).to(X.device))
     train_split = Split(scaler.transform_x(X[:, kept]), scaler.transform_y(Y), w)
     valid_split = None if valid is None else Split(
         scaler.transform_x(valid[0][:, kept]), scaler.transform_y(valid[1]), valid[2])
-    return scaler, train_split, valid_split, aliased
+    return scaler.to("cpu"), train_split, valid_split, aliased
 
 
 def _unflatten(flat, n_outputs, intercept):

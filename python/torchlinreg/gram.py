@@ -94,18 +94,20 @@ class MomentAccumulator:
     cancellation (the shifted-data algorithm). Memory is one chunk.
     """
 
-    def __init__(self, n_features, width, weighted=False):
+    def __init__(self, n_features, width, weighted=False, device="cpu"):
         self.n_features = n_features
         self.n_rows = 0
         self.n_positive = 0
-        self.total = torch.zeros((), dtype=torch.float64)
+        as_sum = dict(dtype=torch.float64, device=device)
+        self.total = torch.zeros((), **as_sum)
         self.center = None
-        self.first = torch.zeros(width, dtype=torch.float64)
-        self.second = torch.zeros(width, width, dtype=torch.float64)
+        self.first = torch.zeros(width, **as_sum)
+        self.second = torch.zeros(width, width, **as_sum)
         # One row per column (each column contiguous): the centring and the
         # column sums run along memory, several times faster than across rows.
-        self._buffer = torch.empty(width, CHUNK_ROWS, dtype=torch.float64)
-        self._weights = torch.empty(CHUNK_ROWS, dtype=torch.float64) if weighted else None
+        # Rows from another device are copied straight into it.
+        self._buffer = torch.empty(width, CHUNK_ROWS, **as_sum)
+        self._weights = torch.empty(CHUNK_ROWS, **as_sum) if weighted else None
         self._filled = 0
 
     def add(self, x, y, weights=None):
@@ -140,12 +142,12 @@ class MomentAccumulator:
         self.second.addmm_(weighted, block.T)
 
     def result(self):
-        """The :class:`Moments` of every row added."""
+        """The :class:`Moments` of every row added, on the CPU (they are small)."""
         if self._filled:
             self._flush()
         center = self.center if self.center is not None else torch.zeros_like(self.first)
-        return Moments(self.n_rows, self.n_features, self.total.clone(), center,
-                       self.first.clone(), self.second.clone(), self.n_positive)
+        return Moments(self.n_rows, self.n_features, self.total.cpu().clone(), center.cpu(),
+                       self.first.cpu().clone(), self.second.cpu().clone(), self.n_positive)
 
 
 def moments(X, Y, weights=None, index=None):
@@ -154,7 +156,8 @@ def moments(X, Y, weights=None, index=None):
     One pass in chunks of :data:`CHUNK_ROWS` rows through a
     :class:`MomentAccumulator`, so memory stays at one float64 chunk.
     """
-    sums = MomentAccumulator(X.shape[1], X.shape[1] + Y.shape[1], weighted=weights is not None)
+    sums = MomentAccumulator(X.shape[1], X.shape[1] + Y.shape[1], weighted=weights is not None,
+                             device=X.device)
     rows_list = [slice(None)] if index is None else index.split(CHUNK_ROWS)
     for rows in rows_list:
         sums.add(X[rows], Y[rows], None if weights is None else weights[rows])
@@ -234,6 +237,10 @@ class Quadratic:
         params = slice(0 if intercept else 1, 1 + p)
         return cls(stats[params, params].contiguous(), stats[1 + p:, params].contiguous(),
                    stats[1 + p:, 1 + p:].diagonal().contiguous())
+
+    def to(self, device):
+        """The same quadratic with its tensors on ``device``."""
+        return Quadratic(self.gram.to(device), self.cross.to(device), self.yy.to(device))
 
     def residual(self, theta):
         """``Θ G - C`` (half the gradient of each output's MSE), ``(k, q)``."""
@@ -365,13 +372,18 @@ def build_objectives(X, Y, weights, valid, intercept, standardize):
 
     ``valid`` is None or ``(X, Y, weights)``. The aliased columns are left
     out of the statistics and of the minibatches without copying the data.
+    The rows may be on a GPU: the statistics are computed there and the
+    objectives' tensors put there; the returned scaler is on the CPU.
     """
+    device = X.device
     valid_mom = None if valid is None else moments(*valid)
     scaler, train_quadratic, valid_quadratic, aliased = quadratics(
         moments(X, Y, weights), valid_mom, intercept, standardize, X.dtype)
-    columns = None if bool((~aliased).all()) else ~aliased
-    train = GramObjective(train_quadratic, X.shape[0], (X, Y, weights, None, columns), scaler)
-    valid_objective = None if valid is None else GramObjective(valid_quadratic, valid[0].shape[0])
+    columns = None if bool((~aliased).all()) else (~aliased).to(device)
+    train = GramObjective(train_quadratic.to(device), X.shape[0],
+                          (X, Y, weights, None, columns), scaler.to(device))
+    valid_objective = None if valid is None else GramObjective(valid_quadratic.to(device),
+                                                               valid[0].shape[0])
     return scaler, train, valid_objective, aliased
 
 

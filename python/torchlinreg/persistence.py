@@ -33,6 +33,7 @@ import torch
 
 from ._version import __version__
 from .data import as_design, as_response, as_weights, resolve_dtype, split_rows
+from .devices import on
 from .errors import InputError, OptionError
 from .model import LinearModel
 from .optimizers import OPTIMIZERS, make_optimizer
@@ -50,7 +51,7 @@ _TRACE_LISTS = ("loss", "val_loss", "grad_norm", "steps")
 
 def training_state(model, optimizer, generator):
     """What resuming needs, copied so that later steps cannot change it."""
-    return {"parameters": model.flat_parameters().clone(),
+    return {"parameters": model.flat_parameters().to("cpu", copy=True),
             "optimizer": copy.deepcopy(optimizer.state_dict()),
             "optimizer_class": f"{type(optimizer).__module__}.{type(optimizer).__qualname__}",
             "generator": generator.get_state().clone()}
@@ -288,7 +289,7 @@ def check_same_data(previous, data):
 # --- resume ----------------------------------------------------------------------------------
 
 # Options that may change when a fit is resumed; every other one must match.
-_MAY_CHANGE = ("epochs", "tol")
+_MAY_CHANGE = ("epochs", "tol", "device")
 
 
 def resume_settings(previous, given, defaults):
@@ -358,7 +359,7 @@ def continue_training(previous, settings, train_data, aliased, train_split, vali
     flat = _resume_point(previous).clone()
     bias = flat[:k].clone() if settings.intercept else None
     weight = flat[k if settings.intercept else 0:].reshape(k, -1).clone()
-    model = LinearModel(weight, bias)
+    model = LinearModel(*on(settings.device, weight, bias))
     optimizer = make_optimizer(settings.optimizer_class, model.parameters(), settings.lr,
                                settings.optimizer_options)
     optimizer.load_state_dict(copy.deepcopy(state["optimizer"]))

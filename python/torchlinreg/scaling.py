@@ -35,6 +35,11 @@ class Scaler:
         y_center, y_scale = _center_and_scale(Y, weights, intercept)
         return cls(x_center, x_scale, y_center, y_scale)
 
+    def to(self, device):
+        """The same scaler with its tensors on ``device``."""
+        return Scaler(*(t.to(device) for t in (self.x_center, self.x_scale, self.y_center,
+                                                self.y_scale)))
+
     def transform_x(self, X):
         """Standardize a design matrix."""
         return (X - self.x_center) / self.x_scale
@@ -62,7 +67,7 @@ class Scaler:
 
 def _center_and_scale(values, weights, intercept):
     n = values.shape[0]
-    w = torch.ones(n, dtype=values.dtype) if weights is None else weights
+    w = torch.ones(n, dtype=values.dtype, device=values.device) if weights is None else weights
     total = w.sum()
     if intercept:
         center = (w @ values) / total
@@ -70,7 +75,7 @@ def _center_and_scale(values, weights, intercept):
         # Bessel's correction, so unweighted scales equal R's sd().
         spread = spread * n / max(n - 1, 1)
     else:
-        center = torch.zeros(values.shape[1], dtype=values.dtype)
+        center = torch.zeros(values.shape[1], dtype=values.dtype, device=values.device)
         spread = (w @ values ** 2) / total
     scale = spread.sqrt()
     return center, torch.where(scale > 0, scale, torch.ones_like(scale))

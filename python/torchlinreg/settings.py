@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 from .data import resolve_dtype
+from .devices import resolve_device
 from .errors import OptionError
 from .optimizers import check_options, default_lr, default_options, resolve_optimizer
 
@@ -59,6 +60,7 @@ class FitSettings:
     tol: float
     init: str
     engine: str = "gram"
+    device: str = "cpu"
     optimizer_options: dict = field(default_factory=dict)
     optimizer_class: type = None
 
@@ -103,7 +105,7 @@ def _fresh_seed():
 
 def make_settings(*, intercept=True, optimizer="adam", lr=None, epochs=None, batch_size=None,
                   shuffle=True, validation=0.0, standardize=True, dtype="float64", seed=None,
-                  tol=None, init="zeros", engine="auto", optimizer_options=None):
+                  tol=None, init="zeros", engine="auto", device="cpu", optimizer_options=None):
     """Validate every option and fill in the defaults; see :func:`torchlinreg.fit`."""
     name, optimizer_class = resolve_optimizer(optimizer)
     check_options(optimizer_class, dict(optimizer_options or {}))
@@ -131,6 +133,7 @@ def make_settings(*, intercept=True, optimizer="adam", lr=None, epochs=None, bat
         tol=_default_tol(torch_dtype, name) if tol is None else _non_negative(tol, "tol"),
         init=init,
         engine=ENGINES[engine],
+        device=resolve_device(device),
         optimizer_options=options,
         optimizer_class=optimizer_class,
     )

@@ -36,7 +36,7 @@ DEFAULT_BATCH_ROWS = 1 << 16
 def fit_files(paths, response, predictors=None, *, format=None, batch_rows=DEFAULT_BATCH_ROWS,
               weights=None, intercept=True, optimizer="adam", lr=None, epochs=None,
               batch_size=None, shuffle=True, validation=0.0, standardize=True, dtype="float64",
-              seed=None, tol=None, init="zeros", engine="auto", verbose=None,
+              seed=None, tol=None, init="zeros", engine="auto", device="cpu", verbose=None,
               **optimizer_options):
     """Fit ``y ≈ X Wᵀ + b`` on Parquet or CSV files, reading them in row batches.
 
@@ -72,9 +72,11 @@ def fit_files(paths, response, predictors=None, *, format=None, batch_rows=DEFAU
         permute the rows within each block of ``batch_rows`` (a local
         shuffle; larger ``batch_rows`` mixes more). False keeps the file
         order, which equals ``fit(..., shuffle=False)`` on the rows in memory.
-    intercept, optimizer, lr, epochs, batch_size, standardize, dtype, seed, tol, init, verbose,
-    **optimizer_options
-        As for :func:`torchlinreg.fit`. ``engine`` must be "auto" or "gram".
+    intercept, optimizer, lr, epochs, batch_size, standardize, dtype, seed, tol, init, device,
+    verbose, **optimizer_options
+        As for :func:`torchlinreg.fit`. ``engine`` must be "auto" or "gram". On a
+        GPU (``device``) each block read is copied there for the statistics and
+        the minibatch steps.
 
     Returns
     -------
@@ -97,7 +99,7 @@ def fit_files(paths, response, predictors=None, *, format=None, batch_rows=DEFAU
     settings = statistics_settings(
         intercept=intercept, optimizer=optimizer, lr=lr, epochs=epochs, batch_size=batch_size,
         shuffle=shuffle, validation=validation, standardize=standardize, dtype=dtype, seed=seed,
-        tol=tol, init=init, engine=engine, optimizer_options=optimizer_options)
+        tol=tol, init=init, engine=engine, device=device, optimizer_options=optimizer_options)
     source = FileSource(table, predictors, responses, weights,
                         _positive_int(batch_rows, "batch_rows"), settings)
     return fit_source(source, settings, verbose)
@@ -234,10 +236,11 @@ def split_block(source, values, keys):
     return pick(~valid), pick(valid)
 
 
-def source_moments(source):
-    """One pass over ``source``: the :class:`~torchlinreg.gram.Moments` of each part."""
+def source_moments(source, device="cpu"):
+    """One pass over ``source``: the :class:`~torchlinreg.gram.Moments` of each part,
+    summed on ``device``."""
     p, k = len(source.feature_names), len(source.response_names)
-    train, valid = (MomentAccumulator(p, p + k, source.has_weights) for _ in range(2))
+    train, valid = (MomentAccumulator(p, p + k, source.has_weights, device) for _ in range(2))
     for train_part, valid_part in source.parts():
         for sums, part in ((train, train_part), (valid, valid_part)):
             if part is not None:
@@ -252,6 +255,7 @@ class StreamObjective(GramObjective):
     def __init__(self, quadratic, n_rows, source, scaler, aliased, local_rows=None):
         super().__init__(quadratic, n_rows, scaler=scaler)
         self._source = source
+        self._device = scaler.x_center.device
         self._columns = None if bool((~aliased).all()) else ~aliased
         # This process's training rows (n_rows counts every process's in a distributed fit).
         self.local_rows = n_rows if local_rows is None else local_rows
@@ -259,8 +263,11 @@ class StreamObjective(GramObjective):
     def standardized_blocks(self, schedule):
         """The training rows of one epoch, standardized, block by block: ``(x, y, w)``."""
         for x, y, w in self._source.train_blocks(schedule.shuffle, schedule.generator):
-            x = x.clone() if self._columns is None else x[:, self._columns]
-            yield (*standardize_rows(self._scaler, x, y.clone()), w)
+            x = x if self._columns is None else x[:, self._columns]
+            # One copy each, row-major, where the fit runs (standardized in place).
+            x, y = (t.to(self._device, copy=True, memory_format=torch.contiguous_format)
+                    for t in (x, y))
+            yield (*standardize_rows(self._scaler, x, y), None if w is None else w.to(self._device))
 
     def minibatch_epoch(self, model, optimizer, schedule):
         """One pass in minibatches of ``batch_size`` consecutive rows across blocks."""
@@ -286,7 +293,7 @@ def fit_source(source, settings, verbose=None, reduce=None, objective=StreamObje
     ``objective`` makes the training objective from ``(quadratic, n_rows,
     source, scaler, aliased, local_rows)``.
     """
-    train_mom, valid_mom = source_moments(source)
+    train_mom, valid_mom = source_moments(source, settings.device)
     local_rows = train_mom.n_rows
     if reduce is not None:
         train_mom, valid_mom = reduce(train_mom), reduce(valid_mom)
@@ -301,8 +308,10 @@ def fit_source(source, settings, verbose=None, reduce=None, objective=StreamObje
         resolve_dtype(settings.dtype))
     if not settings.standardize:
         _warn_scales_from_moments(train_mom, aliased, source.feature_names, settings.intercept)
-    train = objective(train_q, train_mom.n_rows, source, scaler, aliased, local_rows)
-    valid = GramObjective(valid_q, valid_mom.n_rows) if has_valid else None
+    device = settings.device
+    train = objective(train_q.to(device), train_mom.n_rows, source, scaler.to(device), aliased,
+                      local_rows)
+    valid = GramObjective(valid_q.to(device), valid_mom.n_rows) if has_valid else None
     generator = torch.Generator().manual_seed(settings.seed)
     model, optimizer, trace = run_training(train, valid, scaler, aliased, k, settings,
                                            generator, verbose)

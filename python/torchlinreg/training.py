@@ -125,7 +125,7 @@ class Trace:
 
 def _record(trace, model, train, valid, loss_scale):
     per_output = train.loss_and_gradient(model)
-    trace.parameters.append(model.flat_parameters().clone())
+    trace.parameters.append(model.flat_parameters().to("cpu", copy=True))
     trace.loss.append(float((per_output * loss_scale).mean()))
     trace.val_loss.append(float("nan") if valid is None
                           else float((valid.loss(model) * loss_scale).mean()))
@@ -182,6 +182,7 @@ def train(model, optimizer, train, valid, schedule, loss_scale, verbose=None, st
     its last row is the model's current point, ``schedule.max_epochs`` the total).
     """
     trace = Trace() if start is None else start
+    loss_scale = loss_scale.to(next(model.parameters()).device)
     bar = progress_bar(schedule, verbose)
     try:
         with _threads(getattr(train, "threads", None)):
