@@ -8,6 +8,10 @@ crosses is ``fit_matrix``'s ``python_fit`` (the :class:`LinearFit`, without
 its training rows), which R only hands back: to ``fit_matrix(resume=)`` and
 ``save_fit``.
 
+``fit_files`` is ``fit_matrix`` for data in Parquet or CSV files, which
+the core streams and does not keep: its result has no fitted values,
+residuals or row indices, and its inference comes from the moments.
+
 ``call`` runs any of them and turns a Python exception into a plain
 description (types and message), which R raises as a classed condition
 without a Python traceback.
@@ -25,8 +29,10 @@ from .fitting import fit
 from .inference import Inference, fit_measures, model_sum_of_squares, prediction_intervals
 from . import persistence
 from .settings import as_int
+from .streaming import DEFAULT_BATCH_ROWS, fit_files as stream_files
 
-__all__ = ["fit_matrix", "predict_matrix", "conf_int", "save_fit", "load_fit", "call", "version"]
+__all__ = ["fit_matrix", "fit_files", "predict_matrix", "conf_int", "save_fit", "load_fit", "call",
+           "version"]
 
 
 def version():
@@ -104,12 +110,7 @@ def fit_matrix(x, y, *, names=None, response_names=None, intercept=True, weights
     outputs = _names(response_names, Y.shape[1], "y")
     response = pd.DataFrame(target, columns=outputs, copy=False) if Y.shape[1] > 1 else \
         pd.Series(target[:, 0], name=outputs[0])
-    if batch_size is not None:
-        batch_size = as_int(batch_size, "batch_size", 1)
-    if epochs is not None:
-        epochs = as_int(epochs, "epochs", 1)
-    if seed is not None:
-        seed = as_int(seed, "seed", 0)
+    batch_size, epochs, seed = _counts(batch_size, epochs, seed)
     with warnings.catch_warnings(record=bool(hold_warnings)) as held:
         if hold_warnings:
             warnings.simplefilter("always")
@@ -130,10 +131,68 @@ def fit_matrix(x, y, *, names=None, response_names=None, intercept=True, weights
     return values
 
 
+def fit_files(paths, response, predictors=None, *, format=None, batch_rows=DEFAULT_BATCH_ROWS,
+              weights=None, intercept=True, optimizer="adam", lr=None, epochs=None,
+              batch_size=None, validation=0.0, standardize=True, dtype="float64", seed=None,
+              tol=None, verbose=False, **options):
+    """Fit on Parquet or CSV files with :func:`torchlinreg.fit_files`, for R.
+
+    Parameters
+    ----------
+    paths : str or list of str
+        Files, directories or glob patterns.
+    response : str or list of str
+        The response column(s).
+    predictors : list of str, optional
+        The predictor columns; every other column (but ``weights``) when None.
+    weights : str, optional
+        The name of a column of observation weights.
+    batch_rows, epochs, batch_size, seed : whole numbers (R doubles accepted)
+    format, intercept, optimizer, lr, validation, standardize, dtype, tol, verbose, **options
+        As for :func:`torchlinreg.fit_files`.
+
+    Returns
+    -------
+    dict
+        What :func:`fit_matrix` returns except ``fitted_values``,
+        ``residuals``, ``train_index`` and ``valid_index`` (the rows are not
+        kept): ``n_train`` and ``n_valid`` count them instead. The
+        inference, ``residual_cov`` included, comes from the training rows'
+        moments.
+    """
+    batch_size, epochs, seed = _counts(batch_size, epochs, seed)
+    result = stream_files(paths, response, predictors, format=format,
+                          batch_rows=as_int(batch_rows, "batch_rows", 1), weights=weights,
+                          intercept=bool(intercept), optimizer=optimizer, lr=lr, epochs=epochs,
+                          batch_size=batch_size, validation=validation,
+                          standardize=bool(standardize), dtype=dtype, seed=seed, tol=tol,
+                          verbose=verbose, **options)
+    values = _result_values(result, _inference_values(result.inference,
+                                                      _moment_residual_products(result)))
+    values.update(n_train=int(result.n_train), n_valid=int(result.n_valid), python_fit=result)
+    return values
+
+
+def _counts(batch_size, epochs, seed):
+    """``batch_size``, ``epochs`` and ``seed`` as ints (R sends doubles), None kept."""
+    return tuple(None if value is None else as_int(value, name, minimum)
+                 for value, name, minimum in ((batch_size, "batch_size", 1),
+                                              (epochs, "epochs", 1), (seed, "seed", 0)))
+
+
+def _moment_residual_products(result):
+    """``RᵀWR`` between outputs from the moments of a fit that did not keep its rows."""
+    coefficients = result.coefficients()
+    intercept = bool(result.settings["intercept"])
+    bias = coefficients[:, 0] if intercept else np.zeros(coefficients.shape[0])
+    weight = coefficients[:, int(intercept):]
+    return result._statistics.residual_products(weight, bias).numpy()
+
+
 def _fit_values(result, X, Y, weights, offset=None):
     coefficients = result.coefficients()
     intercept = bool(result.settings["intercept"])
-    aliased = np.concatenate([[False] * intercept, result.aliased]).astype(bool)
+    aliased = _aliased_terms(result)
     kept = ~aliased
     A = np.hstack([np.ones((X.shape[0], 1)), X]) if intercept else X
     fitted = A[:, kept] @ coefficients[:, kept].T
@@ -142,18 +201,32 @@ def _fit_values(result, X, Y, weights, offset=None):
     residuals = Y - fitted
     train = result.train_index
     w = None if weights is None else np.array(weights, dtype=np.float64)[train]
-    inference = _inference_values(result.inference, residuals[train], w)
+    weighted = residuals[train] * np.sqrt(np.ones(len(train)) if w is None else w)[:, None]
+    inference = _inference_values(result.inference, weighted.T @ weighted)
     if offset is not None:
         _offset_fit_measures(inference, fitted[train], w, intercept)
     return {
-        "coefficients": coefficients,
-        "aliased": aliased,
-        "term_names": result.term_names,
-        "response_names": result.output_names,
+        **_result_values(result, inference),
         "fitted_values": fitted,
         "residuals": residuals,
         "train_index": np.asarray(result.train_index, dtype=np.int64),
         "valid_index": np.asarray(result.valid_index, dtype=np.int64),
+    }
+
+
+def _aliased_terms(result):
+    """Aliased flags over all terms, the intercept (never aliased) first when present."""
+    intercept = bool(result.settings["intercept"])
+    return np.concatenate([[False] * intercept, result.aliased]).astype(bool)
+
+
+def _result_values(result, inference):
+    """The numbers of a fit that do not depend on holding its rows."""
+    return {
+        "coefficients": result.coefficients(),
+        "aliased": _aliased_terms(result),
+        "term_names": result.term_names,
+        "response_names": result.output_names,
         "history": {name: result.history[name].to_numpy() for name in result.history.columns},
         "convergence": {"converged": bool(result.converged), "n_iter": int(result.n_iter),
                         "n_steps": int(result.n_steps), "stop_reason": result.stop_reason,
@@ -183,13 +256,13 @@ def _plain_settings(settings):
     return out
 
 
-def _inference_values(inference, train_residuals, train_weights):
+def _inference_values(inference, residual_products):
+    """``inference`` as plain values; ``residual_products`` is ``RᵀWR`` ``(k, k)`` on the
+    training rows."""
     k = len(inference.output_names)
     # The residual covariance between outputs, as R's estVar() for mlm's vcov().
-    w = np.ones(train_residuals.shape[0]) if train_weights is None else train_weights
-    weighted = train_residuals * np.sqrt(w)[:, None]
     df = inference.df_residual
-    residual_cov = weighted.T @ weighted / df if df > 0 else np.full((k, k), np.nan)
+    residual_cov = residual_products / df if df > 0 else np.full((k, k), np.nan)
     return {
         "std_error": inference.std_error,
         "t_value": inference.t_value,

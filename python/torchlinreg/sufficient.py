@@ -53,17 +53,27 @@ class TrainingStatistics:
 
     def residual_sums(self, weight, bias):
         """``Σ w (y - b - x·W)²`` of each output at full-length ``weight`` ``(k, p)``."""
+        v = self._residual_forms(weight, bias)
+        return ((v @ self.moments.matrix()) * v).sum(1).clamp_min(0)
+
+    def residual_products(self, weight, bias):
+        """``Σ w rᵢ rⱼ`` between the outputs' residuals ``(k, k)`` (``RᵀWR``)."""
+        v = self._residual_forms(weight, bias)
+        return v @ self.moments.matrix() @ v.T
+
+    def _residual_forms(self, weight, bias):
+        """``v`` ``(k, 1 + p + k)`` with each output's residual ``vᵀ u``, ``u = [1, x - c_x, y - c_y]``."""
         mom = self.moments
         p = mom.n_features
         weight = torch.nan_to_num(torch.as_tensor(weight, dtype=torch.float64))
         bias = torch.as_tensor(bias, dtype=torch.float64)
-        # residual = vᵀ u with u = [1, x - c_x, y - c_y]: v = [c_y - b - W c_x, -W, e_k].
+        # v = [c_y - b - W c_x, -W, e_k].
         k = weight.shape[0]
         v = torch.zeros(k, 1 + mom.center.shape[0], dtype=torch.float64)
         v[:, 0] = mom.center[p:] - bias - weight @ mom.center[:p]
         v[:, 1:1 + p] = -weight
         v[:, 1 + p:] = torch.eye(k, dtype=torch.float64)
-        return ((v @ mom.matrix()) * v).sum(1).clamp_min(0)
+        return v
 
     def loss(self, weight, bias):
         """The (weighted) mean squared error averaged over outputs."""

@@ -1,5 +1,6 @@
 """The reticulate bridge: plain values in and out, R's conventions, typed errors."""
 import numpy as np
+import pandas as pd
 import pytest
 
 from torchlinreg import bridge, datasets, fit, ols
@@ -157,3 +158,63 @@ def test_save_load_and_resume_through_the_bridge(tmp_path):
     np.testing.assert_array_equal(resumed["coefficients"], straight["coefficients"])
     for name, column in straight["history"].items():
         np.testing.assert_array_equal(resumed["history"][name], column)
+
+
+@pytest.fixture
+def csv_rows(tmp_path):
+    """Two responses, three predictors (one aliased) and weights, in two CSV files."""
+    rng = np.random.default_rng(5)
+    n = 120
+    frame = pd.DataFrame(rng.normal(size=(n, 2)) * [1, 5] + [0, 10], columns=["a", "b"])
+    frame["twice_a"] = 2 * frame["a"]
+    frame["y"] = 1 + frame["a"] - 0.5 * frame["b"] + rng.normal(size=n)
+    frame["z"] = -2 + 0.3 * frame["b"] + rng.normal(size=n)
+    frame["w"] = rng.uniform(0.5, 2, n)
+    paths = [str(tmp_path / "part-0.csv"), str(tmp_path / "part-1.csv")]
+    frame.iloc[:70].to_csv(paths[0], index=False)
+    frame.iloc[70:].to_csv(paths[1], index=False)
+    return frame, paths
+
+
+def test_fit_files_matches_fit_on_the_rows_in_memory(csv_rows):
+    frame, paths = csv_rows
+    out = bridge.fit_files(paths, ["y", "z"], ["a", "b", "twice_a"], weights="w", seed=2.0,
+                           batch_rows=32.0)
+    assert type(out.pop("python_fit")).__name__ == "LinearFit"
+    assert _plain(out)
+    assert not {"fitted_values", "residuals", "train_index", "valid_index"} & set(out)
+    assert (out["n_train"], out["n_valid"]) == (120, 0)
+    direct = fit(frame[["a", "b", "twice_a"]], frame[["y", "z"]], weights=frame["w"], seed=2)
+    assert out["term_names"] == direct.term_names == ["(Intercept)", "a", "b", "twice_a"]
+    assert out["aliased"].tolist() == [False, False, False, True]
+    np.testing.assert_allclose(out["coefficients"], direct.coefficients(), rtol=1e-10)
+    inf = out["inference"]
+    for name in ("std_error", "t_value", "sigma", "r_squared", "f_statistic"):
+        np.testing.assert_allclose(inf[name], getattr(direct.inference, name), rtol=1e-10)
+    assert inf["df_residual"] == 117 and inf["n_obs"] == 120
+    # vcov.mlm's residual covariance: (W^1/2 R)ᵀ(W^1/2 R) / df from the residuals themselves
+    residuals = frame[["y", "z"]].to_numpy() - direct.predict(frame[["a", "b", "twice_a"]])
+    weighted = residuals * np.sqrt(frame["w"].to_numpy())[:, None]
+    np.testing.assert_allclose(inf["residual_cov"], weighted.T @ weighted / 117, rtol=1e-10)
+
+
+def test_fit_files_counts_held_out_rows_and_stays_ols(csv_rows):
+    frame, paths = csv_rows
+    out = bridge.fit_files(paths, "y", ["a", "b"], intercept=False, validation=0.25, seed=3)
+    assert out["n_train"] + out["n_valid"] == 120 and 10 < out["n_valid"] < 50
+    assert out["inference"]["n_obs"] == out["n_train"]
+    assert out["term_names"] == ["a", "b"]
+    assert np.isfinite(out["history"]["val_loss"][1:]).all()
+    exact = out["python_fit"].exact
+    np.testing.assert_allclose(out["coefficients"][0], exact[0][0], rtol=1e-8)
+
+
+def test_fit_files_errors_come_back_typed(csv_rows, tmp_path):
+    _, paths = csv_rows
+    missing = bridge.call("fit_files", {"paths": str(tmp_path / "none.csv"), "response": "y"})
+    assert missing["error"]["types"][:2] == ["InputError", "TorchlinregError"]
+    assert "does not exist" in missing["error"]["message"]
+    unknown = bridge.call("fit_files", {"paths": paths, "response": "y", "predictors": ["nope"]})
+    assert "nope" in unknown["error"]["message"]
+    rows = bridge.call("fit_files", {"paths": paths, "response": "y", "batch_rows": 2.5})
+    assert rows["error"]["types"][0] == "OptionError"
