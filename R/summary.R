@@ -103,6 +103,10 @@ print.summary.torch_lm <- function(x, digits = max(3L, getOption("digits") - 3L)
 
 print_residuals <- function(x, digits) {
   resid <- x$residuals
+  if (is.null(resid)) {
+    cat("Residuals: not kept (a fit from files keeps only the moments of its rows)\n")
+    return(invisible(NULL))
+  }
   rdf <- x$df[2L]
   weighted <- !is.null(x$weights) && diff(range(x$weights)) != 0
   cat(if (weighted) "Weighted ", "Residuals:\n", sep = "")

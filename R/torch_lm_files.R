@@ -1,0 +1,296 @@
+#' Fit a linear model on Parquet or CSV files too big for memory
+#'
+#' `torch_lm_files()` is [torch_lm()] for data that stays on disk: the Python
+#' core (`torchlinreg.fit_files()`) reads the files in blocks of `batch_rows`
+#' rows through pyarrow, never holding the table. One pass sums the
+#' training rows' moments (\eqn{X^\top X}, \eqn{X^\top y}, \eqn{y^\top y} and
+#' the column sums, in float64), from which a full-batch fit takes its steps
+#' without touching the rows again; minibatches (`batch_size`) read the files
+#' once per epoch. The coefficients equal those of [torch_lm()] on the same
+#' rows in memory, to rounding.
+#'
+#' The formula names columns of the files: `y ~ x1 + x2`, `y ~ .` (every
+#' other column but `weights`), `cbind(y1, y2) ~ x1` for several responses,
+#' and `- 1` or `0 +` for no intercept. Nothing is computed from the columns:
+#' factors, `I()`, `log()`, `poly()`, interactions or `offset()` are errors;
+#' write such columns into the files, or read the data into R and use
+#' [torch_lm()].
+#'
+#' The fit keeps only the moments of its training rows, so `print()`,
+#' `summary()`, `coef()`, `vcov()`, `confint()`, `nobs()`, `deviance()`,
+#' `formula()`, `plot()` and `predict(newdata = )` (with confidence and
+#' prediction intervals) work as for [torch_lm()], while `residuals()`,
+#' `fitted()`, `model.frame()`, `model.matrix()` and (for a weighted fit)
+#' `weights()` raise an error of class `torchlinreg_rows_not_kept`, and the
+#' summary shows no residual quantiles.
+#'
+#' Reading the files needs the Python package pyarrow beside torch.
+#'
+#' @param formula A formula of column names, as described above; for
+#'   `model.frame()`, a `torch_lm_files` fit.
+#' @param paths Files, directories (every `.parquet` and `.csv` file in them)
+#'   or glob patterns; one character vector, read in the order given.
+#' @param ... Further options for the Python `torchlinreg.fit_files()`, as
+#'   for [torch_lm()]: `shuffle` (minibatches: visit the files in a seeded
+#'   order and shuffle rows within each block), `init`, `verbose` and
+#'   optimizer options such as `momentum`.
+#' @param format `"parquet"` or `"csv"`; from the file names when `NULL`.
+#' @param batch_rows Rows read at a time; memory holds a few blocks of this
+#'   many rows.
+#' @param weights The name of a column of observation weights (a string),
+#'   as `lm(weights = )`; for `predict()`, the weights of the new
+#'   observations, as in [predict.torch_lm()].
+#' @param validation Fraction of rows held out, chosen by a seeded hash of
+#'   each row's file and position (so the count is close to, not exactly,
+#'   `validation` times the rows).
+#' @inheritParams torch_lm
+#' @return An object of class `c("torch_lm_files", "torch_lm")` (with
+#'   `"torch_mlm"` for several responses): the components of a [torch_lm()]
+#'   fit except `residuals`, `fitted.values`, `model`, `train_rows` and
+#'   `valid_rows`, plus `n_train` and `n_valid` (rows used for training and
+#'   held out), `paths` and `weights_column`.
+#' @seealso [torch_lm()] for data in memory.
+#' @export
+#' @examplesIf torchlinreg_available()
+#' path <- file.path(tempdir(), "mtcars.csv")
+#' write.csv(mtcars, path, row.names = FALSE)
+#' fit <- torch_lm_files(mpg ~ wt + hp, path, seed = 1)
+#' summary(fit)
+#' predict(fit, data.frame(wt = 3, hp = 150), interval = "prediction")
+#' coef(torch_lm_files(cbind(mpg, qsec) ~ ., path, weights = "cyl", seed = 1))
+torch_lm_files <- function(formula, paths, ..., format = NULL, batch_rows = 65536L,
+                           weights = NULL, optimizer = "adam", lr = NULL, epochs = NULL,
+                           batch_size = NULL, validation = 0, standardize = TRUE,
+                           dtype = "float64", seed = NULL, tol = NULL) {
+  cl <- match.call()
+  formula <- stats::as.formula(formula)
+  roles <- formula_columns(formula)
+  check_file_arguments(paths, weights, list(...))
+  require_pyarrow()
+  out <- bridge_call(
+    "fit_files", paths = as.list(path.expand(paths)), response = as.list(roles$responses),
+    predictors = if (roles$dot) NULL else as.list(roles$predictors), format = format,
+    batch_rows = batch_rows, weights = weights, intercept = roles$intercept,
+    optimizer = optimizer, lr = lr, epochs = epochs, batch_size = batch_size,
+    validation = validation, standardize = standardize, dtype = dtype, seed = seed, tol = tol,
+    ...)
+  predictors <- setdiff(unlist(out$term_names), if (roles$intercept) "(Intercept)")
+  frame <- empty_model_frame(formula, roles, predictors)
+  z <- as_files_fit(out, frame, roles$intercept)
+  z$paths <- paths
+  z$weights_column <- weights
+  z$call <- cl
+  z
+}
+
+# The columns a formula of plain column names asks for: responses,
+# predictors (dot = TRUE for "."), intercept; a classed error otherwise.
+formula_columns <- function(formula) {
+  if (length(formula) != 3L) {
+    abort("the formula has no response; write it as response ~ predictors.",
+          c("torchlinreg_input_error", "torchlinreg_error"))
+  }
+  rhs <- formula_rhs(formula[[3L]])
+  if (rhs$dot && length(rhs$names)) {
+    abort(sprintf(paste0("'.' already means every other column; write either '.' or the ",
+                         "predictor columns (%s), not both."), paste(rhs$names, collapse = ", ")),
+          c("torchlinreg_input_error", "torchlinreg_error"))
+  }
+  list(responses = formula_lhs(formula[[2L]]), predictors = unique(rhs$names), dot = rhs$dot,
+       intercept = !isFALSE(rhs$intercept))
+}
+
+formula_lhs <- function(lhs) {
+  if (is.name(lhs)) return(as.character(lhs))
+  if (is.call(lhs) && identical(lhs[[1L]], quote(cbind))) {
+    columns <- as.list(lhs)[-1L]
+    if (length(columns) && all(vapply(columns, is.name, logical(1))) && is.null(names(columns))) {
+      return(vapply(columns, as.character, character(1)))
+    }
+  }
+  unsupported_term(lhs)
+}
+
+# The right-hand side as list(names, dot, intercept = NA/TRUE/FALSE), left to right.
+formula_rhs <- function(expr) {
+  part <- function(names = character(0), dot = FALSE, intercept = NA) {
+    list(names = names, dot = dot, intercept = intercept)
+  }
+  both <- function(a, b) {
+    part(c(a$names, b$names), a$dot || b$dot, if (is.na(b$intercept)) a$intercept else b$intercept)
+  }
+  is_number <- function(x, values) is.numeric(x) && length(x) == 1L && x %in% values
+  if (identical(expr, quote(.))) return(part(dot = TRUE))
+  if (is.name(expr)) return(part(as.character(expr)))
+  if (is_number(expr, c(0, 1))) return(part(intercept = expr == 1))
+  if (is.call(expr) && is.name(expr[[1L]])) {
+    op <- as.character(expr[[1L]])
+    if (op == "(" && length(expr) == 2L) return(formula_rhs(expr[[2L]]))
+    if (op == "+" && length(expr) == 2L) return(formula_rhs(expr[[2L]]))
+    if (op == "+" && length(expr) == 3L) {
+      return(both(formula_rhs(expr[[2L]]), formula_rhs(expr[[3L]])))
+    }
+    if (op == "-" && length(expr) == 2L && is_number(expr[[2L]], 1)) return(part(intercept = FALSE))
+    if (op == "-" && length(expr) == 3L && is_number(expr[[3L]], 1)) {
+      return(both(formula_rhs(expr[[2L]]), part(intercept = FALSE)))
+    }
+    if (op == "-" && length(expr) == 3L && is.name(expr[[3L]])) {
+      abort(sprintf(paste0("torch_lm_files() cannot take a column out of the model ('- %s'); ",
+                           "name the predictor columns to use instead (y ~ x1 + x2)."),
+                    as.character(expr[[3L]])),
+            c("torchlinreg_formula_error", "torchlinreg_input_error", "torchlinreg_error"))
+    }
+  }
+  unsupported_term(expr)
+}
+
+unsupported_term <- function(expr) {
+  abort(paste0(
+    "torch_lm_files() reads columns as they are in the files, so its formula takes only column ",
+    "names (y ~ x1 + x2), '.' for every other column, cbind(y1, y2) ~ ... for several ",
+    "responses and - 1 for no intercept; '", paste(deparse(expr), collapse = " "),
+    "' is none of these. Write such columns (factors as 0/1 columns, transformations, ",
+    "products) into the files, or read the data into R and use torch_lm(), which takes any ",
+    "lm() formula."),
+    c("torchlinreg_formula_error", "torchlinreg_input_error", "torchlinreg_error"))
+}
+
+check_file_arguments <- function(paths, weights, options) {
+  if (!is.character(paths) || !length(paths) || anyNA(paths)) {
+    abort("'paths' must be a character vector of files, directories or glob patterns.",
+          c("torchlinreg_input_error", "torchlinreg_error"))
+  }
+  if (!is.null(weights) && !(is.character(weights) && length(weights) == 1L && !is.na(weights))) {
+    abort(paste0("'weights' names a column of the files, as a string (weights = \"w\"); ",
+                 "put weights that are not in the files into them as a column."),
+          c("torchlinreg_input_error", "torchlinreg_error"))
+  }
+  if (length(options) && (is.null(names(options)) || !all(nzchar(names(options))))) {
+    abort(paste0("options in ... must be named (e.g. momentum = 0.9); give several files as ",
+                 "one vector, paths = c(\"a.csv\", \"b.csv\")."),
+          c("torchlinreg_input_error", "torchlinreg_error"))
+  }
+}
+
+# A model frame with no rows but the fit's columns, all numeric: its terms
+# (with the dataClasses predict() checks newdata against) and the design's
+# column names and "assign", as lm() would have them.
+empty_model_frame <- function(formula, roles, predictors) {
+  rhs <- Reduce(function(a, b) call("+", a, b), lapply(predictors, as.name)) %||% 1
+  if (!roles$intercept) rhs <- call("-", rhs, 1)
+  plain <- eval(call("~", formula[[2L]], rhs))
+  environment(plain) <- environment(formula)
+  columns <- unique(c(roles$responses, predictors))
+  data <- as.data.frame(stats::setNames(rep(list(numeric(0)), length(columns)), columns),
+                        check.names = FALSE)
+  stats::model.frame(plain, data)
+}
+
+# The torch_lm object from the bridge's numbers, built by as_torch_lm() over
+# a design with no rows; the parts that need the rows are then taken out.
+as_files_fit <- function(out, frame, has_intercept) {
+  terms <- attr(frame, "terms")
+  x <- stats::model.matrix(terms, frame)
+  y <- stats::model.response(frame, "numeric")
+  # The core names terms by column; the design by lm()'s labels (`a b` for a b).
+  out$term_names <- as.list(colnames(x))
+  k <- length(out$response_names)
+  out$fitted_values <- out$residuals <- matrix(numeric(0), 0L, k)
+  out$train_index <- out$valid_index <- integer(0)
+  z <- as_torch_lm(out, x, y, NULL, NULL, has_intercept)
+  z[c("residuals", "fitted.values", "train_rows", "valid_rows")] <- NULL
+  z$n_train <- out$n_train
+  z$n_valid <- out$n_valid
+  z$terms <- terms
+  z$xlevels <- stats::.getXlevels(terms, frame)
+  class(z) <- c("torch_lm_files", class(z))
+  attr(z, "python_fit") <- out$python_fit
+  z
+}
+
+# Reading files needs pyarrow, which the core imports only then.
+require_pyarrow <- function() {
+  python_bridge()
+  problem <- import_problem("pyarrow")
+  if (is.null(problem)) return(invisible(TRUE))
+  abort(paste0("torch_lm_files() reads files with the Python package pyarrow, which the Python at ",
+               reticulate::py_config()$python, " cannot import (", problem, "); install it ",
+               "there (pip install pyarrow, or reticulate::py_install(\"pyarrow\"))."),
+        c("torchlinreg_python_missing", "torchlinreg_error"))
+}
+
+rows_not_kept <- function(what) {
+  abort(sprintf(paste0("%s needs the rows, which a fit from files does not keep (only their ",
+                       "moments); read the data into R and use torch_lm() for it."), what),
+        c("torchlinreg_rows_not_kept", "torchlinreg_input_error", "torchlinreg_error"))
+}
+
+#' @rdname torch_lm_files
+#' @param object A `torch_lm_files` fit.
+#' @export
+summary.torch_lm_files <- function(object, ...) {
+  # summary.torch_lm() and summary.torch_mlm() on no residual rows; the
+  # summaries then say there are none (print shows no residual quantiles).
+  stub <- object
+  stub$residuals <- matrix(numeric(0), 0L, length(object$inference$sigma))
+  stub$train_rows <- integer(0)
+  class(stub) <- setdiff(class(object), "torch_lm_files")
+  out <- summary(stub)
+  without_rows <- function(s) {
+    s$residuals <- NULL
+    s$n_valid <- object$n_valid
+    s
+  }
+  if (inherits(out, "summary.torch_lm")) return(without_rows(out))
+  out[] <- lapply(out, without_rows)
+  out
+}
+
+#' @rdname torch_lm_files
+#' @param newdata A data frame with the predictor columns (required).
+#' @param interval As for [predict.torch_lm()].
+#' @export
+predict.torch_lm_files <- function(object, newdata, ...,
+                                   interval = c("none", "confidence", "prediction"), weights = 1) {
+  if (missing(newdata) || is.null(newdata)) {
+    abort(paste0("predict() on a fit from files needs newdata (a data frame of the predictor ",
+                 "columns): the fitted rows were not kept."),
+          c("torchlinreg_rows_not_kept", "torchlinreg_input_error", "torchlinreg_error"))
+  }
+  interval <- match.arg(interval)
+  if (interval == "prediction" && missing(weights) && !is.null(object$weights_column)) {
+    warning("Assuming constant prediction variance even though model fit is weighted\n")
+  }
+  NextMethod()
+}
+
+#' @rdname torch_lm_files
+#' @export
+deviance.torch_lm_files <- function(object, ...) {
+  # The (weighted) residual sum of squares of the training rows, from the moments.
+  d <- unname(object$inference$sigma^2 * object$df.residual)
+  if (length(d) == 1L) d else stats::setNames(d, names(object$inference$sigma))
+}
+
+#' @rdname torch_lm_files
+#' @export
+residuals.torch_lm_files <- function(object, ...) rows_not_kept("residuals()")
+
+#' @rdname torch_lm_files
+#' @export
+fitted.torch_lm_files <- function(object, ...) rows_not_kept("fitted()")
+
+#' @rdname torch_lm_files
+#' @export
+model.frame.torch_lm_files <- function(formula, ...) rows_not_kept("model.frame()")
+
+#' @rdname torch_lm_files
+#' @export
+model.matrix.torch_lm_files <- function(object, ...) rows_not_kept("model.matrix()")
+
+#' @rdname torch_lm_files
+#' @export
+weights.torch_lm_files <- function(object, ...) {
+  if (is.null(object$weights_column)) return(NULL)
+  rows_not_kept(sprintf("weights() (the column '%s')", object$weights_column))
+}

@@ -1,0 +1,204 @@
+# torch_lm_files(): the same data written to CSV and streamed by the core
+# must give what lm() gives on it in memory.
+
+write_csv <- function(data, dir = withr::local_tempdir(.local_envir = parent.frame())) {
+  path <- file.path(dir, "data.csv")
+  utils::write.csv(data, path, row.names = FALSE)
+  path
+}
+
+# Everything lm() reports that does not need the rows, to relative `rel`.
+expect_matches_lm_from_moments <- function(fit, reference, newdata, rel = 1e-8) {
+  expect_identical(names(coef(fit)), names(coef(reference)))
+  expect_close(coef(fit), coef(reference), rel)
+  s <- summary(fit)
+  r <- summary(reference)
+  expect_close(s$coefficients, r$coefficients, rel)
+  expect_close(s$sigma, r$sigma, rel)
+  expect_close(s$r.squared, r$r.squared, rel)
+  expect_close(s$adj.r.squared, r$adj.r.squared, rel)
+  if (!is.null(r$fstatistic)) expect_close(s$fstatistic, r$fstatistic, rel)
+  expect_equal(s$df, r$df)
+  expect_close(vcov(fit), vcov(reference), rel)
+  expect_close(confint(fit, level = 0.9), confint(reference, level = 0.9), rel)
+  expect_equal(nobs(fit), nobs(reference))
+  expect_close(deviance(fit), deviance(reference), rel)
+  for (interval in c("none", "confidence", "prediction")) {
+    # (a weighted fit warns about prediction variance, as lm() does; tested below)
+    expect_close(suppressWarnings(predict(fit, newdata, interval = interval, level = 0.9)),
+                 suppressWarnings(predict(reference, newdata, interval = interval, level = 0.9)),
+                 rel)
+  }
+  expect_close(predict(fit, newdata, se.fit = TRUE)$se.fit,
+               suppressWarnings(predict(reference, newdata, se.fit = TRUE))$se.fit, rel)
+}
+
+test_that("one response from a CSV file matches lm() and torch_lm() on the same rows", {
+  skip_if_no_python()
+  path <- write_csv(mtcars)
+  fit <- torch_lm_files(mpg ~ wt + hp + qsec, path, seed = 1)
+  expect_s3_class(fit, c("torch_lm_files", "torch_lm"), exact = TRUE)
+  expect_true(fit$convergence$converged)
+  expect_equal(c(fit$n_train, fit$n_valid), c(32, 0))
+  reference <- lm(mpg ~ wt + hp + qsec, data = mtcars)
+  expect_matches_lm_from_moments(fit, reference, mtcars[c(1, 15, 30), ])
+  expect_equal(formula(fit), formula(reference), ignore_attr = TRUE)
+  in_memory <- torch_lm(mpg ~ wt + hp + qsec, data = mtcars, seed = 1)
+  expect_close(coef(fit), coef(in_memory), 1e-12)
+  expect_output(print(summary(fit)), "Residuals: not kept")
+  expect_output(print(fit), "torch_lm_files\\(formula = mpg ~ wt \\+ hp \\+ qsec")
+})
+
+test_that("several files, read in order, give the one-file fit", {
+  skip_if_no_python()
+  dir <- withr::local_tempdir()
+  utils::write.csv(mtcars[1:20, ], file.path(dir, "part-1.csv"), row.names = FALSE)
+  utils::write.csv(mtcars[21:32, ], file.path(dir, "part-2.csv"), row.names = FALSE)
+  whole <- torch_lm_files(mpg ~ wt + hp, write_csv(mtcars), seed = 2)
+  parts <- torch_lm_files(mpg ~ wt + hp, file.path(dir, c("part-1.csv", "part-2.csv")), seed = 2,
+                          batch_rows = 7)
+  folder <- torch_lm_files(mpg ~ wt + hp, dir, seed = 2)
+  expect_close(coef(parts), coef(whole), 1e-12)
+  expect_identical(coef(folder), coef(parts))
+  expect_close(coef(parts), coef(lm(mpg ~ wt + hp, mtcars)), 1e-8)
+})
+
+test_that("two responses with cbind() match lm(cbind())", {
+  skip_if_no_python()
+  path <- write_csv(mtcars)
+  fit <- torch_lm_files(cbind(mpg, qsec) ~ wt + hp + disp, path, seed = 3)
+  reference <- lm(cbind(mpg, qsec) ~ wt + hp + disp, data = mtcars)
+  expect_s3_class(fit, c("torch_lm_files", "torch_mlm", "torch_lm"), exact = TRUE)
+  expect_identical(dimnames(coef(fit)), dimnames(coef(reference)))
+  expect_close(coef(fit), coef(reference), 1e-8)
+  expect_identical(dimnames(vcov(fit)), dimnames(vcov(reference)))
+  expect_close(vcov(fit), vcov(reference), 1e-8)
+  expect_identical(rownames(confint(fit)), rownames(confint(reference)))
+  expect_close(confint(fit), confint(reference), 1e-8)
+  s <- summary(fit)
+  r <- summary(reference)
+  for (i in 1:2) {
+    expect_close(s[[i]]$coefficients, r[[i]]$coefficients, 1e-8)
+    expect_close(s[[i]]$r.squared, r[[i]]$r.squared, 1e-8)
+    expect_close(s[[i]]$fstatistic, r[[i]]$fstatistic, 1e-8)
+  }
+  expect_output(print(s), "Residuals: not kept")
+  expect_close(predict(fit, mtcars[1:3, ]), predict(reference, mtcars[1:3, ]), 1e-8)
+  limits <- predict(fit, mtcars[1:3, ], interval = "prediction")
+  expect_named(limits, c("mpg", "qsec"))
+  single <- lm(qsec ~ wt + hp + disp, data = mtcars)
+  expect_close(limits$qsec, predict(single, mtcars[1:3, ], interval = "prediction"), 1e-8)
+})
+
+test_that("'.' takes every other column, and - 1 or 0 + drop the intercept, as in lm()", {
+  skip_if_no_python()
+  cars4 <- mtcars[c("mpg", "wt", "hp", "qsec")]
+  path <- write_csv(cars4)
+  dot <- torch_lm_files(mpg ~ ., path, seed = 4)
+  expect_matches_lm_from_moments(dot, lm(mpg ~ ., data = cars4), cars4[1:3, ])
+  none <- torch_lm_files(mpg ~ . - 1, path, seed = 4)
+  expect_false(none$has_intercept)
+  expect_matches_lm_from_moments(none, lm(mpg ~ . - 1, data = cars4), cars4[1:3, ])
+  zero <- torch_lm_files(mpg ~ 0 + wt + hp, path, seed = 4)
+  expect_matches_lm_from_moments(zero, lm(mpg ~ 0 + wt + hp, data = cars4), cars4[1:3, ])
+})
+
+test_that("a weights column matches lm(weights = ) and is left out of '.'", {
+  skip_if_no_python()
+  path <- write_csv(mtcars[c("mpg", "wt", "hp", "cyl")])
+  fit <- torch_lm_files(mpg ~ ., path, weights = "cyl", seed = 5)
+  reference <- lm(mpg ~ wt + hp, data = mtcars, weights = cyl)
+  expect_matches_lm_from_moments(fit, reference, mtcars[1:3, ])
+  nd <- mtcars[1:4, ]
+  expect_close(predict(fit, nd, interval = "prediction", weights = 2),
+               predict(reference, nd, interval = "prediction", weights = 2), 1e-8)
+  expect_warning(predict(fit, nd, interval = "prediction"), "constant prediction variance")
+  expect_error(weights(fit), class = "torchlinreg_rows_not_kept")
+  expect_null(weights(torch_lm_files(mpg ~ wt, path, seed = 5)))
+})
+
+test_that("an aliased column gets NA as lm() gives it", {
+  skip_if_no_python()
+  d <- transform(mtcars, wt2 = 2 * wt)[c("mpg", "wt", "hp", "wt2", "qsec")]
+  fit <- torch_lm_files(mpg ~ wt + wt2 + hp + qsec, write_csv(d), seed = 6)
+  reference <- lm(mpg ~ wt + wt2 + hp + qsec, data = d)
+  expect_identical(is.na(coef(fit)), is.na(coef(reference)))
+  expect_equal(fit$rank, reference$rank)
+  expect_matches_lm_from_moments(fit, reference, d[1:3, ])
+  expect_output(print(summary(fit)), "1 not defined because of singularities")
+})
+
+test_that("column names that need backticks name coefficients as lm() names them", {
+  skip_if_no_python()
+  d <- data.frame(`fuel use` = mtcars$mpg, `weight (t)` = mtcars$wt, hp = mtcars$hp,
+                  check.names = FALSE)
+  fit <- torch_lm_files(`fuel use` ~ `weight (t)` + hp, write_csv(d), seed = 7)
+  reference <- lm(`fuel use` ~ `weight (t)` + hp, data = d)
+  expect_matches_lm_from_moments(fit, reference, d[1:2, ])
+})
+
+test_that("validation holds rows out: counted, not used for fitting or inference", {
+  skip_if_no_python()
+  set.seed(8)
+  d <- data.frame(x1 = rnorm(400), x2 = runif(400))
+  d$y <- 1 + 2 * d$x1 - d$x2 + rnorm(400)
+  fit <- torch_lm_files(y ~ x1 + x2, write_csv(d), validation = 0.25, seed = 8)
+  expect_equal(fit$n_train + fit$n_valid, 400)
+  expect_true(fit$n_valid > 60 && fit$n_valid < 140)
+  expect_equal(nobs(fit), fit$n_train)
+  expect_equal(fit$df.residual, fit$n_train - 3)
+  expect_true(all(is.finite(fit$history$val_loss[-1])))
+  expect_output(print(summary(fit)), sprintf("%d rows held out for validation", fit$n_valid))
+})
+
+test_that("what needs the rows is a classed error; the history is kept", {
+  skip_if_no_python()
+  fit <- torch_lm_files(mpg ~ wt, write_csv(mtcars), seed = 9)
+  for (method in list(residuals, fitted, model.frame, model.matrix, predict)) {
+    expect_error(method(fit), class = "torchlinreg_rows_not_kept")
+  }
+  expect_error(residuals(fit), "torch_lm\\(\\)")
+  expect_identical(as.data.frame(fit), fit$history)
+  grDevices::pdf(NULL)
+  on.exit(grDevices::dev.off())
+  expect_no_error(plot(fit))
+})
+
+test_that("a file fit saves and loads", {
+  skip_if_no_python()
+  fit <- torch_lm_files(mpg ~ wt + hp, write_csv(mtcars), seed = 10)
+  loaded <- load_fit(save_fit(fit, tempfile(fileext = ".npz")))
+  expect_s3_class(loaded, "torch_lm_files")
+  expect_identical(coef(loaded), coef(fit))
+  expect_identical(summary(loaded)$coefficients, summary(fit)$coefficients)
+  expect_identical(predict(loaded, mtcars[1:2, ]), predict(fit, mtcars[1:2, ]))
+})
+
+test_that("formulas beyond plain columns are errors that say what to do instead", {
+  skip_if_no_python()
+  path <- write_csv(mtcars)
+  for (f in c(mpg ~ factor(cyl), mpg ~ I(wt^2), mpg ~ log(wt), mpg ~ wt:hp, mpg ~ wt * hp,
+              mpg ~ poly(wt, 2), mpg ~ wt + offset(hp), log(mpg) ~ wt, mpg ~ . - wt,
+              mpg ~ . + wt, ~ wt)) {
+    expect_error(torch_lm_files(f, path), class = "torchlinreg_input_error")
+  }
+  expect_error(torch_lm_files(mpg ~ factor(cyl), path), class = "torchlinreg_formula_error")
+  expect_error(torch_lm_files(mpg ~ log(wt), path),
+               "'log\\(wt\\)' is none of these.*into the files.*use torch_lm\\(\\)")
+  expect_error(torch_lm_files(mpg ~ . - wt, path), "name the predictor columns")
+})
+
+test_that("unknown columns, missing files and misused arguments are typed errors", {
+  skip_if_no_python()
+  path <- write_csv(mtcars)
+  expect_error(torch_lm_files(mpg ~ wt + nope, path), "nope", class = "torchlinreg_input_error")
+  expect_error(torch_lm_files(nope ~ wt, path), "nope", class = "torchlinreg_input_error")
+  missing_file <- file.path(dirname(path), "absent.csv")
+  expect_error(torch_lm_files(mpg ~ wt, missing_file), "does not exist",
+               class = "torchlinreg_input_error")
+  expect_error(torch_lm_files(mpg ~ wt, path, weights = mtcars$cyl), "as a string",
+               class = "torchlinreg_input_error")
+  expect_error(torch_lm_files(mpg ~ wt, path, path), "paths = c\\(",
+               class = "torchlinreg_input_error")
+  expect_error(torch_lm_files(mpg ~ wt, path, lr = -1), class = "torchlinreg_option_error")
+})
