@@ -4,7 +4,8 @@
 #' offset, contrasts and missing-value handling, and only the training rows
 #' when rows were held out for validation — and sets the two side by side.
 #'
-#' @param fit A `torch_lm` object made by [torch_lm()].
+#' @param fit A `torch_lm` object made by [torch_lm()] (not by
+#'   [torch_lm_files()], which does not keep the rows `lm()` needs).
 #' @return A data frame, one row per coefficient (and response): `response`
 #'   (several responses only), `term`, `torch`, `lm`, `abs_diff`,
 #'   `rel_diff` (relative to `|lm|`), then `torch_se`, `lm_se`,
@@ -14,6 +15,12 @@
 #' @examplesIf torchlinreg_available()
 #' compare_lm(torch_lm(mpg ~ wt * hp, data = mtcars, seed = 1))
 compare_lm <- function(fit) {
+  if (inherits(fit, "torch_lm_files")) {
+    abort(paste("compare_lm() refits lm() on the rows, which a torch_lm_files() fit does not keep;",
+                "read the files into a data frame and call lm() on it (summary(fit) already",
+                "has lm()'s standard errors, R² and F from the files' moments)."),
+          c("torchlinreg_rows_not_kept", "torchlinreg_input_error", "torchlinreg_error"))
+  }
   if (is.null(fit$call) || is.null(fit$terms)) {
     abort("compare_lm() needs a fit made by torch_lm() (with a formula).",
           c("torchlinreg_input_error", "torchlinreg_error"))

@@ -43,7 +43,7 @@ install_torchlinreg <- function(source = NULL, envname = "r-torchlinreg", python
 }
 
 # The pins of requirements.txt that the R package needs.
-PYTHON_REQUIREMENTS <- c("torch==2.13.0", "numpy<2", "pandas<3", "scipy")
+PYTHON_REQUIREMENTS <- c("torch==2.13.0", "numpy<2", "pandas<3", "scipy", "pyarrow>=14,<21")
 
 `%||%` <- function(x, y) if (is.null(x)) y else x
 

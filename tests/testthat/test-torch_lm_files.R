@@ -154,7 +154,7 @@ test_that("validation holds rows out: counted, not used for fitting or inference
 test_that("what needs the rows is a classed error; the history is kept", {
   skip_if_no_python()
   fit <- torch_lm_files(mpg ~ wt, write_csv(mtcars), seed = 9)
-  for (method in list(residuals, fitted, model.frame, model.matrix, predict)) {
+  for (method in list(residuals, fitted, model.frame, model.matrix, predict, compare_lm)) {
     expect_error(method(fit), class = "torchlinreg_rows_not_kept")
   }
   expect_error(residuals(fit), "torch_lm\\(\\)")
