@@ -11,8 +11,8 @@ copy is made), and every step then costs ``O(k p²)`` instead of ``O(n k p)``.
 The torch optimizers still make every update: the gradient is written to
 ``.grad`` and ``optimizer.step()`` is called, so each optimizer behaves as it
 does in the autograd loop, whose trajectory this one matches to rounding.
-(Plain SGD's minibatch steps are the exception: they are affine in the
-parameters and are composed a block at a time, see :mod:`torchlinreg.sgd_blocks`.)
+(Plain SGD's minibatch steps are the exception: they need no ``step()``,
+two fused matrix products a batch, see :mod:`torchlinreg.sgd_blocks`.)
 
 Minibatches use the same objects: batches are cut from a seeded permutation,
 gathered and standardized a block of batches at a time, and their gradient
@@ -331,7 +331,7 @@ def standardize_rows(scaler, x, y):
 def step_batches(model, optimizer, x, y, w, batch_size):
     """One optimizer step per ``batch_size`` rows of standardized ``x``, ``y`` (and weights ``w``).
 
-    Plain SGD takes the same steps composed into a few matrix products
+    Plain SGD takes the same steps without ``optimizer.step()``
     (:mod:`torchlinreg.sgd_blocks`); other optimizers step batch by batch.
     Returns the number of steps taken.
     """

@@ -8,7 +8,7 @@ from torch.optim.optimizer import register_optimizer_step_post_hook
 
 import torchlinreg as tl
 from torchlinreg import gram
-from torchlinreg.sgd_blocks import plain_sgd_lr, plain_sgd_steps
+from torchlinreg.sgd_blocks import plain_sgd_lr
 from torchlinreg.training import Schedule
 
 # 157 batches: blocks of 64, 64 and 29 batches; the last batch has 8 rows.
@@ -88,7 +88,7 @@ def test_blocks_reproduce_sgd_step_by_step(dtype, rtol, weighted, intercept, n_o
                                                     per_batch=True)
     batches = 2 * -(-N_ROWS // BATCH)
     assert steps == steps_stepped == calls_stepped == batches
-    assert calls == 0  # the block path never calls step()
+    assert calls == 0  # the plain-SGD path never calls step()
     scale = np.abs(stepped).max()
     np.testing.assert_allclose(blocks, stepped, rtol=0, atol=rtol * scale)
     # the parameters moved far more than the tolerance: the comparison has teeth
@@ -96,22 +96,31 @@ def test_blocks_reproduce_sgd_step_by_step(dtype, rtol, weighted, intercept, n_o
     assert np.abs(stepped - start).max() > 1e3 * rtol * scale
 
 
+def _hand_loop(model, lr, x, y, w, batch_size):
+    """torch.optim.SGD's steps on the closed-form batch gradients, written out."""
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    with torch.no_grad():
+        for rows in torch.arange(x.shape[0]).split(batch_size):
+            gram.set_batch_gradient(model, x[rows], y[rows], None if w is None else w[rows])
+            optimizer.step()
+    return _theta(model)
+
+
+def _block(n_rows, n_outputs, seed=1):
+    rng = np.random.default_rng(seed)
+    return (torch.as_tensor(rng.standard_normal((n_rows, N_FEATURES))),
+            torch.as_tensor(rng.standard_normal((n_rows, n_outputs))),
+            torch.as_tensor(rng.uniform(0.5, 1.5, n_rows)))
+
+
 def test_step_batches_matches_a_hand_loop_of_optimizer_steps():
     """On one standardized block, against set_batch_gradient + optimizer.step() written out."""
-    rng = np.random.default_rng(1)
-    x = torch.as_tensor(rng.standard_normal((1000, 4)))
-    y = torch.as_tensor(rng.standard_normal((1000, 2)))
-    w = torch.as_tensor(rng.uniform(0.5, 1.5, 1000))
-    blocks, by_hand = _model(torch.float64, 2, True), _model(torch.float64, 2, True)
-    blocks.weight.data, by_hand.weight.data = (torch.ones(2, 4, dtype=torch.float64) for _ in "ab")
-    optimizer = torch.optim.SGD(by_hand.parameters(), lr=0.1)
-    with torch.no_grad():
-        for rows in torch.arange(1000).split(48):
-            gram.set_batch_gradient(by_hand, x[rows], y[rows], w[rows])
-            optimizer.step()
-    steps = gram.step_batches(blocks, torch.optim.SGD(blocks.parameters(), lr=0.1), x, y, w, 48)
+    x, y, w = _block(1000, 2)
+    model = _model(torch.float64, 2, True)
+    steps = gram.step_batches(model, torch.optim.SGD(model.parameters(), lr=0.1), x, y, w, 48)
     assert steps == 21
-    np.testing.assert_allclose(_theta(blocks), _theta(by_hand), rtol=FLOAT64_RTOL)
+    by_hand = _hand_loop(_model(torch.float64, 2, True), 0.1, x, y, w, 48)
+    np.testing.assert_allclose(_theta(model), by_hand, rtol=FLOAT64_RTOL)
 
 
 NOT_PLAIN = {
@@ -162,28 +171,19 @@ def test_a_global_step_hook_turns_the_block_path_off():
     assert plain_sgd_lr(torch.optim.SGD(model.parameters(), lr=0.3), model) == 0.3
 
 
-def test_an_overflowing_block_is_left_to_the_per_batch_steps():
-    """A non-finite composition changes nothing; step_batches then steps as torch does."""
-    rng = np.random.default_rng(2)
-    x = torch.as_tensor(rng.standard_normal((640, 3)))
-    y = torch.as_tensor(rng.standard_normal((640, 1)))
-    model = _model(torch.float64, 1, True)
-    before = _theta(model)
-    huge = torch.optim.SGD(model.parameters(), lr=1e60)
-    assert plain_sgd_steps(model, huge, x, y, None, 32) is None
-    np.testing.assert_array_equal(_theta(model), before)
-
-    calls = _count_steps(huge)
-    assert gram.step_batches(model, huge, x, y, None, 32) == 20
-    assert len(calls) == 20  # it fell back to optimizer.step() per batch
-    by_hand = _model(torch.float64, 1, True)
-    optimizer = torch.optim.SGD(by_hand.parameters(), lr=1e60)
-    with torch.no_grad():
-        for rows in torch.arange(640).split(32):
-            gram.set_batch_gradient(by_hand, x[rows], y[rows], None)
-            optimizer.step()
-    np.testing.assert_array_equal(_theta(model), _theta(by_hand))
-    assert not np.isfinite(_theta(model)).all()
+def test_diverging_steps_grow_and_overflow_as_torchs_do():
+    """An unstable lr grows the parameters step by step as torch's steps do, to overflow."""
+    x, y, _ = _block(640, 1, seed=2)
+    for lr, finite in ((5.0, True), (1e60, False)):
+        model = _model(torch.float64, 1, True)
+        calls = _count_steps(optimizer := torch.optim.SGD(model.parameters(), lr=lr))
+        assert gram.step_batches(model, optimizer, x, y, None, 32) == 20 and not calls
+        by_hand = _hand_loop(_model(torch.float64, 1, True), lr, x, y, None, 32)
+        if finite:
+            assert np.abs(by_hand).max() > 1e10  # it did blow up
+            np.testing.assert_allclose(_theta(model), by_hand, rtol=FLOAT64_RTOL)
+        else:
+            assert not np.isfinite(_theta(model)).any() and not np.isfinite(by_hand).any()
 
 
 def test_huge_lr_in_minibatches_raises_divergence():
