@@ -140,16 +140,22 @@ import_problem <- function(module) {
 
 # Call a bridge function; a Python exception becomes an R condition of
 # class c("torchlinreg_<type>", ..., "torchlinreg_error", "error",
-# "condition") carrying the Python message and nothing else.
+# "condition") carrying the Python message and nothing else. Ctrl-C during
+# the call goes to Python (take_sigint): a fit comes back marked
+# "interrupted"; a call with nothing to return yet raises a
+# "torchlinreg_interrupted" error that is also an R "interrupt" condition.
 bridge_call <- function(name, ...) {
   bridge <- python_bridge()
-  out <- bridge$call(name, list(...))
+  out <- bridge$call(name, list(...), take_sigint = TRUE)
   if (!is.null(out$error)) python_error(out$error)
   out$value
 }
 
 python_error <- function(error) {
   types <- unlist(error$types)
+  if ("KeyboardInterrupt" %in% types) {
+    abort(error$message, c("torchlinreg_interrupted", "torchlinreg_error", "interrupt"))
+  }
   classes <- paste0("torchlinreg_", snake_case(types))
   if ("DivergenceError" %in% types) classes <- c(classes, "torchlinreg_divergence")
   classes <- unique(c(setdiff(classes, "torchlinreg_torchlinreg_error"), "torchlinreg_error"))

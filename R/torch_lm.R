@@ -12,6 +12,12 @@
 #' float64, stopping when the gradient norm falls below 1e-12 of its start)
 #' the coefficients agree with `lm()` to about 1e-10 relative error.
 #'
+#' Ctrl-C during the fit stops it and returns the fit so far:
+#' `convergence$stop_reason` is `"interrupted"`, `converged` is `FALSE`, and
+#' the coefficients are those of the last step in `history`; `resume =`
+#' continues it. Interrupted before its first step, the call is an error of
+#' class `torchlinreg_interrupted` (also an R `interrupt` condition).
+#'
 #' @param formula,data,subset,weights,na.action,offset,contrasts As in
 #'   [stats::lm()].
 #' @param ... Further options for the Python `torchlinreg.fit()`: optimizer

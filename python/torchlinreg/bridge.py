@@ -23,6 +23,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 
+from ._interrupt import sigint_to_python
 from ._version import __version__
 from .errors import DivergenceError
 from .fitting import fit
@@ -362,16 +363,26 @@ def _error_values(error):
     return out
 
 
-def call(name, kwargs=None, args=None):
+def call(name, kwargs=None, args=None, take_sigint=False):
     """Run ``name(*args, **kwargs)`` from this module for R.
 
     Returns ``{"value": ...}``, or ``{"error": {"types", "message", ...}}``
     when it raised: the exception's classes (most specific first) and its
     message, which R turns into a condition of class ``torchlinreg_error``.
+    With ``take_sigint`` (R passes it), Ctrl-C during the call goes to
+    Python (see :mod:`torchlinreg._interrupt`): a fit returns what it has,
+    marked ``"interrupted"``; a call interrupted before it had anything to
+    return gives the error type ``KeyboardInterrupt``.
     """
     if name not in __all__ or name == "call":
         return {"error": {"types": ["ValueError"], "message": f"no bridge function {name!r}."}}
     try:
-        return {"value": globals()[name](*(args or []), **(kwargs or {}))}
+        with sigint_to_python(take_sigint):
+            value = globals()[name](*(args or []), **(kwargs or {}))
+    except KeyboardInterrupt:
+        what = "the fit" if name.startswith("fit_") else f"{name}()"
+        return {"error": {"types": ["KeyboardInterrupt"],
+                          "message": f"{what} was interrupted before it had anything to return."}}
     except Exception as error:  # noqa: BLE001 - every error goes back to R, typed
         return {"error": _error_values(error)}
+    return {"value": value}
