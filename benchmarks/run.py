@@ -1,8 +1,10 @@
 """Run every benchmark side by side and write benchmarks/RESULTS.md (``make bench``).
 
 ``--quick`` runs smaller sizes (a smoke test of the harness, in about a
-minute); the numbers in RESULTS.md come from a full run. ``--only`` picks
-benchmarks by number, e.g. ``--only 1 4``.
+minute; its sections say so). ``--only`` picks benchmarks by number, e.g.
+``--only 1 4``, and keeps the other benchmarks' results from RESULTS.json;
+every stored result carries when, by which command and under what load it
+was measured. ``--render`` rewrites RESULTS.md from RESULTS.json.
 """
 import argparse
 import datetime
@@ -35,7 +37,7 @@ def report_full_batch(r):
     ours = t["torchlinreg (gram engine)"]
     loop = next(v for k, v in t.items() if k.startswith("tutorial autograd loop"))
     lines = [f"## 1. Full batch: n = {r['n']:,}, p = {r['p']}, Adam, {r['steps']:,} steps, "
-             "every step tracked", "",
+             "every step tracked", ""] + _measured(r) + [
              "| method | time | time / torchlinreg |", "|---|---:|---:|"]
     lines += [f"| {k} | {_s(v)} | {'n/a' if v is None else f'{v / ours:.2f}'} |" for k, v in t.items()]
     lm = t.get("R lm()")
@@ -56,39 +58,68 @@ def report_full_batch(r):
 
 def report_minibatch(r):
     per = r["per_epoch"]
-    ours = per["torchlinreg (gram engine)"][0]
+    ours = per["torchlinreg (gram engine), plain SGD"][0]
     lines = [f"## 2. Minibatch SGD: n = {r['n']:,}, p = {r['p']}, batch {r['batch_size']}, "
-             f"{r['epochs']} epochs", "",
+             f"{r['epochs']} epochs", ""] + _measured(r) + [
              "| method | s / epoch | rows / s | how measured | rows/s vs torchlinreg |",
              "|---|---:|---:|---|---:|"]
     for k, (sec, how) in per.items():
         lines.append(f"| {k} | {sec:.3f} | {r['n'] / sec:,.0f} | {how} | {ours / sec:.2f} |")
     loader = per["tutorial Dataset + DataLoader loop"][0]
     sgd = per["sklearn SGDRegressor (penalty=None, batch size 1)"][0]
-    lines += ["", f"- torchlinreg's training loss after the epochs: {r['final_loss']:.5f} "
+    batches = r["n"] / r["batch_size"]
+    us = {k: v / batches * 1e6 for k, v in r["epoch_s"].items()}
+    momentum = next(k for k in r["epoch_s"] if k != "plain SGD")
+    epoch = r["epoch_s"]["plain SGD"]
+    lines += ["", "s / epoch is the whole fit's time over its epochs, so torchlinreg's rows "
+              "include its one pass over the data for the statistics (standardization, aliased "
+              "columns, the loss tracked after every epoch).", "",
+              f"- torchlinreg's training loss after the epochs: {r['final_loss']:.5f} "
               f"(exact least squares: {r['exact_loss']:.5f}).",
               f"- Target: >= 10x the DataLoader loop's rows/s: {_verdict(loader / ours >= 10)} "
               f"({loader / ours:.1f}x).",
               f"- Target: faster per epoch than SGDRegressor: {_verdict(ours < sgd)} "
-              f"({sgd / ours:.2f}x its speed)."]
-    if ours >= sgd:
-        per_batch = ours / (r["n"] / r["batch_size"]) * 1e6
-        lines.append(f"  Reason: every minibatch is one `optimizer.step()` of a torch optimizer "
-                     "called from Python, as the engine must (so every torch optimizer behaves "
-                     "as in torch), plus its closed-form gradient: about "
-                     f"{per_batch:.0f} µs per batch of {r['batch_size']} rows here, of which the "
-                     "step (with torch's profiling wrapper) is about half. SGDRegressor makes "
-                     "its per-row updates in compiled Cython: "
-                     f"{sgd / r['n'] * 1e6:.2f} µs a row, {sgd / r['n'] * r['batch_size'] * 1e6:.0f} µs "
-                     f"per {r['batch_size']} rows.")
+              f"({sgd / ours:.2f}x its speed){_sgdregressor_reason(r, ours, sgd)}.",
+              f"- Where the time goes: the statistics pass takes {r['setup_s']:.2f} s once "
+              f"({r['setup_s'] / r['epochs']:.3f} s of each of the {r['epochs']} epochs above), "
+              f"then an epoch takes {epoch:.3f} s "
+              f"({'faster' if epoch < sgd else 'slower'} than SGDRegressor's {sgd:.3f} s), "
+              f"{us['plain SGD']:.0f} µs per batch of {r['batch_size']} rows. Plain SGD "
+              "(`torch.optim.SGD` without momentum, weight decay, Nesterov or maximize) calls no "
+              f"`optimizer.step()`: a block of {r['batches_per_block']} batches is gathered and "
+              "prepared at once, then each batch's step is two fused matrix products "
+              "(`torchlinreg.sgd_blocks`), torch's sequence of updates to rounding. Of those "
+              f"{us['plain SGD']:.0f} µs, the steps take {r['steps_epoch_s'] / batches * 1e6:.0f} "
+              "µs (timed alone on an epoch's blocks); the rest is drawing the permutation, "
+              "gathering the rows of the shuffled order and standardizing them. Other optimizers "
+              "keep one `optimizer.step()` per batch with its closed-form gradient: "
+              f"{us[momentum]:.0f} µs "
+              f"per batch for {momentum}. SGDRegressor's compiled per-row updates take "
+              f"{sgd / r['n'] * r['batch_size'] * 1e6:.0f} µs per {r['batch_size']} rows."]
     return lines
+
+
+def _sgdregressor_reason(r, ours, sgd):
+    """Why torchlinreg is not faster per epoch than SGDRegressor, or ""."""
+    if ours < sgd:
+        return ""
+    epoch = r["epoch_s"]["plain SGD"]
+    if epoch < sgd:
+        return (f"; missed because of the statistics pass: the epochs alone ({epoch:.3f} s) are "
+                f"faster, its {r['setup_s'] / r['epochs']:.3f} s share per epoch is not")
+    return (f"; missed: even without the statistics pass an epoch takes {epoch:.3f} s, of which "
+            f"the steps are {r['steps_epoch_s']:.3f} s and the other "
+            f"{epoch - r['steps_epoch_s']:.3f} s mostly gathering the shuffled rows, "
+            "standardizing them and drawing the permutation")
 
 
 def report_r(r):
     if "skipped" in r:
-        return ["## 3. From R: torch_lm() vs the Python function", "", f"Not run: {r['skipped']}"]
+        return ["## 3. From R: torch_lm() vs the Python function", ""] + _measured(r) + [
+            f"Not run: {r['skipped']}"]
     big = r["torch_lm_large_s"] / r["python_bridge_large_s"] - 1
-    return [f"## 3. From R: torch_lm() vs the Python functions (1,000 Adam steps)", "",
+    return ["## 3. From R: torch_lm() vs the Python functions (1,000 Adam steps)",
+            ""] + _measured(r) + [
             "| data | torch_lm() in R | bridge.fit_matrix() in Python | torchlinreg.fit() in Python |",
             "|---|---:|---:|---:|",
             f"| mtcars (mpg ~ .) | {_s(r['torch_lm_mtcars_s'])} | {_s(r['python_bridge_mtcars_s'])} | "
@@ -104,7 +135,7 @@ def report_r(r):
 
 
 def report_memory(r):
-    lines = [f"## 4. Peak memory: n = {r['n']:,}, p = {r['p']}, float32", "",
+    lines = [f"## 4. Peak memory: n = {r['n']:,}, p = {r['p']}, float32", ""] + _measured(r) + [
              "| engine | data | peak RSS over the process before the data | ratio to data |",
              "|---|---:|---:|---:|"]
     for engine in ("gram", "autograd"):
@@ -126,7 +157,7 @@ def report_memory(r):
 
 
 def report_scaling(r):
-    lines = [f"## 5. Scaling: {r['steps']:,} Adam steps, every step tracked", "",
+    lines = [f"## 5. Scaling: {r['steps']:,} Adam steps, every step tracked", ""] + _measured(r) + [
              "| n | p | torchlinreg | numpy lstsq |", "|---:|---:|---:|---:|"]
     for row in r["by_n"] + r["by_p"]:
         lines.append(f"| {row['n']:,} | {row['p']} | {_s(row['torchlinreg_s'])} | {_s(row['lstsq_s'])} |")
@@ -137,75 +168,107 @@ def report_scaling(r):
     return lines
 
 
+BENCHMARKS = {  # number: (name in RESULTS.json, run(quick), report)
+    1: ("full_batch", lambda quick: bench_full_batch.run(quick), report_full_batch),
+    2: ("minibatch", lambda quick: bench_minibatch.run(quick), report_minibatch),
+    3: ("r", lambda quick: bench_r.run(quick), report_r),
+    4: ("memory", lambda quick: bench_memory.run(HERE, quick), report_memory),
+    5: ("scaling", lambda quick: bench_scaling.run(HERE, quick), report_scaling),
+}
+
+
+def _now():
+    return f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M}"
+
+
+def _measured(r):
+    """The line under a section's heading: when, how long and under what load it ran."""
+    m = r.get("measured")
+    if m is None:
+        return ["_When and under what load this was measured was not recorded._", ""]
+    quick = " **Quick run: smaller sizes than the target names; not reference numbers.**" \
+        if m["quick"] else ""
+    note = f" ({m['note']})" if m.get("note") else ""
+    return [f"_Measured {m['utc']} UTC by `{m['command']}` in {m['minutes']:.1f} min{note}; load "
+            f"average (1 min) {m['load_start']:.1f} at start, {m['load_end']:.1f} at end._{quick}", ""]
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller sizes, a minute or so")
-    parser.add_argument("--only", nargs="*", type=int, default=[1, 2, 3, 4, 5])
+    parser.add_argument("--only", nargs="*", type=int, default=sorted(BENCHMARKS),
+                        choices=sorted(BENCHMARKS))
     parser.add_argument("--output", default=os.path.join(HERE, "RESULTS.md"))
     parser.add_argument("--render", action="store_true",
                         help="rewrite RESULTS.md from RESULTS.json without running anything")
     args = parser.parse_args(argv)
+    json_path = os.path.splitext(args.output)[0] + ".json"
     if args.render:
-        return render(args.output)
-    started = time.perf_counter()
-    load_before = os.getloadavg()[0]
+        return write_markdown(_load(json_path), args.output)
+    stored = _load(json_path)
+    command = " ".join(["benchmarks/run.py"] + (sys.argv[1:] if argv is None else list(argv)))
+    started, load_start, when = time.perf_counter(), os.getloadavg()[0], _now()
     warm_up()
-    info = machine()
-    results, sections = {}, []
-    steps = {
-        1: ("full_batch", lambda: bench_full_batch.run(args.quick), report_full_batch),
-        2: ("minibatch", lambda: bench_minibatch.run(args.quick), report_minibatch),
-        3: ("r", lambda: bench_r.run(args.quick), report_r),
-        4: ("memory", lambda: bench_memory.run(HERE, args.quick), report_memory),
-        5: ("scaling", lambda: bench_scaling.run(HERE, args.quick), report_scaling),
-    }
+    stored["machine"] = machine()
     for number in args.only:
-        name, run, report = steps[number]
+        name, run, report = BENCHMARKS[number]
         print(f"benchmark {number} ({name}) ...", flush=True)
-        results[name] = run()
-        sections += report(results[name]) + [""]
-        print("\n".join(report(results[name])), flush=True)
-    elapsed = time.perf_counter() - started
-    header = ["# Benchmarks", "",
-              f"Run by `make bench` (`benchmarks/run.py{' --quick' if args.quick else ''}`) on "
-              f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC in {elapsed / 60:.1f} min.",
-              "", f"Machine: {info['cpu']}, {info['cores']} cores ({info['torch_threads']} torch "
-              f"threads), {info['memory_gib']} GiB; Python {info['python']}, torch {info['torch']}, "
-              f"numpy {info['numpy']}, scikit-learn {info['sklearn']}, {info['r']}. "
-              f"Load average (1 min) at start {load_before:.1f}, at end {os.getloadavg()[0]:.1f}: "
-              "other work on this shared 2-core machine makes single timings noisy; ratios "
-              "between methods measured in the same minute are the robust numbers.", ""]
-    header += ["Reproduce with `make bench` or `.venv/bin/python benchmarks/run.py [--quick] "
-               "[--only 1 4]` (R_LIBS pointing at the installed R package for benchmark 3); "
-               "raw numbers in `RESULTS.json`. torchlinreg runs with its defaults "
-               "(`engine=\"auto\"`, i.e. the sufficient-statistics engine, float64) unless "
-               "a row says otherwise.", ""]
-    if args.quick:
-        header += ["**Quick run: smaller sizes than the targets name; not the reference numbers.**", ""]
-    with open(args.output, "w") as f:
-        f.write("\n".join(header + sections))
-    with open(os.path.splitext(args.output)[0] + ".json", "w") as f:
-        json.dump({"machine": info, "quick": args.quick, "results": results}, f, indent=1,
-                  default=str)
-    print(f"wrote {args.output} in {elapsed:.0f} s")
+        section_start, section_load, section_when = time.perf_counter(), os.getloadavg()[0], _now()
+        result = run(args.quick)
+        result["measured"] = {"utc": section_when, "command": command, "quick": args.quick,
+                              "minutes": (time.perf_counter() - section_start) / 60,
+                              "load_start": section_load, "load_end": os.getloadavg()[0]}
+        stored["results"][name] = result
+        print("\n".join(report(result)), flush=True)
+    stored["latest_run"] = {"utc": when, "command": command, "sections": args.only,
+                            "minutes": (time.perf_counter() - started) / 60,
+                            "load_start": load_start, "load_end": os.getloadavg()[0]}
+    with open(json_path, "w") as f:
+        json.dump(stored, f, indent=1, default=str)
+    write_markdown(stored, args.output)
+    print(f"wrote {args.output} in {time.perf_counter() - started:.0f} s")
 
 
-REPORTS = {"full_batch": report_full_batch, "minibatch": report_minibatch, "r": report_r,
-           "memory": report_memory, "scaling": report_scaling}
-
-
-def render(output):
-    """Rewrite the sections of RESULTS.md from RESULTS.json (after changing the wording)."""
-    with open(os.path.splitext(output)[0] + ".json") as f:
+def _load(json_path):
+    """The stored results (the sections not re-run are kept), or an empty store."""
+    if not os.path.exists(json_path):
+        return {"results": {}}
+    with open(json_path) as f:
         stored = json.load(f)
-    with open(output) as f:
-        text = f.read()
-    header = text[: text.index("## ")]
+    stored.pop("quick", None)  # now recorded per section
+    return stored
+
+
+def write_markdown(stored, output):
+    """Write RESULTS.md from the stored results, in benchmark order."""
+    info, latest = stored["machine"], stored.get("latest_run")
+    names = [(number, name, report) for number, (name, _, report) in BENCHMARKS.items()
+             if name in stored["results"]]
+    header = ["# Benchmarks", "",
+              "Made by `make bench` (`benchmarks/run.py`); `--only` re-runs the named sections and "
+              "keeps the others from `RESULTS.json`, so each section says when and under what "
+              "load it was measured."]
+    if latest is not None:
+        header[-1] += (f" Latest run: section{'s' if len(latest['sections']) > 1 else ''} "
+                       f"{', '.join(map(str, latest['sections']))} on {latest['utc']} UTC "
+                       f"(`{latest['command']}`, {latest['minutes']:.1f} min, load average "
+                       f"{latest['load_start']:.1f} at start, {latest['load_end']:.1f} at end).")
+    header += ["", f"Machine: {info['cpu']}, {info['cores']} cores ({info['torch_threads']} torch "
+               f"threads), {info['memory_gib']} GiB; Python {info['python']}, torch {info['torch']}, "
+               f"numpy {info['numpy']}, scikit-learn {info['sklearn']}, {info['r']}. Other work on "
+               "this shared 2-core machine makes single timings noisy (the load average is the "
+               "number of processes wanting a core); ratios between methods measured in the same "
+               "minute are the robust numbers.", "",
+               "Reproduce with `make bench` or `.venv/bin/python benchmarks/run.py [--quick] "
+               "[--only 1 4]` (R_LIBS pointing at the installed R package for benchmark 3); "
+               "raw numbers in `RESULTS.json`; `--render` rewrites this file from it. torchlinreg "
+               "runs with its defaults (`engine=\"auto\"`, i.e. the sufficient-statistics engine, "
+               "float64) unless a row says otherwise.", ""]
     sections = []
-    for name, result in stored["results"].items():
-        sections += REPORTS[name](result) + [""]
+    for _, name, report in names:
+        sections += report(stored["results"][name]) + [""]
     with open(output, "w") as f:
-        f.write(header + "\n".join(sections))
+        f.write("\n".join(header + sections))
 
 
 if __name__ == "__main__":
