@@ -313,10 +313,13 @@ class GramObjective:
         if index is not None:
             order = index[order]
         steps = 0
-        for block in order.split(schedule.batch_size * BATCHES_PER_BLOCK):
-            x = X[block] if columns is None else X[block][:, columns]
-            xb, yb = standardize_rows(self._scaler, x, Y[block])
-            steps += step_batches(model, optimizer, xb, yb, None if w is None else w[block],
+        for block in order.to(X.device).split(schedule.batch_size * BATCHES_PER_BLOCK):
+            # index_select gathers rows several times faster than X[block].
+            x = X.index_select(0, block)
+            x = x if columns is None else x[:, columns]
+            xb, yb = standardize_rows(self._scaler, x, Y.index_select(0, block))
+            steps += step_batches(model, optimizer, xb, yb,
+                                  None if w is None else w.index_select(0, block),
                                   schedule.batch_size)
         return steps
 

@@ -108,7 +108,7 @@ def _design(x, intercept):
     """``[1, x]`` (``x`` without intercept) in float64, ``(n, q)``."""
     if not intercept:
         return x.to(torch.float64)
-    rows = torch.empty(x.shape[0], x.shape[1] + 1, dtype=torch.float64)
+    rows = torch.empty(x.shape[0], x.shape[1] + 1, dtype=torch.float64, device=x.device)
     rows[:, 0] = 1.0
     rows[:, 1:] = x
     return rows
@@ -120,7 +120,7 @@ def _step_scales(n, k, w, batch_size, lr):
     if w is None:
         last = n - (batches - 1) * batch_size
         return [2.0 * lr / (k * batch_size)] * (batches - 1) + [2.0 * lr / (k * last)]
-    padded = torch.zeros(batches * batch_size, dtype=torch.float64)
+    padded = torch.zeros(batches * batch_size, dtype=torch.float64, device=w.device)
     padded[:n] = w
     return ((2.0 * lr / k) / padded.view(batches, batch_size).sum(1)).tolist()
 
