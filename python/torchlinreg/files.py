@@ -7,6 +7,8 @@ float64 numpy block each. Errors name the file and the column.
 """
 import glob
 import os
+import queue
+import threading
 import zlib
 from dataclasses import dataclass
 
@@ -164,6 +166,43 @@ def read_blocks(table, columns, batch_rows, file_indices=None, dtype=np.float64)
                 piece = batch.slice(offset, batch_rows)
                 yield Block(_to_columns(piece, columns, table.paths[i], start, dtype), i, start)
                 start += piece.num_rows
+
+
+def prefetch(blocks, depth=2):
+    """Iterate ``blocks`` with the next ones produced in a background thread.
+
+    pyarrow decodes and numpy copies without holding the GIL, so reading
+    the next blocks overlaps the work done on this one (on another core).
+    At most ``depth`` blocks wait; an error in the reader is raised here.
+    """
+    waiting = queue.Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+
+    def read():
+        try:
+            for block in blocks:
+                while not stop.is_set():
+                    try:
+                        waiting.put(block, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            waiting.put(done)
+        except BaseException as error:  # handed to the consumer, which raises it
+            waiting.put(error)
+
+    reader = threading.Thread(target=read, name="torchlinreg-prefetch", daemon=True)
+    reader.start()
+    try:
+        while (item := waiting.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
 
 
 def _record_batches(table, i, columns, batch_rows):

@@ -276,7 +276,7 @@ class GramObjective:
     closure and a minibatch epoch.
     """
 
-    # The training loop runs the steps on one thread (see training._threads).
+    # The training loop runs the steps on one thread (see training.threads).
     threads = 1
 
     def __init__(self, quadratic, n_rows, data=None, scaler=None):

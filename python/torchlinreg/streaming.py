@@ -22,11 +22,12 @@ import torch
 
 from .data import Response, check_enough_rows, hash_split, resolve_dtype
 from .errors import InputError, OptionError
-from .files import check_columns, open_files, read_blocks
+from .files import check_columns, open_files, prefetch, read_blocks
 from .fitting import check_batch_size, finish_fit, run_training, warn_scales
 from .gram import GramObjective, MomentAccumulator, quadratics, scaler_from_moments, \
     standardize_rows, step_batches
 from .settings import make_settings
+from .training import threads
 from .sufficient import TrainingStatistics
 
 # Rows read per block: 64k rows of 20 float64 columns are 10 MB.
@@ -154,8 +155,10 @@ class FileSource:
 
     def _blocks(self, files=None):
         numpy_dtype = np.float64 if self.dtype == torch.float64 else np.float32
-        for block in read_blocks(self.table, self.columns, self.batch_rows, files, numpy_dtype):
-            keys = self.table.block_keys(block.file_index, block.start, block.n_rows)
+        blocks = read_blocks(self.table, self.columns, self.batch_rows, files, numpy_dtype)
+        for block in prefetch(blocks):
+            keys = None if self.validation == 0 else \
+                self.table.block_keys(block.file_index, block.start, block.n_rows)
             yield split_block(self, block.values, keys)
 
     def parts(self):
@@ -238,13 +241,19 @@ def split_block(source, values, keys):
 
 def source_moments(source, device="cpu"):
     """One pass over ``source``: the :class:`~torchlinreg.gram.Moments` of each part,
-    summed on ``device``."""
+    summed on ``device``.
+
+    The sums run on one torch thread: the other core reads ahead (see
+    :func:`torchlinreg.files.prefetch`), and two threads fighting over it
+    were measured slower.
+    """
     p, k = len(source.feature_names), len(source.response_names)
     train, valid = (MomentAccumulator(p, p + k, source.has_weights, device) for _ in range(2))
-    for train_part, valid_part in source.parts():
-        for sums, part in ((train, train_part), (valid, valid_part)):
-            if part is not None:
-                sums.add(*part)
+    with threads(1):
+        for train_part, valid_part in source.parts():
+            for sums, part in ((train, train_part), (valid, valid_part)):
+                if part is not None:
+                    sums.add(*part)
     return train.result(), valid.result()
 
 

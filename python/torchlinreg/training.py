@@ -185,7 +185,7 @@ def train(model, optimizer, train, valid, schedule, loss_scale, verbose=None, st
     loss_scale = loss_scale.to(next(model.parameters()).device)
     bar = progress_bar(schedule, verbose)
     try:
-        with _threads(getattr(train, "threads", None)):
+        with threads(getattr(train, "threads", None)):
             reason = _loop(trace, model, optimizer, train, valid, schedule, loss_scale, bar)
     except KeyboardInterrupt:
         reason = "interrupted"
@@ -216,7 +216,7 @@ def _loop(trace, model, optimizer, train, valid, schedule, loss_scale, bar):
 
 
 @contextmanager
-def _threads(count):
+def threads(count):
     """Run with ``count`` intra-op threads (None: unchanged), then restore.
 
     Steps on p x p statistics or 128-row batches are far too small to share
