@@ -26,6 +26,7 @@ from .data import epoch_order
 from .exact import aliased_from_gram
 from .scaling import Scaler
 from .sgd_blocks import plain_sgd_steps
+from .threads import threads
 
 # Rows per chunk when forming the statistics: a few MB of float64 at p ~ 20.
 CHUNK_ROWS = 1 << 15
@@ -139,7 +140,7 @@ class MomentAccumulator:
         weighted = block if w is None else block * w
         self.total += size
         self.first += weighted.sum(1)
-        self.second.addmm_(weighted, block.T)
+        _add_products(self.second, weighted, block)
 
     def result(self):
         """The :class:`Moments` of every row added, on the CPU (they are small)."""
@@ -148,6 +149,24 @@ class MomentAccumulator:
         center = self.center if self.center is not None else torch.zeros_like(self.first)
         return Moments(self.n_rows, self.n_features, self.total.cpu().clone(), center.cpu(),
                        self.first.cpu().clone(), self.second.cpu().clone(), self.n_positive)
+
+
+def _add_products(second, weighted, block):
+    """``second += weighted @ block.T`` (symmetric), without BLAS.
+
+    torch's own elementwise and sum kernels, one row of the upper triangle
+    at a time, instead of a matrix product: inside R, torch's ``dgemm_``
+    calls go to R's BLAS (its symbols come first in the process), whose
+    rounding differs from torch's own, and the same fit from Python and
+    from R would no longer be identical. This costs about 1.5x the matrix
+    product and keeps the sums the same in every process.
+    """
+    products = torch.empty_like(block)
+    for i in range(block.shape[0]):
+        rows = products[i:]
+        torch.mul(block[i:], weighted[i], out=rows)
+        second[i, i:] += rows.sum(1)
+        second[i + 1:, i] = second[i, i + 1:]
 
 
 def moments(X, Y, weights=None, index=None):
@@ -159,8 +178,9 @@ def moments(X, Y, weights=None, index=None):
     sums = MomentAccumulator(X.shape[1], X.shape[1] + Y.shape[1], weighted=weights is not None,
                              device=X.device)
     rows_list = [slice(None)] if index is None else index.split(CHUNK_ROWS)
-    for rows in rows_list:
-        sums.add(X[rows], Y[rows], None if weights is None else weights[rows])
+    with threads(1):
+        for rows in rows_list:
+            sums.add(X[rows], Y[rows], None if weights is None else weights[rows])
     return sums.result()
 
 
@@ -276,7 +296,7 @@ class GramObjective:
     closure and a minibatch epoch.
     """
 
-    # The training loop runs the steps on one thread (see training.threads).
+    # The training loop runs the steps on one thread (see torchlinreg.threads).
     threads = 1
 
     def __init__(self, quadratic, n_rows, data=None, scaler=None):

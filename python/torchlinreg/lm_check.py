@@ -3,12 +3,40 @@
 rpy2 is imported only when :func:`lm_check` is called, so the rest of
 torchlinreg never needs R. Install it with ``pip install torchlinreg[r]``.
 """
+import os
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from .data import as_design, as_response, as_weights
+
+
+def start_r():
+    """Import ``rpy2.robjects`` (starting R in this process) and return it.
+
+    rpy2 puts R's library folders first on ``LD_LIBRARY_PATH`` when R
+    starts; that is put back afterwards, so Python subprocesses started
+    later load their own libraries, not R's (pyarrow's OpenSSL, for one).
+
+    Raises
+    ------
+    ImportError
+        When rpy2 or R is not installed, with what to install.
+    """
+    before = os.environ.get("LD_LIBRARY_PATH")
+    try:
+        import rpy2.robjects as ro
+        ro.r("invisible(stats::lm)")
+    except Exception as error:  # rpy2 raises several types when R is missing
+        raise ImportError("lm_check needs R and rpy2: install R (e.g. apt-get install r-base-core) "
+                          "and pip install 'rpy2>=3.5,<3.6' (or torchlinreg[r]).") from error
+    finally:
+        if before is None:
+            os.environ.pop("LD_LIBRARY_PATH", None)
+        else:
+            os.environ["LD_LIBRARY_PATH"] = before
+    return ro
 
 _LM_CODE = r"""
 function(X, Y, w, intercept) {
@@ -103,11 +131,7 @@ def lm_check(X, y, *, intercept=True, weights=None):
     ImportError
         When rpy2 or R is not installed, with what to install.
     """
-    try:
-        import rpy2.robjects as ro
-    except Exception as error:  # rpy2 raises several types when R is missing
-        raise ImportError("lm_check needs R and rpy2: install R (e.g. apt-get install r-base-core) "
-                          "and pip install 'rpy2>=3.5,<3.6' (or torchlinreg[r]).") from error
+    ro = start_r()
     design = as_design(X, torch.float64)
     n = design.values.shape[0]
     response = as_response(y, n, torch.float64)

@@ -27,7 +27,7 @@ from .fitting import check_batch_size, finish_fit, run_training, warn_scales
 from .gram import GramObjective, MomentAccumulator, quadratics, scaler_from_moments, \
     standardize_rows, step_batches
 from .settings import make_settings
-from .training import threads
+from .threads import threads
 from .sufficient import TrainingStatistics
 
 # Rows read per block: 64k rows of 20 float64 columns are 10 MB.

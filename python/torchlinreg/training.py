@@ -9,13 +9,13 @@ epoch limit, on divergence, or on Ctrl-C.
 import math
 import sys
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import torch
 
 from .data import epoch_order
 from .loss import squared_error_by_output
+from .threads import threads
 
 # A loss this many times its starting value means the steps are growing,
 # not converging: stop before it overflows.
@@ -213,24 +213,6 @@ def _loop(trace, model, optimizer, train, valid, schedule, loss_scale, bar):
         if bar is not None:
             bar.show(trace)
     return reason
-
-
-@contextmanager
-def threads(count):
-    """Run with ``count`` intra-op threads (None: unchanged), then restore.
-
-    Steps on p x p statistics or 128-row batches are far too small to share
-    out; waking a thread pool for each costs more than the work, and much
-    more when the machine is busy.
-    """
-    before = torch.get_num_threads()
-    if count is not None and count != before:
-        torch.set_num_threads(count)
-    try:
-        yield
-    finally:
-        if torch.get_num_threads() != before:
-            torch.set_num_threads(before)
 
 
 class _Bar:

@@ -3,8 +3,6 @@
 The ``r`` fixture skips (with the reason) only when R or rpy2 cannot be
 loaded; ``make test`` installs both, so there nothing skips.
 """
-import os
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -76,25 +74,12 @@ class RLm:
 
 
 def _load_r():
-    """Start R through rpy2 (skipping when R or rpy2 is missing); return ``rpy2.robjects``.
-
-    rpy2 puts R's library folders first on ``LD_LIBRARY_PATH``; that is put
-    back afterwards, so Python subprocesses started by later tests load
-    their own libraries, not R's (pyarrow's OpenSSL, for one).
-    """
-    before = os.environ.get("LD_LIBRARY_PATH")
+    """Start R through rpy2 (skipping when R or rpy2 is missing); return ``rpy2.robjects``."""
+    from torchlinreg.lm_check import start_r
     try:
-        import rpy2.robjects as ro
-        ro.r("invisible(stats::lm)")
-    except Exception as error:  # ImportError, or rpy2's errors when R is missing
-        pytest.skip(f"R or rpy2 is not available ({type(error).__name__}: {error}); "
-                    "`make test` installs both")
-    finally:
-        if before is None:
-            os.environ.pop("LD_LIBRARY_PATH", None)
-        else:
-            os.environ["LD_LIBRARY_PATH"] = before
-    return ro
+        return start_r()
+    except ImportError as error:
+        pytest.skip(f"R or rpy2 is not available ({error.__cause__!r}); `make test` installs both")
 
 
 @pytest.fixture(scope="session")

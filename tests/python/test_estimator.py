@@ -36,10 +36,11 @@ def test_sklearn_estimator_checks(estimator, check):
 
 
 def _r_available():
+    from torchlinreg.lm_check import start_r
     try:
-        import rpy2.robjects  # noqa: F401
-    except Exception as error:  # rpy2 raises several types when R is missing
-        return str(error)
+        start_r()
+    except ImportError as error:
+        return repr(error.__cause__)
     return None
 
 

@@ -23,12 +23,13 @@ function(d, f, w) {
 
 
 def r_summary(frame, formula, weights=None):
+    from torchlinreg.lm_check import start_r
     try:
-        import rpy2.robjects as ro
-        from rpy2.robjects import pandas2ri
-        from rpy2.robjects.conversion import localconverter
-    except Exception as error:  # rpy2 raises several types when R is missing
-        pytest.skip(f"R/rpy2 missing: {error}")
+        ro = start_r()
+    except ImportError as error:
+        pytest.skip(f"R/rpy2 missing: {error.__cause__!r}")
+    from rpy2.robjects import pandas2ri
+    from rpy2.robjects.conversion import localconverter
     with localconverter(ro.default_converter + pandas2ri.converter):
         r_frame = ro.conversion.get_conversion().py2rpy(frame.reset_index(drop=True))
     w = ro.NULL if weights is None else ro.FloatVector(np.asarray(weights, dtype=float))
