@@ -18,7 +18,7 @@ compare_lm <- function(fit) {
   if (inherits(fit, "torch_lm_files")) {
     abort(paste("compare_lm() refits lm() on the rows, which a torch_lm_files() fit does not keep;",
                 "read the files into a data frame and call lm() on it (summary(fit) already",
-                "has lm()'s standard errors, R² and F from the files' moments)."),
+                "has lm()'s standard errors, R-squared and F from the files' moments)."),
           c("torchlinreg_rows_not_kept", "torchlinreg_input_error", "torchlinreg_error"))
   }
   if (is.null(fit$call) || is.null(fit$terms)) {
