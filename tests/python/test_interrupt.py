@@ -46,6 +46,25 @@ CHILD = textwrap.dedent("""
 """)
 
 
+def interrupt_child(code, *args):
+    """Run ``code`` in a child Python, send it SIGINT 1.5 s after it prints "training"
+    (well into the loop: setup takes milliseconds), and return its ``(stdout, stderr)``
+    once it has exited 0."""
+    child = subprocess.Popen([sys.executable, "-c", code, *args],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    try:
+        assert child.stdout.readline().strip() == "training"
+        time.sleep(1.5)
+        child.send_signal(signal.SIGINT)
+        out, err = child.communicate(timeout=120)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode == 0, err
+    return out, err
+
+
 def child_data():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(5000, 8))
@@ -55,18 +74,7 @@ def child_data():
 @pytest.mark.parametrize("engine, batches", [("gram", "full"), ("autograd", "500")])
 def test_sigint_returns_an_interrupted_fit(tmp_path, engine, batches):
     path = tmp_path / "interrupted.npz"
-    child = subprocess.Popen([sys.executable, "-c", CHILD, str(path), engine, batches],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             env={**os.environ, "PYTHONWARNINGS": "ignore"})
-    try:
-        assert child.stdout.readline().strip() == "training"
-        time.sleep(1.5)  # well into the loop: setup now takes milliseconds
-        child.send_signal(signal.SIGINT)
-        out, err = child.communicate(timeout=120)
-    finally:
-        if child.poll() is None:
-            child.kill()
-    assert child.returncode == 0, err
+    out, err = interrupt_child(CHILD, str(path), engine, batches)
     assert "Traceback" not in err and "KeyboardInterrupt" not in err
     reason, rows, n_iter, n_steps = out.split()
     assert reason == "interrupted"
@@ -233,18 +241,7 @@ BRIDGE_CHILD = textwrap.dedent("""
 
 @pytest.mark.parametrize("engine", ["gram", "autograd"])
 def test_sigint_reaches_a_bridge_fit_inside_a_host_that_owns_it(engine):
-    child = subprocess.Popen([sys.executable, "-c", BRIDGE_CHILD, engine],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             env={**os.environ, "PYTHONWARNINGS": "ignore"})
-    try:
-        assert child.stdout.readline().strip() == "training"
-        time.sleep(1.5)
-        child.send_signal(signal.SIGINT)
-        out, err = child.communicate(timeout=120)
-    finally:
-        if child.poll() is None:
-            child.kill()
-    assert child.returncode == 0, err
+    out, err = interrupt_child(BRIDGE_CHILD, engine)
     reason, rows, restored, coef_is_last_row, loss_fell = out.split()
     assert reason == "interrupted" and int(rows) >= 3
     assert restored == coef_is_last_row == loss_fell == "True"

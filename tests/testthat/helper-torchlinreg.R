@@ -22,9 +22,9 @@ expect_close <- function(actual, expected, rel = 1e-6) {
   invisible(err)
 }
 
-# Everything lm() reports, compared to relative `rel`: coefficients, standard
-# errors, sigma, R², adjusted R², F, and predictions with both intervals.
-expect_matches_lm <- function(fit, reference, newdata = NULL, rel = 1e-6) {
+# What summary.lm(), vcov() and confint() report, compared to relative `rel`:
+# coefficients, standard errors, t values, sigma, R², adjusted R², F, df.
+expect_summary_matches_lm <- function(fit, reference, rel, level = 0.95) {
   expect_identical(names(coef(fit)), names(coef(reference)))
   expect_close(coef(fit), coef(reference), rel)
   s <- summary(fit)
@@ -37,7 +37,13 @@ expect_matches_lm <- function(fit, reference, newdata = NULL, rel = 1e-6) {
   if (!is.null(r$fstatistic)) expect_close(s$fstatistic, r$fstatistic, rel)
   expect_equal(s$df, r$df)
   expect_close(vcov(fit), vcov(reference), rel)
-  expect_close(confint(fit), confint(reference), rel)
+  expect_close(confint(fit, level = level), confint(reference, level = level), rel)
+}
+
+# Everything lm() reports, compared to relative `rel`: the summary, fitted
+# values, residuals, and predictions with both intervals.
+expect_matches_lm <- function(fit, reference, newdata = NULL, rel = 1e-6) {
+  expect_summary_matches_lm(fit, reference, rel)
   expect_close(fitted(fit), fitted(reference), rel)
   expect_close(residuals(fit), residuals(reference), rel)
   if (!is.null(newdata)) {

@@ -9,18 +9,7 @@ write_csv <- function(data, dir = withr::local_tempdir(.local_envir = parent.fra
 
 # Everything lm() reports that does not need the rows, to relative `rel`.
 expect_matches_lm_from_moments <- function(fit, reference, newdata, rel = 1e-8) {
-  expect_identical(names(coef(fit)), names(coef(reference)))
-  expect_close(coef(fit), coef(reference), rel)
-  s <- summary(fit)
-  r <- summary(reference)
-  expect_close(s$coefficients, r$coefficients, rel)
-  expect_close(s$sigma, r$sigma, rel)
-  expect_close(s$r.squared, r$r.squared, rel)
-  expect_close(s$adj.r.squared, r$adj.r.squared, rel)
-  if (!is.null(r$fstatistic)) expect_close(s$fstatistic, r$fstatistic, rel)
-  expect_equal(s$df, r$df)
-  expect_close(vcov(fit), vcov(reference), rel)
-  expect_close(confint(fit, level = 0.9), confint(reference, level = 0.9), rel)
+  expect_summary_matches_lm(fit, reference, rel, level = 0.9)
   expect_equal(nobs(fit), nobs(reference))
   expect_close(deviance(fit), deviance(reference), rel)
   for (interval in c("none", "confidence", "prediction")) {
