@@ -1,23 +1,14 @@
 """Benchmark 1: full batch, Adam, 1,000 steps with full tracking, against the alternatives."""
-import os
 import subprocess
-import tempfile
 import warnings
 
 import numpy as np
 import torch
 
 import torchlinreg as tl
-from common import make_data, timed
+from common import R_READ_DATA, make_data, run_rscript, timed
 
-R_SCRIPT = r"""
-args <- commandArgs(TRUE)
-n <- as.integer(args[2]); p <- as.integer(args[3])
-con <- file(args[1], "rb")
-X <- matrix(readBin(con, "double", n * p), nrow = n, byrow = TRUE)
-y <- readBin(con, "double", n)
-close(con)
-d <- data.frame(y = y, X)
+R_SCRIPT = R_READ_DATA + r"""
 times <- replicate(as.integer(args[4]), system.time(fit <<- lm(y ~ ., data = d))[["elapsed"]])
 cat(sprintf("%.17g", c(median(times), coef(fit)[1:3])), "\n")
 """
@@ -46,22 +37,14 @@ def tutorial_autograd_loop(X, y, steps):
 
 def r_lm(X, y, repeat):
     """Median seconds of ``lm(y ~ ., data)`` inside R (reading the data is not timed)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        data, script = os.path.join(tmp, "data.bin"), os.path.join(tmp, "lm.R")
-        with open(data, "wb") as f:
-            f.write(np.ascontiguousarray(X, dtype="<f8").tobytes())
-            f.write(np.ascontiguousarray(y, dtype="<f8").tobytes())
-        with open(script, "w") as f:
-            f.write(R_SCRIPT)
-        try:
-            out = subprocess.run(["Rscript", script, data, str(X.shape[0]), str(X.shape[1]),
-                                  str(repeat)], capture_output=True, text=True, timeout=900)
-        except (OSError, subprocess.SubprocessError) as error:
-            return None, str(error)
-        if out.returncode != 0:
-            return None, out.stderr.strip()[-300:]
-        values = out.stdout.split()
-        return float(values[0]), [float(v) for v in values[1:]]
+    try:
+        out = run_rscript(R_SCRIPT, X, y, repeat)
+    except (OSError, subprocess.SubprocessError) as error:
+        return None, str(error)
+    if out.returncode != 0:
+        return None, out.stderr.strip()[-300:]
+    values = out.stdout.split()
+    return float(values[0]), [float(v) for v in values[1:]]
 
 
 def run(quick=False):

@@ -1,23 +1,11 @@
 """Benchmark 3: torch_lm() from R against calling the Python functions directly."""
-import os
 import subprocess
-import tempfile
 import warnings
 
-import numpy as np
-
 import torchlinreg as tl
-from common import make_data, timed, warm_up
+from common import R_READ_DATA, make_data, run_rscript, timed, warm_up
 
-R_SCRIPT = r"""
-suppressMessages(library(torchlinreg))
-args <- commandArgs(TRUE)
-n <- as.integer(args[2]); p <- as.integer(args[3])
-con <- file(args[1], "rb")
-X <- matrix(readBin(con, "double", n * p), nrow = n, byrow = TRUE)
-y <- readBin(con, "double", n)
-close(con)
-d <- data.frame(y = y, X)
+R_SCRIPT = "suppressMessages(library(torchlinreg))" + R_READ_DATA + r"""
 run <- function(data, formula) {
   suppressWarnings(torch_lm(formula, data = data, epochs = 1000, tol = 0, seed = 1))
 }
@@ -47,15 +35,7 @@ def run(quick=False):
     n, p = (100_000 if quick else 1_000_000), 20
     repeat = 1 if quick else 3
     X, y = make_data(n, p)
-    with tempfile.TemporaryDirectory() as tmp:
-        data, script = os.path.join(tmp, "data.bin"), os.path.join(tmp, "torch_lm.R")
-        with open(data, "wb") as f:
-            f.write(np.ascontiguousarray(X, dtype="<f8").tobytes())
-            f.write(np.ascontiguousarray(y, dtype="<f8").tobytes())
-        with open(script, "w") as f:
-            f.write(R_SCRIPT)
-        out = subprocess.run(["Rscript", script, data, str(n), str(p), str(repeat)],
-                             capture_output=True, text=True, timeout=900)
+    out = run_rscript(R_SCRIPT, X, y, repeat)
     if out.returncode != 0:
         return {"skipped": "torch_lm() failed: " + out.stderr.strip()[-300:]}
     r_small, r_large = (float(v) for v in out.stdout.split()[-2:])

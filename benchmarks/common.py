@@ -3,6 +3,7 @@ import os
 import platform
 import statistics
 import subprocess
+import tempfile
 import time
 
 import numpy as np
@@ -20,6 +21,37 @@ def make_data(n, p, seed=0, dtype=np.float64):
         X[start:stop] = rng.standard_normal((stop - start, p), dtype=dtype)
         y[start:stop] = 1 + X[start:stop] @ beta + rng.standard_normal(stop - start, dtype=dtype)
     return X, y
+
+
+# R code that reads what run_rscript() writes: ``n``, ``p`` and the data frame ``d``
+# (``y`` and ``X1..Xp``), from the raw float64 file named by the first argument.
+R_READ_DATA = r"""
+args <- commandArgs(TRUE)
+n <- as.integer(args[2]); p <- as.integer(args[3])
+con <- file(args[1], "rb")
+X <- matrix(readBin(con, "double", n * p), nrow = n, byrow = TRUE)
+y <- readBin(con, "double", n)
+close(con)
+d <- data.frame(y = y, X)
+"""
+
+
+def run_rscript(script, X, y, *args, timeout=900):
+    """Run the R ``script`` (which starts with :data:`R_READ_DATA`) on ``X``, ``y``.
+
+    The data go to R as raw little-endian float64, so no decimal parsing
+    changes a bit; ``args`` follow the file name, ``n`` and ``p``.
+    Returns the completed process.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        data, path = os.path.join(tmp, "data.bin"), os.path.join(tmp, "script.R")
+        with open(data, "wb") as f:
+            f.write(np.ascontiguousarray(X, dtype="<f8").tobytes())
+            f.write(np.ascontiguousarray(y, dtype="<f8").tobytes())
+        with open(path, "w") as f:
+            f.write(script)
+        return subprocess.run(["Rscript", path, data, str(X.shape[0]), str(X.shape[1]),
+                               *map(str, args)], capture_output=True, text=True, timeout=timeout)
 
 
 def timed(function, repeat=1):
