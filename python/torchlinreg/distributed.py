@@ -37,7 +37,7 @@ from torch.distributed.elastic.multiprocessing.errors import record
 
 from .data import as_design, as_response, as_weights, resolve_dtype
 from .errors import OptionError
-from .files import open_files
+from .files import expand_paths, open_files
 from .settings import _fresh_seed
 from .streaming import (DEFAULT_BATCH_ROWS, ArraySource, FileSource, StreamObjective,
                         _positive_int, _predictors, fit_source, statistics_settings)
@@ -257,8 +257,7 @@ def fit_files(paths, response, predictors=None, *, format=None, batch_rows=DEFAU
 
 def files_for_rank(paths, rank, world_size):
     """Deal the files out: rank ``r`` takes files ``r, r + W, r + 2W, ...`` of the sorted list."""
-    from .files import _expand
-    files = _expand(paths)
+    files = expand_paths(paths)
     if len(files) < world_size:
         raise OptionError(f"{len(files)} files for {world_size} processes: give each process "
                           "at least one file (split the data into more files), or start fewer.")

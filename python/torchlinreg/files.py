@@ -60,7 +60,7 @@ def open_files(paths, format=None):
     a glob pattern, or a list of these. ``format``: "parquet" or "csv";
     inferred from the suffixes when None.
     """
-    files = _expand(paths)
+    files = expand_paths(paths)
     fmt = _format(files, format)
     schemas = [_schema(path, fmt) for path in files]
     columns = list(schemas[0].names)
@@ -73,7 +73,8 @@ def open_files(paths, format=None):
     return FileTable(files, fmt, columns, numeric)
 
 
-def _expand(paths):
+def expand_paths(paths):
+    """The files named by a path, a directory, a glob pattern, or a list of these."""
     items = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
     if not items:
         raise InputError("no files given; pass a path, a directory, a glob pattern or a list.")

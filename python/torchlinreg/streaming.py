@@ -202,14 +202,10 @@ class ArraySource:
             yield self._parts(slice(start, start + self.batch_rows))
 
     def _parts(self, rows):
-        x, y = self.X[rows], self.Y[rows]
-        w = None if self.w is None else self.w[rows]
+        parts = (self.X[rows], self.Y[rows], None if self.w is None else self.w[rows])
         if self._valid is None:
-            return (x, y, w), None
-        mask = self._valid[rows]
-        pick = lambda m: None if not bool(m.any()) else tuple(  # noqa: E731
-            None if t is None else t[m] for t in (x, y, w))
-        return pick(~mask), pick(mask)
+            return parts, None
+        return split_parts(parts, self._valid[rows])
 
     def train_blocks(self, shuffle, generator):
         """One pass over the training rows (copies), in a seeded permutation if ``shuffle``."""
@@ -233,9 +229,15 @@ def split_block(source, values, keys):
     parts = (block[:p].T, block[p:p + k].T, block[p + k] if source.has_weights else None)
     if source.validation == 0:
         return parts, None
-    valid = torch.from_numpy(hash_split(keys, source.validation, source.seed))
-    pick = lambda m: None if not bool(m.any()) else tuple(  # noqa: E731
-        None if t is None else t[m] for t in parts)
+    return split_parts(parts, torch.from_numpy(hash_split(keys, source.validation, source.seed)))
+
+
+def split_parts(parts, valid):
+    """``(train, valid)``: the rows of ``(x, y, w)`` outside and inside the mask ``valid``
+    (None for a part with no rows)."""
+    def pick(mask):
+        return None if not bool(mask.any()) else tuple(None if t is None else t[mask]
+                                                        for t in parts)
     return pick(~valid), pick(valid)
 
 
