@@ -104,10 +104,9 @@ class MomentAccumulator:
         self.center = None
         self.first = torch.zeros(width, **as_sum)
         self.second = torch.zeros(width, width, **as_sum)
-        # One row per column (each column contiguous): the centring and the
-        # column sums run along memory, several times faster than across rows.
-        # Rows from another device are copied straight into it.
-        self._buffer = torch.empty(width, CHUNK_ROWS, **as_sum)
+        # Row-major like the data, so filling it is a plain copy (rows from
+        # another device are copied straight into it).
+        self._buffer = torch.empty(CHUNK_ROWS, width, **as_sum)
         self._weights = torch.empty(CHUNK_ROWS, **as_sum) if weighted else None
         self._filled = 0
 
@@ -117,8 +116,8 @@ class MomentAccumulator:
         while start < x.shape[0]:
             take = min(CHUNK_ROWS - self._filled, x.shape[0] - start)
             rows, end = slice(self._filled, self._filled + take), start + take
-            self._buffer[:p, rows].copy_(x[start:end].T)
-            self._buffer[p:, rows].copy_(y[start:end].T)
+            self._buffer[rows, :p].copy_(x[start:end])
+            self._buffer[rows, p:].copy_(y[start:end])
             if self._weights is not None:
                 self._weights[rows].copy_(weights[start:end])
             self._filled, start = self._filled + take, end
@@ -126,20 +125,20 @@ class MomentAccumulator:
                 self._flush()
 
     def _flush(self):
-        block = self._buffer[:, : self._filled]
+        block = self._buffer[: self._filled]
         w = None if self._weights is None else self._weights[: self._filled]
-        m, self._filled = block.shape[1], 0
+        m, self._filled = block.shape[0], 0
         size = block.new_tensor(float(m)) if w is None else w.sum()
         self.n_rows += m
         self.n_positive += m if w is None else int((w > 0).sum())
         if self.center is None and size > 0:
-            self.center = (block.sum(1) if w is None else block @ w) / size
+            self.center = (block.sum(0) if w is None else w @ block) / size
         if self.center is None:
             return
-        block.sub_(self.center[:, None])
-        weighted = block if w is None else block * w
+        block.sub_(self.center)
+        weighted = block if w is None else block * w[:, None]
         self.total += size
-        self.first += weighted.sum(1)
+        self.first += weighted.sum(0)
         _add_products(self.second, weighted, block)
 
     def result(self):
@@ -152,21 +151,21 @@ class MomentAccumulator:
 
 
 def _add_products(second, weighted, block):
-    """``second += weighted @ block.T`` (symmetric), without BLAS.
+    """``second += weightedᵀ @ block``: the chunk's Gram product.
 
-    torch's own elementwise and sum kernels, one row of the upper triangle
-    at a time, instead of a matrix product: inside R, torch's ``dgemm_``
-    calls go to R's BLAS (its symbols come first in the process), whose
-    rounding differs from torch's own, and the same fit from Python and
-    from R would no longer be identical. This costs about 1.5x the matrix
-    product and keeps the sums the same in every process.
+    On the CPU the product is numpy's (its bundled OpenBLAS): inside R,
+    torch's ``dgemm_`` calls go to R's BLAS (its symbols come first in the
+    process), whose rounding differs from torch's own, while numpy's
+    OpenBLAS has suffixed symbols (``dgemm_64_``) that nothing else
+    provides. So the sums are the same in every process, Python or R, and
+    the fit from R is the fit from Python bit for bit. Other devices use
+    torch's product.
     """
-    products = torch.empty_like(block)
-    for i in range(block.shape[0]):
-        rows = products[i:]
-        torch.mul(block[i:], weighted[i], out=rows)
-        second[i, i:] += rows.sum(1)
-        second[i + 1:, i] = second[i, i + 1:]
+    if block.device.type != "cpu":
+        second.addmm_(weighted.T, block)
+        return
+    lhs, rhs = weighted.numpy(), block.numpy()
+    second += torch.from_numpy(lhs.T @ rhs)
 
 
 def moments(X, Y, weights=None, index=None):
