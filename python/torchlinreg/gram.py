@@ -331,33 +331,70 @@ class GramObjective:
         order = epoch_order(self.n_rows, schedule.shuffle, schedule.generator)
         if index is not None:
             order = index[order]
+        rows = schedule.batch_size * BATCHES_PER_BLOCK
+        memory = BlockMemory(X, Y, columns, min(rows, order.shape[0]), model.bias is not None)
         steps = 0
-        for block in order.to(X.device).split(schedule.batch_size * BATCHES_PER_BLOCK):
-            # index_select gathers rows several times faster than X[block].
-            x = X.index_select(0, block)
-            x = x if columns is None else x[:, columns]
-            xb, yb = standardize_rows(self._scaler, x, Y.index_select(0, block))
+        for block in order.to(X.device).split(rows):
+            xb, yb = standardize_rows(self._scaler, *memory.gather(X, Y, block))
             steps += step_batches(model, optimizer, xb, yb,
                                   None if w is None else w.index_select(0, block),
-                                  schedule.batch_size)
+                                  schedule.batch_size, memory.design)
         return steps
 
 
+class BlockMemory:
+    """The memory that each block of an epoch's minibatches is gathered into.
+
+    A fresh block-sized tensor (megabytes) is mapped anew by the allocator
+    and paged in at every allocation, which costs more than gathering into
+    it: at 1,000,000 × 20, 0.25 s an epoch against 0.09 s into the same
+    memory, block after block. Float64 rows go straight into the columns of
+    the design ``[1, x]`` that plain SGD steps on (:mod:`torchlinreg.sgd_blocks`).
+    """
+
+    def __init__(self, X, Y, columns, rows, intercept):
+        self._columns = None if columns is None else columns.nonzero().flatten()
+        p = X.shape[1] if columns is None else self._columns.shape[0]
+        self.design = torch.empty(rows, p + 1, dtype=torch.float64, device=X.device)
+        if X.dtype == torch.float64:
+            self._x = self.design[:, int(intercept):][:, :p]
+        else:
+            self._x = torch.empty(rows, p, dtype=X.dtype, device=X.device)
+        self._y = torch.empty(rows, Y.shape[1], dtype=Y.dtype, device=Y.device)
+        self._all_columns = None if columns is None else torch.empty(
+            rows, X.shape[1], dtype=X.dtype, device=X.device)
+
+    def gather(self, X, Y, index):
+        """Rows ``index`` of ``X`` (kept columns) and ``Y``, as views of this memory."""
+        m = index.shape[0]
+        x, y = self._x[:m], self._y[:m]
+        if self._columns is None:
+            torch.index_select(X, 0, index, out=x)
+        else:
+            torch.index_select(torch.index_select(X, 0, index, out=self._all_columns[:m]),
+                               1, self._columns, out=x)
+        if Y.shape[1] == 1 and Y.is_contiguous():  # one output: the 1-d gather, 3x faster
+            torch.index_select(Y.view(-1), 0, index, out=y.view(-1))
+        else:
+            torch.index_select(Y, 0, index, out=y)
+        return x, y
+
+
 def standardize_rows(scaler, x, y):
-    """Standardize gathered rows in place (they must be fresh copies)."""
+    """Standardize gathered rows in place (they must be copies, in the scaler's dtype)."""
     x = x.to(scaler.x_center.dtype).sub_(scaler.x_center).div_(scaler.x_scale)
     y = y.to(scaler.y_center.dtype).sub_(scaler.y_center).div_(scaler.y_scale)
     return x, y
 
 
-def step_batches(model, optimizer, x, y, w, batch_size):
+def step_batches(model, optimizer, x, y, w, batch_size, design=None):
     """One optimizer step per ``batch_size`` rows of standardized ``x``, ``y`` (and weights ``w``).
 
     Plain SGD takes the same steps without ``optimizer.step()``
-    (:mod:`torchlinreg.sgd_blocks`); other optimizers step batch by batch.
-    Returns the number of steps taken.
+    (:mod:`torchlinreg.sgd_blocks`, in ``design`` if given); other
+    optimizers step batch by batch. Returns the number of steps taken.
     """
-    steps = plain_sgd_steps(model, optimizer, x, y, w, batch_size)
+    steps = plain_sgd_steps(model, optimizer, x, y, w, batch_size, design)
     if steps is not None:
         return steps
     steps = 0

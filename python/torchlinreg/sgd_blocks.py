@@ -68,7 +68,7 @@ def _has_step_hooks(optimizer):
                 or getattr(_optimizer_module, "_global_optimizer_post_hooks", None))
 
 
-def plain_sgd_steps(model, optimizer, x, y, w, batch_size):
+def plain_sgd_steps(model, optimizer, x, y, w, batch_size, design=None):
     """Take the plain-SGD steps of ``batch_size``-row batches of ``x``, ``y`` (weights ``w``).
 
     Parameters
@@ -81,6 +81,10 @@ def plain_sgd_steps(model, optimizer, x, y, w, batch_size):
         Standardized rows ``(n, p)``, responses ``(n, k)`` and weights
         ``(n,)`` or None; the last batch may be smaller.
     batch_size : int
+    design : torch.Tensor, optional
+        Float64 memory of at least ``(n, q)`` to build ``[1, x]`` in, reused
+        from block to block; ``x`` may already be its columns (then it is
+        not copied). Without it a fresh tensor is made.
 
     Returns
     -------
@@ -92,7 +96,7 @@ def plain_sgd_steps(model, optimizer, x, y, w, batch_size):
     if lr is None:
         return None
     with torch.no_grad():
-        rows = _design(x, model.bias is not None)
+        rows = _design(x, model.bias is not None, design)
         weighted = rows if w is None else rows * w.to(torch.float64)[:, None]
         targets = y.to(torch.float64)
         theta = _theta(model)
@@ -104,14 +108,24 @@ def plain_sgd_steps(model, optimizer, x, y, w, batch_size):
     return -(-x.shape[0] // batch_size)
 
 
-def _design(x, intercept):
-    """``[1, x]`` (``x`` without intercept) in float64, ``(n, q)``."""
-    if not intercept:
+def _design(x, intercept, out=None):
+    """``[1, x]`` (``x`` without intercept) in float64, ``(n, q)``, in ``out`` if given."""
+    if out is None and not intercept:
         return x.to(torch.float64)
-    rows = torch.empty(x.shape[0], x.shape[1] + 1, dtype=torch.float64, device=x.device)
-    rows[:, 0] = 1.0
-    rows[:, 1:] = x
+    n, q = x.shape[0], x.shape[1] + int(intercept)
+    rows = torch.empty(n, q, dtype=torch.float64, device=x.device) if out is None else out[:n, :q]
+    if intercept:
+        rows[:, 0] = 1.0
+    columns = rows[:, int(intercept):]
+    if not _same_view(columns, x):
+        columns.copy_(x)
     return rows
+
+
+def _same_view(a, b):
+    """Whether ``a`` and ``b`` are the same elements of the same memory."""
+    return (a.data_ptr() == b.data_ptr() and a.dtype == b.dtype and a.shape == b.shape
+            and a.stride() == b.stride())
 
 
 def _step_scales(n, k, w, batch_size, lr):

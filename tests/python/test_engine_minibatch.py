@@ -48,12 +48,32 @@ def test_minibatches_match_the_autograd_loop(data, optimizer, lr, options):
     _same_history(a, g)
 
 
-def test_minibatches_leave_out_an_aliased_column(data):
+@pytest.mark.parametrize("optimizer, lr", [("sgd", 0.01), ("adam", 0.001)])
+def test_minibatches_leave_out_an_aliased_column(data, optimizer, lr):
     X, y, _ = data
     X = np.column_stack([X, 2 * X[:, 0]])
-    a, g = _both(X, y, optimizer="sgd", lr=0.01, batch_size=50, epochs=2, seed=1, init="uniform")
+    a, g = _both(X, y, optimizer=optimizer, lr=lr, batch_size=50, epochs=2, seed=1,
+                 init="uniform")
     assert g.aliased[-1] and a.aliased[-1]
     _same_history(a, g)
+
+
+@pytest.mark.parametrize("optimizer, lr", [("sgd", 0.01), ("adam", 0.001)])
+def test_minibatches_of_two_outputs_match_the_autograd_loop(data, optimizer, lr):
+    X, y, _ = data
+    Y = np.column_stack([y, X[:, 1] - 2 * y])
+    a, g = _both(X, Y, optimizer=optimizer, lr=lr, batch_size=32, epochs=2, seed=3,
+                 init="uniform")
+    _same_history(a, g)
+
+
+@pytest.mark.parametrize("optimizer, lr", [("sgd", 0.01), ("adam", 0.001)])
+def test_float32_minibatches_match_the_autograd_loop_to_float32_rounding(data, optimizer, lr):
+    X, y, _ = data
+    a, g = _both(X, y, optimizer=optimizer, lr=lr, batch_size=32, epochs=2, seed=3,
+                 init="uniform", dtype="float32")
+    assert g.coef.dtype == a.coef.dtype
+    _same_history(a, g, rtol=1e-4)
 
 
 class _Rows(Dataset):
