@@ -12,7 +12,7 @@ import pandas as pd
 import torch
 from scipy import stats
 
-from .exact import unscaled_covariance
+from .exact import combined_r, unscaled_covariance, with_intercept
 
 
 @dataclass
@@ -92,28 +92,42 @@ class Inference:
         return {k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in out.items()}
 
 
-def compute_inference(A, Y, coefficients, aliased, weights=None, intercept=True,
+# Rows per block of the fitted values and the blocked QR in compute_inference.
+QR_BLOCK_ROWS = 1 << 15
+
+
+def compute_inference(X, Y, coefficients, aliased, weights=None, intercept=True,
                       term_names=None, output_names=None):
-    """Inference at ``coefficients`` for the design ``A`` (intercept column included).
+    """Inference at ``coefficients`` for the training rows ``X`` (no intercept column).
 
     Parameters
     ----------
-    A : torch.Tensor, shape (n, m)
-        Training design with the column of ones first when ``intercept``.
+    X : torch.Tensor, shape (n, p)
+        Training features; ``intercept`` adds the column of ones.
     Y : torch.Tensor, shape (n, k)
     coefficients : torch.Tensor, shape (k, m)
-        NaN in aliased columns.
+        The intercept first when ``intercept``; NaN in aliased columns.
     aliased : torch.Tensor of bool, shape (m,)
     weights : torch.Tensor, shape (n,), optional
         Rows of weight zero do not count as observations, as in ``lm()``.
+
+    The rows are taken in blocks, in float64: the fitted values and the QR
+    factor of ``√W A`` (:func:`torchlinreg.exact.combined_r`) need no
+    ``n × m`` copy of the design.
     """
-    A, Y = A.to(torch.float64), Y.to(torch.float64)
     kept = ~aliased
     B = coefficients.to(torch.float64)[:, kept]
-    w = torch.ones(A.shape[0], dtype=torch.float64) if weights is None else weights.to(torch.float64)
-    fitted = A[:, kept] @ B.T
-    rss = w @ (Y - fitted) ** 2
-    cov = unscaled_covariance(A[:, kept], None if weights is None else w)
+    w = torch.ones(X.shape[0], dtype=torch.float64) if weights is None else weights.to(torch.float64)
+    fitted, factors = [], []
+    for start in range(0, X.shape[0], QR_BLOCK_ROWS):
+        rows = slice(start, start + QR_BLOCK_ROWS)
+        A = with_intercept(X[rows].to(torch.float64), intercept)[:, kept]
+        fitted.append(A @ B.T)
+        weighted = A if weights is None else A * w[rows].sqrt()[:, None]
+        factors.append(torch.linalg.qr(weighted, mode="r").R)
+    fitted = torch.cat(fitted)
+    rss = w @ (Y.to(torch.float64) - fitted) ** 2
+    cov = unscaled_covariance(combined_r(factors))
     mss = model_sum_of_squares(fitted, w, intercept)
     return assemble_inference(coefficients, aliased, rss, mss, cov, int((w > 0).sum()),
                               intercept, term_names, output_names)

@@ -12,7 +12,7 @@ import torch
 
 from .data import as_design
 from .errors import MissingDataError, ShapeError
-from .exact import exact_solution, with_intercept
+from .exact import exact_solution
 from .inference import compute_inference
 
 
@@ -138,7 +138,7 @@ class LinearFit:
                                                self.output_names)
         X, Y, w = self._training_data()
         return compute_inference(
-            with_intercept(X.to(torch.float64), intercept), Y,
+            X, Y,
             torch.as_tensor(self.coefficients()), torch.as_tensor(aliased), w, intercept,
             self.term_names, self.output_names)
 

@@ -10,6 +10,7 @@ import pytest
 
 import torchlinreg as tl
 from conftest import FRUIT_X, ULTRA_X, frame
+from torchlinreg import inference
 from torchlinreg.inference import prediction_intervals
 
 COEF_RTOL = 1e-7
@@ -68,6 +69,20 @@ def test_rank_deficient_inference_has_nan_where_lm_has_na(r_lm, rng):
     np.testing.assert_array_equal(inf.aliased, [False, False, False, True])
     np.testing.assert_array_equal(np.isnan(inf.std_error), np.isnan(ref["se"]))
     _check_against_summary(inf, ref)
+
+
+@pytest.mark.parametrize("block_rows", [5, 16])
+def test_inference_from_blocks_of_rows_matches_summary_lm(r_lm, rng, monkeypatch, block_rows):
+    """The blocked QR (last block shorter than the design is wide, for 5) with weights
+    and an aliased column."""
+    monkeypatch.setattr(inference, "QR_BLOCK_ROWS", block_rows)
+    z = rng.normal(size=(43, 2))
+    X = np.column_stack([z[:, 0], z[:, 1], z[:, 0] - z[:, 1]])
+    y = 1 + z @ [1.0, 2.0] + rng.normal(size=43)
+    w = rng.uniform(0.5, 2, 43)
+    fit = tl.fit(X, y, weights=w, seed=1)
+    ref = r_lm("y ~ x1 + x2 + x3", frame(X, y), weights=w)
+    _check_against_summary(fit.inference, ref)
 
 
 def test_conf_int_matches_confint(r_lm, ultra, ultra_fit):
