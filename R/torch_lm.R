@@ -153,8 +153,10 @@ fit_design <- function(x, y, w, offset, ..., verbose = NULL, resume = NULL) {
           c("torchlinreg_shape_error", "torchlinreg_input_error", "torchlinreg_error"))
   }
   has_intercept <- "(Intercept)" %in% colnames(x)
-  features <- x[, colnames(x) != "(Intercept)", drop = FALSE]
-  storage.mode(features) <- "double"
+  # The whole design goes over (no copy without the intercept column in R);
+  # Python leaves the intercept column out.
+  intercept_column <- if (has_intercept) match("(Intercept)", colnames(x)) - 1L
+  storage.mode(x) <- "double"
   y_names <- if (is.matrix(y)) colnames(y) %||% paste0("Y", seq_len(ncol(y))) else "y"
   previous <- resume
   if (!is.null(resume)) resume <- python_fit(resume)
@@ -162,8 +164,9 @@ fit_design <- function(x, y, w, offset, ..., verbose = NULL, resume = NULL) {
   core <- function(resume, epochs, verbose, hold_warnings = FALSE) {
     options$epochs <- epochs
     do.call(bridge_call, c(list(
-      "fit_matrix", x = features, y = unname(as.matrix(y)), offset = offset,
-      names = as.list(colnames(features)), response_names = as.list(y_names),
+      "fit_matrix", x = x, y = unname(as.matrix(y)), offset = offset,
+      names = as.list(colnames(x)[colnames(x) != "(Intercept)"]),
+      response_names = as.list(y_names), intercept_column = intercept_column,
       intercept = has_intercept, weights = w, verbose = verbose, resume = resume,
       hold_warnings = hold_warnings), options))
   }

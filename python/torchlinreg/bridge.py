@@ -50,29 +50,37 @@ def _names(names, count, prefix):
     return names
 
 
-def _matrix(values, what):
+def _matrix(values, what, without=None):
+    """``values`` as a float64 matrix (C order), without column ``without`` if given."""
     array = np.asarray(values, dtype=np.float64)
     if array.ndim == 1:
         array = array.reshape(-1, 1)
+    if array.ndim != 2:
+        raise ValueError(f"{what} must be a matrix; got shape {array.shape}.")
+    if without is not None:
+        column = as_int(without, "intercept_column", 0)
+        if column >= array.shape[1]:
+            raise ValueError(f"intercept_column is {column} but {what} has {array.shape[1]} "
+                             "columns.")
+        array = array[:, 1:] if column == 0 else np.delete(array, column, axis=1)
     if not array.flags.writeable:
         # reticulate lends R's memory read-only; torch refuses to wrap that,
         # so take the one copy here, already in the row-major order torch uses.
         array = np.array(array, order="C")
-    if array.ndim != 2:
-        raise ValueError(f"{what} must be a matrix; got shape {array.shape}.")
     return array
 
 
 def fit_matrix(x, y, *, names=None, response_names=None, intercept=True, weights=None,
                offset=None, optimizer="adam", lr=None, epochs=None, batch_size=None, validation=0.0,
                standardize=True, dtype="float64", seed=None, tol=None, verbose=False,
-               resume=None, hold_warnings=False, **options):
+               resume=None, hold_warnings=False, intercept_column=None, **options):
     """Fit ``y ~ x`` and return every number R needs, as plain values.
 
     Parameters
     ----------
     x : numeric matrix (n, p)
-        The design *without* the intercept column (``intercept`` adds it).
+        The design *without* the intercept column (``intercept`` adds it),
+        unless ``intercept_column`` says which column it is.
     y : numeric vector (n,) or matrix (n, k)
     names, response_names : list of str, optional
         Column names of ``x`` and ``y``; they name aliased columns and the
@@ -84,6 +92,10 @@ def fit_matrix(x, y, *, names=None, response_names=None, intercept=True, weights
     resume : LinearFit, optional
         The ``python_fit`` of an earlier result: continue its optimizer
         (``epochs`` further steps), as ``fit(..., resume=)``.
+    intercept_column : int, optional
+        The 0-based column of ``x`` holding the intercept's ones, left out
+        here: R sends its whole model matrix, with no copy made without it
+        (the first column is left out without a copy here too).
     hold_warnings : bool
         Return the warnings the fit raised as ``warnings`` (a list of
         ``{"type", "message"}``) instead of letting Python print them; R's
@@ -103,7 +115,7 @@ def fit_matrix(x, y, *, names=None, response_names=None, intercept=True, weights
         ``python_fit``, the :class:`LinearFit` itself (without its training
         rows, only their hash), which R keeps for ``resume`` and ``save_fit``.
     """
-    X = _matrix(x, "x")
+    X = _matrix(x, "x", without=intercept_column)
     Y = _matrix(y, "y")
     offset = None if offset is None else _matrix(offset, "offset")
     target = Y if offset is None else Y - offset
@@ -191,12 +203,12 @@ def _moment_residual_products(result):
 
 
 def _fit_values(result, X, Y, weights, offset=None):
-    coefficients = result.coefficients()
+    coefficients = np.nan_to_num(result.coefficients())  # aliased terms count as 0
     intercept = bool(result.settings["intercept"])
-    aliased = _aliased_terms(result)
-    kept = ~aliased
-    A = np.hstack([np.ones((X.shape[0], 1)), X]) if intercept else X
-    fitted = A[:, kept] @ coefficients[:, kept].T
+    # X @ Wᵀ + b: no [1, X] copy of the (n, p) design.
+    fitted = X @ coefficients[:, int(intercept):].T
+    if intercept:
+        fitted += coefficients[:, 0]
     if offset is not None:
         fitted = fitted + offset
     residuals = Y - fitted

@@ -136,6 +136,18 @@ def test_read_only_arrays_from_r_are_accepted(cars_like):
     assert out["convergence"]["converged"]
 
 
+@pytest.mark.parametrize("column", [0, 1, 2.0])
+def test_the_intercept_column_of_rs_design_is_left_out(cars_like, column):
+    """R sends model.matrix() whole (read-only, column-major); ``intercept_column`` is dropped."""
+    x, y = cars_like
+    design = np.insert(x, int(column), 1.0, axis=1).copy(order="F")
+    design.flags.writeable = False
+    out = bridge.fit_matrix(design, y, intercept_column=column, seed=3)
+    np.testing.assert_array_equal(out["coefficients"], bridge.fit_matrix(x, y, seed=3)["coefficients"])
+    with pytest.raises(ValueError, match="intercept_column is 3 but x has 3 columns"):
+        bridge.fit_matrix(design, y, intercept_column=3)
+
+
 def test_save_load_and_resume_through_the_bridge(tmp_path):
     """R's save_fit()/load_fit()/resume=: the R part rides in the same no-pickle .npz."""
     import torchlinreg as tl
