@@ -70,7 +70,7 @@ torch_lm <- function(formula, data, subset, weights, na.action, offset, contrast
   mf <- mf[c(1L, m)]
   mf$drop.unused.levels <- TRUE
   mf[[1L]] <- quote(stats::model.frame)
-  mf <- eval(mf, parent.frame())
+  mf <- model_frame(mf, parent.frame())
   mt <- attr(mf, "terms")
   y <- stats::model.response(mf, "numeric")
   if (is.null(y)) {
