@@ -135,12 +135,13 @@ def report_r(r):
             f"(+{big:.0%} over fit_matrix; "
             f"+{r['torch_lm_large_s'] / r['python_fit_large_s'] - 1:.0%} over fit())."
             + ("" if big <= 0.2 else
-               " Reason (profiled with Rprof on this case): R's model.frame() and model.matrix() "
-               "take about 1 s on a million rows, lm()'s own way of building the design, which "
-               "torch_lm() keeps on purpose; passing the matrix to Python and the results back "
-               "about 0.3 s; and the same fit_matrix() call takes about 0.3 s longer inside R "
-               "(torch's float64 BLAS calls resolve to R's reference BLAS there). An earlier "
-               "run met the target only because the fit itself was slower.")]
+               " Reason (timed stage by stage in R on this case): model.matrix() takes "
+               "0.1-0.4 s on a million rows and the model frame 0.02 s (it was 0.3-0.5 s "
+               "until torch_lm() stopped letting na.omit() copy a frame it drops nothing "
+               "from), the bridge call about 0.1-0.2 s more than the same call from Python, "
+               "and building the R object about 0.2 s; against a fit_matrix() that itself "
+               "became twice as fast, so 20% of it is about 0.25 s. The design is still built "
+               "by model.matrix(), as lm() builds it, on purpose.")]
 
 
 def report_memory(r):
@@ -205,11 +206,13 @@ def report_streaming(r):
               f"difference {worst:.1e} (float32 data; the steps run in float32).",
               f"- Target: at most 1.5x pyarrow's read: {_verdict(ratio <= 1.5)} ({ratio:.2f}x)."
               + ("" if ratio <= 1.5 else
-                 " Reason: pyarrow decodes the (page-cached) file at close to memory speed, while "
-                 "the fit also converts every value to float64, centres it and forms the 11 x 11 "
-                 "Gram product in float64 (about 12 GFLOP for 50M rows, on one core while the "
-                 "other reads ahead), then runs its 1,000 steps; the float64 sums are what keep "
-                 "the statistics exact, so they were not traded away."),
+                 " Reason (profiled): reading into checked blocks alone takes about 1.4x "
+                 "pyarrow's bare read (the copy into one array per block and the finite check); "
+                 "the statistics thread, which overlaps the reading on the other core, spends "
+                 "about 1.8 s in the 11 x 11 float64 Gram products (OpenBLAS runs such narrow "
+                 "products at a few GFLOP/s; splitting the rows into wider blocks was tried and "
+                 "was slower) and 1 s converting, centring and summing; then 1,000 steps. The "
+                 "float64 sums keep the statistics exact, so they were not traded for float32."),
               f"- Target: peak memory under 1 GiB: {_verdict(fit['peak_over_start_mib'] < 1024)} "
               f"({fit['peak_over_start_mib']:,.0f} MiB)."]
     return lines
