@@ -38,9 +38,9 @@ from torch.distributed.elastic.multiprocessing.errors import record
 from .data import as_design, as_response, as_weights, resolve_dtype
 from .errors import OptionError
 from .files import expand_paths, open_files
-from .settings import _fresh_seed
+from .settings import _fresh_seed, as_int
 from .streaming import (DEFAULT_BATCH_ROWS, ArraySource, FileSource, StreamObjective,
-                        _positive_int, _predictors, fit_source, statistics_settings)
+                        _predictors, fit_source, statistics_settings)
 
 # How long a rank waits in a collective before giving up (torchrun normally
 # stops every rank much sooner when one fails).
@@ -250,7 +250,7 @@ def fit_files(paths, response, predictors=None, *, format=None, batch_rows=DEFAU
 
     def source_of(settings, _collective):
         return FileSource(table, names, responses, weights,
-                          _positive_int(batch_rows, "batch_rows"), settings)
+                          as_int(batch_rows, "batch_rows", 1), settings)
 
     return _fit(source_of, options, [names, responses, weights], verbose)
 

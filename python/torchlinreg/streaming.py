@@ -26,7 +26,7 @@ from .files import check_columns, open_files, prefetch, read_blocks
 from .fitting import check_batch_size, finish_fit, run_training, warn_scales
 from .gram import GramObjective, MomentAccumulator, quadratics, scaler_from_moments, \
     standardize_rows, step_batches
-from .settings import make_settings
+from .settings import as_int, make_settings
 from .threads import threads
 from .sufficient import TrainingStatistics
 
@@ -102,7 +102,7 @@ def fit_files(paths, response, predictors=None, *, format=None, batch_rows=DEFAU
         shuffle=shuffle, validation=validation, standardize=standardize, dtype=dtype, seed=seed,
         tol=tol, init=init, engine=engine, device=device, optimizer_options=optimizer_options)
     source = FileSource(table, predictors, responses, weights,
-                        _positive_int(batch_rows, "batch_rows"), settings)
+                        as_int(batch_rows, "batch_rows", 1), settings)
     return fit_source(source, settings, verbose)
 
 
@@ -120,12 +120,6 @@ def _predictors(table, predictors, responses, weights):
     if overlap:
         raise InputError(f"{overlap} are both predictors and responses; choose one role each.")
     return predictors
-
-
-def _positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise OptionError(f"{name} must be a positive integer; got {value!r}.")
-    return int(value)
 
 
 def statistics_settings(**options):

@@ -239,7 +239,8 @@ def test_negative_weights_are_refused(table, tmp_path):
 
 @pytest.mark.parametrize("options, message", [
     ({"engine": "autograd"}, "sufficient-statistics engine"),
-    ({"batch_rows": 0}, "batch_rows must be a positive integer"),
+    ({"batch_rows": 0}, "batch_rows must be at least 1"),
+    ({"batch_rows": 2.5}, "batch_rows must be a whole number"),
     ({"format": "xlsx"}, "format must be one of"),
     ({"batch_size": 10 ** 6}, "larger than the 3000 training rows"),
 ])
