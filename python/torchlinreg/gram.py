@@ -121,13 +121,21 @@ class MomentAccumulator:
         while start < x.shape[0]:
             take = min(CHUNK_ROWS - self._filled, x.shape[0] - start)
             rows, end = slice(self._filled, self._filled + take), start + take
-            self._buffer[rows, :p].copy_(x[start:end])
-            self._buffer[rows, p:].copy_(y[start:end])
+            self._put(self._buffer[rows, :p], x[start:end], slice(None, p))
+            self._put(self._buffer[rows, p:], y[start:end], slice(p, None))
             if self._weights is not None:
                 self._weights[rows].copy_(weights[start:end])
             self._filled, start = self._filled + take, end
             if self._filled == CHUNK_ROWS:
                 self._flush()
+
+    def _put(self, out, values, columns):
+        """Copy ``values`` into ``out``, centred in the same pass once there is a centre
+        (the same float64 subtraction as centring after the copy)."""
+        if self.center is None:
+            out.copy_(values)
+        else:
+            torch.sub(values, self.center[columns], out=out)
 
     def _flush(self):
         block = self._buffer[: self._filled]
@@ -136,11 +144,13 @@ class MomentAccumulator:
         size = block.new_tensor(float(m)) if w is None else w.sum()
         self.n_rows += m
         self.n_positive += m if w is None else int((w > 0).sum())
-        if self.center is None and size > 0:
+        raw = self.center is None  # rows put in before there was a centre
+        if raw and size > 0:
             self.center = (block if w is None else block * w[:, None]).sum(0) / size
         if self.center is None:
             return
-        block.sub_(self.center)
+        if raw:
+            block.sub_(self.center)
         weighted = block if w is None else block * w[:, None]
         self.total += size
         self.first += weighted.sum(0)
