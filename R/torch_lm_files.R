@@ -36,7 +36,7 @@
 #'   optimizer options such as `momentum`.
 #' @param format `"parquet"` or `"csv"`; from the file names when `NULL`.
 #' @param batch_rows Rows read at a time; memory holds a few blocks of this
-#'   many rows.
+#'   many rows. `NULL`: about 16 MiB of values a block.
 #' @param weights The name of a column of observation weights (a string),
 #'   as `lm(weights = )`; for `predict()`, the weights of the new
 #'   observations, as in [predict.torch_lm()].
@@ -58,7 +58,7 @@
 #' summary(fit)
 #' predict(fit, data.frame(wt = 3, hp = 150), interval = "prediction")
 #' coef(torch_lm_files(cbind(mpg, qsec) ~ ., path, weights = "cyl", seed = 1))
-torch_lm_files <- function(formula, paths, ..., format = NULL, batch_rows = 65536L,
+torch_lm_files <- function(formula, paths, ..., format = NULL, batch_rows = NULL,
                            weights = NULL, optimizer = "adam", lr = NULL, epochs = NULL,
                            batch_size = NULL, validation = 0, standardize = TRUE,
                            dtype = "float64", seed = NULL, tol = NULL) {

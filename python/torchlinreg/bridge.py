@@ -30,7 +30,7 @@ from .fitting import fit
 from .inference import Inference, fit_measures, model_sum_of_squares, prediction_intervals
 from . import persistence
 from .settings import as_int
-from .streaming import DEFAULT_BATCH_ROWS, fit_files as stream_files
+from .streaming import fit_files as stream_files
 
 __all__ = ["fit_matrix", "fit_files", "predict_matrix", "conf_int", "save_fit", "load_fit", "call",
            "version"]
@@ -144,7 +144,7 @@ def fit_matrix(x, y, *, names=None, response_names=None, intercept=True, weights
     return values
 
 
-def fit_files(paths, response, predictors=None, *, format=None, batch_rows=DEFAULT_BATCH_ROWS,
+def fit_files(paths, response, predictors=None, *, format=None, batch_rows=None,
               weights=None, intercept=True, optimizer="adam", lr=None, epochs=None,
               batch_size=None, validation=0.0, standardize=True, dtype="float64", seed=None,
               tol=None, verbose=False, **options):
@@ -175,7 +175,7 @@ def fit_files(paths, response, predictors=None, *, format=None, batch_rows=DEFAU
     """
     batch_size, epochs, seed = _counts(batch_size, epochs, seed)
     result = stream_files(paths, response, predictors, format=format,
-                          batch_rows=as_int(batch_rows, "batch_rows", 1), weights=weights,
+                          batch_rows=batch_rows, weights=weights,
                           intercept=bool(intercept), optimizer=optimizer, lr=lr, epochs=epochs,
                           batch_size=batch_size, validation=validation,
                           standardize=bool(standardize), dtype=dtype, seed=seed, tol=tol,

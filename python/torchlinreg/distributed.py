@@ -38,8 +38,8 @@ from torch.distributed.elastic.multiprocessing.errors import record
 from .data import as_design, as_response, as_weights, resolve_dtype
 from .errors import OptionError
 from .files import expand_paths, open_files
-from .settings import _fresh_seed, as_int
-from .streaming import (DEFAULT_BATCH_ROWS, ArraySource, FileSource, StreamObjective,
+from .settings import _fresh_seed
+from .streaming import (ArraySource, FileSource, StreamObjective,
                         _predictors, fit_source, statistics_settings)
 
 # How long a rank waits in a collective before giving up (torchrun normally
@@ -201,7 +201,7 @@ def _options(intercept, optimizer, lr, epochs, batch_size, shuffle, validation, 
 def fit(X, y, *, weights=None, intercept=True, optimizer="adam", lr=None, epochs=None,
         batch_size=None, shuffle=True, validation=0.0, standardize=True, dtype="float64",
         seed=None, tol=None, init="zeros", device="cpu", verbose=None,
-        batch_rows=DEFAULT_BATCH_ROWS, **optimizer_options):
+        batch_rows=None, **optimizer_options):
     """Fit on this rank's shard of the rows; every rank gets the same :class:`LinearFit`.
 
     Call on every rank of a process group (``torchrun`` sets one up; so can
@@ -231,7 +231,7 @@ def fit(X, y, *, weights=None, intercept=True, optimizer="adam", lr=None, epochs
     return _fit(source_of, options, [design.names, response.names], verbose)
 
 
-def fit_files(paths, response, predictors=None, *, format=None, batch_rows=DEFAULT_BATCH_ROWS,
+def fit_files(paths, response, predictors=None, *, format=None, batch_rows=None,
               weights=None, intercept=True, optimizer="adam", lr=None, epochs=None,
               batch_size=None, shuffle=True, validation=0.0, standardize=True, dtype="float64",
               seed=None, tol=None, init="zeros", device="cpu", verbose=None,
@@ -249,8 +249,7 @@ def fit_files(paths, response, predictors=None, *, format=None, batch_rows=DEFAU
                        standardize, dtype, seed, tol, init, device, optimizer_options)
 
     def source_of(settings, _collective):
-        return FileSource(table, names, responses, weights,
-                          as_int(batch_rows, "batch_rows", 1), settings)
+        return FileSource(table, names, responses, weights, batch_rows, settings)
 
     return _fit(source_of, options, [names, responses, weights], verbose)
 
@@ -284,7 +283,8 @@ def _parser():
     parser.add_argument("--dtype", default="float64", choices=["float64", "float32"])
     parser.add_argument("--seed", type=int)
     parser.add_argument("--tol", type=float)
-    parser.add_argument("--batch-rows", type=int, default=DEFAULT_BATCH_ROWS)
+    parser.add_argument("--batch-rows", type=int,
+                        help="rows read at a time (default: about 16 MiB of values)")
     parser.add_argument("--device", default="cpu",
                         help="cpu, or auto: each process on its own GPU (cuda:LOCAL_RANK)")
     parser.add_argument("--out", help="rank 0 saves the fit here (.npz, torchlinreg.load reads it)")

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 import torchlinreg as tl
+from torchlinreg import streaming
 from torchlinreg.data import hash_split
 from torchlinreg.errors import InputError, OptionError
 from torchlinreg.files import open_files
@@ -151,6 +152,23 @@ def test_validation_rows_come_from_a_stable_hash(table, tmp_path):
     assert rel(streamed.coef, memory.coef) < RTOL
     np.testing.assert_allclose(streamed.history["val_loss"], memory.history["val_loss"],
                                rtol=RTOL)
+
+
+@pytest.mark.parametrize("dtype, width, rows", [
+    (torch.float32, 11, (16 << 20) // 44), (torch.float64, 21, (16 << 20) // 168),
+    (torch.float64, 5000, 1024)])
+def test_default_blocks_hold_about_16_mib_of_values(dtype, width, rows):
+    assert streaming.block_rows(None, width, dtype) == rows
+    assert streaming.block_rows(300.0, width, dtype) == 300
+
+
+def test_the_block_size_does_not_change_a_full_batch_fit(table, tmp_path):
+    """The statistics are summed over fixed chunks, whatever the blocks read."""
+    paths = write(table, tmp_path, "parquet")
+    by_default = tl.fit_files(paths, "y", NAMES, weights="w", seed=2)
+    small = tl.fit_files(paths, "y", NAMES, weights="w", seed=2, batch_rows=97)
+    np.testing.assert_array_equal(by_default.coef, small.coef)
+    np.testing.assert_array_equal(by_default.history.to_numpy(), small.history.to_numpy())
 
 
 def test_a_directory_or_a_glob_reads_every_file_in_sorted_order(table, tmp_path):
