@@ -6,6 +6,12 @@ import subprocess
 import sys
 
 import numpy as np
+import torch
+
+from torchlinreg.streaming import block_rows
+
+# pyarrow's own default batch size for iter_batches.
+PYARROW_BATCH_ROWS = 1 << 16
 
 CHILD = r"""
 import json, sys, time, warnings
@@ -20,7 +26,7 @@ def reset_peak():
     with open("/proc/self/clear_refs", "w") as f:
         f.write("5")
 
-path, what, batch_rows = sys.argv[1], sys.argv[2], int(sys.argv[3])
+path, what, batch_rows = sys.argv[1], sys.argv[2], int(sys.argv[3]) or None
 if what == "fit":
     # The first optimizer step of a process imports parts of torch (seconds, once).
     import numpy as np
@@ -74,7 +80,10 @@ def measure(path, what, batch_rows):
 
 
 def run(bench_dir, quick=False):
-    n, p, batch_rows = (5_000_000 if quick else 50_000_000), 10, 1 << 16
+    n, p = (5_000_000 if quick else 50_000_000), 10
+    # The fit reads blocks of its default size; pyarrow reads at its own default batch size
+    # and at the fit's, and the faster of the two reads is the reference.
+    fit_rows = block_rows(None, p + 1, torch.float32)
     folder = os.path.join(bench_dir, ".data")
     os.makedirs(folder, exist_ok=True)
     path = os.path.join(folder, f"stream_{n}x{p}.parquet")
@@ -82,8 +91,10 @@ def run(bench_dir, quick=False):
         write_file(path, n, p)
     # The first read may come from disk; the second (and the fit) from the page cache, so the
     # ratio compares the fit with pyarrow at its fastest.
-    measure(path, "read", batch_rows)
-    read = measure(path, "read", batch_rows)
-    fit = measure(path, "fit", batch_rows)
-    return {"n": n, "p": p, "batch_rows": batch_rows, "file_mib": os.path.getsize(path) / 2 ** 20,
-            "data_mib": n * (p + 1) * 4 / 2 ** 20, "read": read, "fit": fit}
+    measure(path, "read", PYARROW_BATCH_ROWS)
+    reads = {rows: measure(path, "read", rows) for rows in (PYARROW_BATCH_ROWS, fit_rows)}
+    read = min(reads.values(), key=lambda m: m.get("seconds", float("inf")))
+    fit = measure(path, "fit", 0)
+    return {"n": n, "p": p, "batch_rows": fit_rows, "file_mib": os.path.getsize(path) / 2 ** 20,
+            "data_mib": n * (p + 1) * 4 / 2 ** 20, "read": read, "fit": fit,
+            "read_seconds_by_batch": {str(k): v.get("seconds") for k, v in reads.items()}}

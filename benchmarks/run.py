@@ -184,7 +184,10 @@ def report_streaming(r):
         + _measured(r) + ["| what | time | time / pyarrow read | peak memory over the start |",
                           "|---|---:|---:|---:|"]
     read, fit = r["read"], r["fit"]
-    for label, m in (("pyarrow reads the file (iter_batches)", read),
+    by_batch = r.get("read_seconds_by_batch", {})
+    read_label = "pyarrow reads the file (iter_batches" + "".join(
+        f"; {int(k):,}-row batches {_s(v)}" for k, v in by_batch.items()) + "; the faster)"
+    for label, m in ((read_label, read),
                      ("fit_files, full batch (one pass + 1,000 Adam steps)", fit)):
         if "error" in m:
             lines.append(f"| {label} | failed: {m['error'][-120:]} | | |")
@@ -196,7 +199,8 @@ def report_streaming(r):
         return lines
     ratio = fit["seconds"] / read["seconds"]
     worst = max(abs(a - b) / abs(b) for a, b in zip(fit["coef"], fit["exact"]))
-    lines += ["", f"Each in a fresh process; the file ({r['batch_rows']:,}-row batches, 1,048,576-row "
+    lines += ["", f"Each in a fresh process; the fit reads blocks of {r['batch_rows']:,} rows (its "
+              "default, about 16 MiB of values); the file (1,048,576-row "
               "row groups) is generated once and not committed, and read once before timing so "
               "that both timings read it from the page cache (from disk pyarrow's read takes "
               "several times longer and the ratio falls toward 1). The fit reads every row once for the "
