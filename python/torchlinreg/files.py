@@ -180,20 +180,24 @@ def prefetch(blocks, depth=2):
     done = object()
     stop = threading.Event()
 
+    def offer(item):
+        """Queue ``item`` unless the consumer has stopped; whether it was queued."""
+        while not stop.is_set():
+            try:
+                waiting.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     def read():
         try:
             for block in blocks:
-                while not stop.is_set():
-                    try:
-                        waiting.put(block, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
+                if not offer(block):
                     return
-            waiting.put(done)
+            offer(done)
         except BaseException as error:  # handed to the consumer, which raises it
-            waiting.put(error)
+            offer(error)
 
     reader = threading.Thread(target=read, name="torchlinreg-prefetch", daemon=True)
     reader.start()

@@ -3,6 +3,8 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 import warnings
 
 import numpy as np
@@ -14,7 +16,7 @@ import torchlinreg as tl
 from torchlinreg import streaming
 from torchlinreg.data import hash_split
 from torchlinreg.errors import InputError, OptionError
-from torchlinreg.files import open_files
+from torchlinreg.files import open_files, prefetch
 from torchlinreg.summary import compare_lm
 
 pytest.importorskip("pyarrow")
@@ -292,3 +294,30 @@ def test_a_saved_file_fit_loads_with_its_moments(table, tmp_path):
     assert (loaded.n_train, loaded.n_valid) == (fit.n_train, fit.n_valid)
     np.testing.assert_array_equal(loaded.inference.std_error, fit.inference.std_error)
     np.testing.assert_array_equal(loaded.exact[0], fit.exact[0])
+
+
+def _prefetch_threads():
+    return [t for t in threading.enumerate() if t.name == "torchlinreg-prefetch"]
+
+
+def test_prefetch_yields_in_order_and_raises_the_readers_error():
+    def blocks():
+        yield from range(5)
+        raise InputError("bad block")
+    got = []
+    with pytest.raises(InputError, match="bad block"):
+        for item in prefetch(blocks(), depth=2):
+            got.append(item)
+    assert got == list(range(5))
+
+
+def test_prefetch_reader_ends_when_the_consumer_stops_with_the_queue_full():
+    """The reader has queued two blocks and waits to queue the end when the consumer stops."""
+    reading = prefetch(iter(range(3)), depth=2)
+    assert next(reading) == 0
+    time.sleep(0.3)
+    reading.close()
+    deadline = time.monotonic() + 5
+    while _prefetch_threads() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _prefetch_threads()
