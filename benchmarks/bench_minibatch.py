@@ -8,6 +8,7 @@ from torch.utils.data import DataLoader, Dataset
 import torchlinreg as tl
 from common import make_data, timed
 from torchlinreg.gram import BATCHES_PER_BLOCK, step_batches
+from torchlinreg.threads import threads
 
 LR = 0.01
 MOMENTUM = 0.9
@@ -62,13 +63,9 @@ def steps_seconds(X, y, batch_size):
               for b in order.split(batch_size * BATCHES_PER_BLOCK)]
     model = torch.nn.Linear(X.shape[1], 1, dtype=X.dtype)
     optimizer = torch.optim.SGD(model.parameters(), lr=LR)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with threads(1):
         seconds, _ = timed(lambda: [step_batches(model, optimizer, x, yb, None, batch_size)
                                     for x, yb in blocks])
-    finally:
-        torch.set_num_threads(threads)
     return seconds
 
 

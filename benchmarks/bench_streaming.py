@@ -26,7 +26,7 @@ def reset_peak():
     with open("/proc/self/clear_refs", "w") as f:
         f.write("5")
 
-path, what, batch_rows = sys.argv[1], sys.argv[2], int(sys.argv[3]) or None
+path, what, batch_rows = sys.argv[1], sys.argv[2], int(sys.argv[3]) or None  # 0: the default
 if what == "fit":
     # The first optimizer step of a process imports parts of torch (seconds, once).
     import numpy as np
@@ -94,7 +94,7 @@ def run(bench_dir, quick=False):
     measure(path, "read", PYARROW_BATCH_ROWS)
     reads = {rows: measure(path, "read", rows) for rows in (PYARROW_BATCH_ROWS, fit_rows)}
     read = min(reads.values(), key=lambda m: m.get("seconds", float("inf")))
-    fit = measure(path, "fit", 0)
+    fit = measure(path, "fit", 0)  # fit_files' default blocks
     return {"n": n, "p": p, "batch_rows": fit_rows, "file_mib": os.path.getsize(path) / 2 ** 20,
             "data_mib": n * (p + 1) * 4 / 2 ** 20, "read": read, "fit": fit,
             "read_seconds_by_batch": {str(k): v.get("seconds") for k, v in reads.items()}}
