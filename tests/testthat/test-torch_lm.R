@@ -114,6 +114,14 @@ test_that("torch_lm_fit() is the matrix interface", {
                predict(lm(dist ~ speed, cars), data.frame(speed = c(5, 10)), interval = "confidence"))
 })
 
+test_that("torch_lm_fit() takes an integer matrix as lm.fit() does", {
+  skip_if_no_python()
+  x <- cbind("(Intercept)" = 1L, speed = as.integer(cars$speed))
+  expect_type(x, "integer")
+  fit <- torch_lm_fit(x, cars$dist, seed = 1)
+  expect_close(coef(fit), coef(lm.fit(x * 1, cars$dist)))
+})
+
 test_that("validation holds rows out and lm() is compared on the training rows", {
   skip_if_no_python()
   fit <- torch_lm(mpg ~ wt + hp, data = mtcars, validation = 0.25, seed = 10)
