@@ -52,6 +52,28 @@ test_that("several files, read in order, give the one-file fit", {
   expect_close(coef(parts), coef(lm(mpg ~ wt + hp, mtcars)), 1e-8)
 })
 
+# A data frame written as Parquet by pyarrow (R has no Parquet writer here),
+# in row groups of `group_rows` rows.
+write_parquet <- function(data, group_rows, dir = withr::local_tempdir(.local_envir = parent.frame())) {
+  path <- file.path(dir, "data.parquet")
+  pa <- reticulate::import("pyarrow", convert = FALSE)
+  pq <- reticulate::import("pyarrow.parquet", convert = FALSE)
+  columns <- lapply(data, function(column) pa$array(column, type = pa$float64()))
+  pq$write_table(pa$table(reticulate::dict(columns)), path, row_group_size = as.integer(group_rows))
+  path
+}
+
+test_that("a Parquet file in several row groups gives what lm() and the CSV file give", {
+  skip_if_no_python()
+  path <- write_parquet(mtcars, group_rows = 10)
+  fit <- torch_lm_files(mpg ~ wt + hp + qsec, path, seed = 1, batch_rows = 7)
+  expect_identical(basename(fit$paths), "data.parquet")
+  reference <- lm(mpg ~ wt + hp + qsec, data = mtcars)
+  expect_matches_lm_from_moments(fit, reference, mtcars[c(1, 15, 30), ])
+  from_csv <- torch_lm_files(mpg ~ wt + hp + qsec, write_csv(mtcars), seed = 1)
+  expect_close(coef(fit), coef(from_csv), 1e-12)
+})
+
 test_that("two responses with cbind() match lm(cbind())", {
   skip_if_no_python()
   path <- write_csv(mtcars)
