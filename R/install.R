@@ -2,7 +2,7 @@
 #'
 #' Creates (or updates) the virtualenv `r-torchlinreg` with the pinned
 #' Python dependencies (torch 2.13.0, numpy < 2 for reticulate 1.28,
-#' pandas < 3, scipy) and the torchlinreg Python package from a source
+#' pandas < 3, scipy, threadpoolctl, pyarrow) and the torchlinreg Python package from a source
 #' checkout. torchlinreg uses this virtualenv when neither
 #' `TORCHLINREG_PYTHON` nor `RETICULATE_PYTHON` is set and no checkout
 #' `.venv` is found (see [torchlinreg_config()]).
@@ -43,7 +43,8 @@ install_torchlinreg <- function(source = NULL, envname = "r-torchlinreg", python
 }
 
 # The pins of requirements.txt that the R package needs.
-PYTHON_REQUIREMENTS <- c("torch==2.13.0", "numpy<2", "pandas<3", "scipy", "pyarrow>=14,<21")
+PYTHON_REQUIREMENTS <- c("torch==2.13.0", "numpy<2", "pandas<3", "scipy", "threadpoolctl>=3",
+                         "pyarrow>=14,<21")
 
 `%||%` <- function(x, y) if (is.null(x)) y else x
 

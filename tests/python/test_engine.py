@@ -165,6 +165,25 @@ def test_chunked_statistics_do_not_depend_on_the_chunk(data, monkeypatch):
     np.testing.assert_allclose(chunked.coef, whole.coef, rtol=1e-10)
 
 
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("narrow_width", [0, 32])
+def test_moments_are_the_centred_products_whichever_product_sums_them(data, monkeypatch,
+                                                                      weighted, narrow_width):
+    """The column-by-column products (narrow widths; mirrored, so exactly
+    symmetric) and the one matrix product (wide ones) both give Σ w (z - c)(z - c)ᵀ."""
+    X, y, weights = data
+    monkeypatch.setattr(gram, "NARROW_WIDTH", narrow_width)
+    monkeypatch.setattr(gram, "CHUNK_ROWS", 1024)
+    w = weights if weighted else np.ones(len(y))
+    mom = gram.moments(torch.as_tensor(X), torch.as_tensor(y[:, None]),
+                       torch.as_tensor(weights) if weighted else None)
+    Z = np.column_stack([X, y]) - mom.center.numpy()
+    np.testing.assert_allclose(mom.second.numpy(), (Z * w[:, None]).T @ Z, rtol=1e-12)
+    np.testing.assert_allclose(mom.first.numpy(), w @ Z, rtol=1e-9, atol=1e-9 * np.abs(Z).max())
+    if narrow_width:
+        assert torch.equal(mom.second, mom.second.T)
+
+
 @pytest.mark.parametrize("intercept", [True, False])
 def test_scaler_from_moments_equals_scaler_fit(data, intercept):
     X, y, weights = data
