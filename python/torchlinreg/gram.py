@@ -20,6 +20,7 @@ is the closed form ``2/B · Aᵦᵀ(Aᵦθ - yᵦ)``, with no autograd graph.
 """
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from .data import epoch_order
@@ -119,26 +120,43 @@ class MomentAccumulator:
         self._filled = 0
 
     def add(self, x, y, weights=None):
-        """Add rows ``x`` ``(m, p)``, ``y`` ``(m, k)`` and their weights (if weighted)."""
-        p, start = x.shape[1], 0
-        while start < x.shape[0]:
-            take = min(CHUNK_ROWS - self._filled, x.shape[0] - start)
+        """Add rows ``x`` ``(m, p)``, ``y`` ``(m, k)`` and their weights (if weighted).
+
+        Each is a tensor, or a list of its columns as 1-d numpy arrays (and
+        the weights one array): a file's columns as Arrow decoded them, not
+        copied before they are summed here.
+        """
+        if isinstance(x, list) and self._buffer.device.type != "cpu":
+            x, y = (torch.from_numpy(np.stack(columns, 1)) for columns in (x, y))
+            weights = None if weights is None else torch.from_numpy(np.array(weights))
+        p, start, n = self.n_features, 0, _n_rows(y)
+        while start < n:
+            take = min(CHUNK_ROWS - self._filled, n - start)
             rows, end = slice(self._filled, self._filled + take), start + take
-            self._put(self._buffer[rows, :p], x[start:end], slice(None, p))
-            self._put(self._buffer[rows, p:], y[start:end], slice(p, None))
+            self._put(self._buffer[rows, :p], x, slice(start, end), slice(None, p))
+            self._put(self._buffer[rows, p:], y, slice(start, end), slice(p, None))
             if self._weights is not None:
-                self._weights[rows].copy_(weights[start:end])
+                _copy(self._weights[rows], weights[start:end])
             self._filled, start = self._filled + take, end
             if self._filled == CHUNK_ROWS:
                 self._flush()
 
-    def _put(self, out, values, columns):
-        """Copy ``values`` into ``out``, centred in the same pass once there is a centre
-        (the same float64 subtraction as centring after the copy)."""
-        if self.center is None:
-            out.copy_(values)
-        else:
-            torch.sub(values, self.center[columns], out=out)
+    def _put(self, out, values, rows, columns):
+        """Copy ``values[rows]`` into ``out``, centred in the same pass once there is a
+        centre (the same float64 subtraction as centring after the copy)."""
+        if not isinstance(values, list):
+            if self.center is None:
+                out.copy_(values[rows])
+            else:
+                torch.sub(values[rows], self.center[columns], out=out)
+            return
+        out = out.numpy()  # each column contiguous
+        center = None if self.center is None else self.center[columns].numpy()
+        for j, column in enumerate(values):
+            if center is None:
+                out[:, j] = column[rows]
+            else:
+                np.subtract(column[rows], center[j], out=out[:, j], dtype=np.float64)
 
     def _flush(self):
         block = self._buffer[: self._filled]
@@ -166,6 +184,19 @@ class MomentAccumulator:
         center = self.center if self.center is not None else torch.zeros_like(self.first)
         return Moments(self.n_rows, self.n_features, self.total.cpu().clone(), center.cpu(),
                        self.first.cpu().clone(), self.second.cpu().clone(), self.n_positive)
+
+
+def _n_rows(values):
+    """Rows of a tensor or of a list of numpy columns."""
+    return values.shape[0] if torch.is_tensor(values) else len(values[0])
+
+
+def _copy(out, values):
+    """``out[:] = values``, from a tensor or a (possibly read-only) numpy array."""
+    if torch.is_tensor(values):
+        out.copy_(values)
+    else:
+        out.numpy()[:] = values
 
 
 def _add_products(second, weighted, block):

@@ -148,7 +148,8 @@ def statistics_settings(**options):
 
 
 class FileSource:
-    """Training and validation rows streamed from files, in blocks of tensors."""
+    """Training and validation rows streamed from files, in blocks (numpy columns for
+    the statistics, tensors for minibatches)."""
 
     def __init__(self, table, predictors, responses, weights, batch_rows, settings):
         self.table = table
@@ -159,17 +160,22 @@ class FileSource:
         self.batch_rows = block_rows(batch_rows, len(self.columns), self.dtype)
         self.validation, self.seed = settings.validation, settings.seed
 
-    def _blocks(self, files=None):
+    def _blocks(self, files=None, columns=False):
+        """One pass: each block's ``(train, valid)`` parts, as :func:`split_block`
+        gives them, or with ``columns`` as :func:`split_columns` gives them."""
         numpy_dtype = np.float64 if self.dtype == torch.float64 else np.float32
         blocks = read_blocks(self.table, self.columns, self.batch_rows, files, numpy_dtype)
-        for block in prefetch(blocks):
+        # Stacked in the reading thread: prefetch runs this generator there.
+        blocks = ((block, block.columns if columns else block.stacked()) for block in blocks)
+        for block, values in prefetch(blocks):
             keys = None if self.validation == 0 else \
                 self.table.block_keys(block.file_index, block.start, block.n_rows)
-            yield split_block(self, block.values, keys)
+            yield (split_columns if columns else split_block)(self, values, keys)
 
     def parts(self):
-        """One pass: ``(train, valid)`` tensor blocks ``(x, y, w)`` (``valid`` None if empty)."""
-        yield from self._blocks()
+        """One pass: ``(train, valid)`` blocks ``(x, y, w)`` (``valid`` None if empty),
+        as lists of numpy columns read where Arrow decoded them."""
+        yield from self._blocks(columns=True)
 
     def train_blocks(self, shuffle, generator):
         """One pass over the training rows: files (and rows in a block) permuted if ``shuffle``."""
@@ -231,12 +237,36 @@ def split_block(source, values, keys):
     """
     block = torch.from_numpy(values)
     p, k = len(source.feature_names), len(source.response_names)
-    if source.has_weights and bool((block[p + k] < 0).any()):
-        raise InputError("the weights column has negative values; weights must be non-negative.")
-    parts = (block[:p].T, block[p:p + k].T, block[p + k] if source.has_weights else None)
+    parts = (block[:p].T, block[p:p + k].T, _weights(source, block, p + k))
     if source.validation == 0:
         return parts, None
     return split_parts(parts, torch.from_numpy(hash_split(keys, source.validation, source.seed)))
+
+
+def split_columns(source, columns, keys):
+    """A block's numpy columns as training and validation ``(x, y, w)``: lists of the
+    ``p`` and ``k`` columns and the weights, not copied unless there is a validation part."""
+    p, k = len(source.feature_names), len(source.response_names)
+    w = _weights(source, columns, p + k)
+    if source.validation == 0:
+        return (columns[:p], columns[p:p + k], w), None
+    valid = hash_split(keys, source.validation, source.seed)
+
+    def pick(mask):
+        if not mask.any():
+            return None
+        return ([c[mask] for c in columns[:p]], [c[mask] for c in columns[p:p + k]],
+                None if w is None else w[mask])
+    return pick(~valid), pick(valid)
+
+
+def _weights(source, columns, index):
+    """The weights column (None without weights), checked."""
+    if not source.has_weights:
+        return None
+    if bool((columns[index] < 0).any()):
+        raise InputError("the weights column has negative values; weights must be non-negative.")
+    return columns[index]
 
 
 def split_parts(parts, valid):

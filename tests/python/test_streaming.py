@@ -13,10 +13,10 @@ import pytest
 import torch
 
 import torchlinreg as tl
-from torchlinreg import streaming
+from torchlinreg import gram, streaming
 from torchlinreg.data import hash_split
 from torchlinreg.errors import InputError, OptionError
-from torchlinreg.files import open_files, prefetch
+from torchlinreg.files import open_files, prefetch, read_blocks
 from torchlinreg.summary import compare_lm
 
 pytest.importorskip("pyarrow")
@@ -171,6 +171,26 @@ def test_the_block_size_does_not_change_a_full_batch_fit(table, tmp_path):
     small = tl.fit_files(paths, "y", NAMES, weights="w", seed=2, batch_rows=97)
     np.testing.assert_array_equal(by_default.coef, small.coef)
     np.testing.assert_array_equal(by_default.history.to_numpy(), small.history.to_numpy())
+
+
+@pytest.mark.parametrize("dtype, copied", [(np.float32, False), (np.float64, True)])
+def test_columns_reach_the_statistics_as_arrow_decoded_them(table, tmp_path, monkeypatch, dtype,
+                                                           copied):
+    """A column already in the fit's dtype is Arrow's memory, not a copy; the sums
+    taken from such columns equal those of the in-memory rows bit for bit (in
+    chunks smaller than the data, so most rows are centred as they are copied)."""
+    monkeypatch.setattr(gram, "CHUNK_ROWS", 256)
+    path = str(tmp_path / "f32.parquet")
+    table.astype(np.float32).to_parquet(path, index=False, row_group_size=700)
+    blocks = list(read_blocks(open_files(path), NAMES + ["y"], 500, dtype=dtype))
+    assert sum(b.n_rows for b in blocks) == len(table)
+    assert all(c.dtype == dtype and c.flags.owndata == copied for b in blocks for c in b.columns)
+    streamed = quiet(tl.fit_files, path, "y", NAMES, weights="w", dtype="float32", seed=2,
+                     epochs=50)
+    frame = table.astype(np.float32)
+    memory = quiet(tl.fit, frame[NAMES], frame["y"], weights=frame["w"], dtype="float32", seed=2,
+                   epochs=50)
+    np.testing.assert_array_equal(streamed.history.to_numpy(), memory.history.to_numpy())
 
 
 def test_a_directory_or_a_glob_reads_every_file_in_sorted_order(table, tmp_path):
