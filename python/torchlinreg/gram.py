@@ -126,9 +126,9 @@ class MomentAccumulator:
         the weights one array): a file's columns as Arrow decoded them, not
         copied before they are summed here.
         """
-        if isinstance(x, list) and self._buffer.device.type != "cpu":
-            x, y = (torch.from_numpy(np.stack(columns, 1)) for columns in (x, y))
-            weights = None if weights is None else torch.from_numpy(np.array(weights))
+        device = self._buffer.device
+        if device.type != "cpu":  # one copy of the piece to the device, then as on the CPU
+            x, y, weights = (_on_device(v, device) for v in (x, y, weights))
         p, start, n = self.n_features, 0, _n_rows(y)
         while start < n:
             take = min(CHUNK_ROWS - self._filled, n - start)
@@ -189,6 +189,14 @@ class MomentAccumulator:
 def _n_rows(values):
     """Rows of a tensor or of a list of numpy columns."""
     return values.shape[0] if torch.is_tensor(values) else len(values[0])
+
+
+def _on_device(values, device):
+    """A tensor, numpy array or list of numpy columns (stacked) as a tensor on ``device``."""
+    if values is None or torch.is_tensor(values):
+        return None if values is None else values.to(device)
+    array = np.stack(values, 1) if isinstance(values, list) else np.array(values)
+    return torch.from_numpy(array).to(device)
 
 
 def _copy(out, values):

@@ -7,9 +7,11 @@ import pytest
 import torch
 
 import torchlinreg as tl
+from torchlinreg import gram
 from torchlinreg.devices import resolve_device
 
 HAS_CUDA = torch.cuda.is_available()
+NAMES = ["a", "b", "c", "d"]
 needs_cuda = pytest.mark.skipif(not HAS_CUDA, reason="torch sees no CUDA GPU on this machine")
 
 
@@ -82,11 +84,16 @@ def test_a_gpu_fit_saves_loads_and_resumes(data, tmp_path):
 
 
 @needs_cuda
-def test_a_gpu_fit_from_files_agrees_with_the_cpu_fit(data, tmp_path):
+def test_a_gpu_fit_from_files_agrees_with_the_cpu_fit(data, tmp_path, monkeypatch):
+    """In chunks smaller than the data, so rows (read on the CPU) are centred into
+    the GPU's chunk as they are copied."""
     pytest.importorskip("pyarrow")
-    X, y, _ = data
-    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"]).assign(y=y)
+    monkeypatch.setattr(gram, "CHUNK_ROWS", 256)
+    X, y, w = data
+    frame = pd.DataFrame(X, columns=NAMES).assign(y=y, w=w)
     frame.to_parquet(tmp_path / "d.parquet", index=False)
-    cpu = tl.fit_files(tmp_path / "d.parquet", "y", seed=1, batch_rows=300)
-    gpu = tl.fit_files(tmp_path / "d.parquet", "y", seed=1, batch_rows=300, device="cuda")
-    np.testing.assert_allclose(gpu.coef, cpu.coef, rtol=1e-10)
+    for options in ({}, {"weights": "w", "validation": 0.2}):
+        path = tmp_path / "d.parquet"
+        cpu = tl.fit_files(path, "y", NAMES, seed=1, batch_rows=300, **options)
+        gpu = tl.fit_files(path, "y", NAMES, seed=1, batch_rows=300, device="cuda", **options)
+        np.testing.assert_allclose(gpu.coef, cpu.coef, rtol=1e-10)
