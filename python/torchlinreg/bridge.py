@@ -51,7 +51,8 @@ def _names(names, count, prefix):
 
 
 def _matrix(values, what, without=None):
-    """``values`` as a float64 matrix (C order), without column ``without`` if given."""
+    """``values`` as a float64 matrix, without column ``without`` if given (a row-major
+    copy only where R lent its memory read-only)."""
     array = np.asarray(values, dtype=np.float64)
     if array.ndim == 1:
         array = array.reshape(-1, 1)

@@ -238,26 +238,24 @@ def split_block(source, values, keys):
     block = torch.from_numpy(values)
     p, k = len(source.feature_names), len(source.response_names)
     parts = (block[:p].T, block[p:p + k].T, _weights(source, block, p + k))
-    if source.validation == 0:
-        return parts, None
-    return split_parts(parts, torch.from_numpy(hash_split(keys, source.validation, source.seed)))
+    return _split(source, parts, keys, torch.from_numpy)
 
 
 def split_columns(source, columns, keys):
     """A block's numpy columns as training and validation ``(x, y, w)``: lists of the
     ``p`` and ``k`` columns and the weights, not copied unless there is a validation part."""
     p, k = len(source.feature_names), len(source.response_names)
-    w = _weights(source, columns, p + k)
-    if source.validation == 0:
-        return (columns[:p], columns[p:p + k], w), None
-    valid = hash_split(keys, source.validation, source.seed)
+    parts = (columns[:p], columns[p:p + k], _weights(source, columns, p + k))
+    return _split(source, parts, keys, lambda mask: mask)
 
-    def pick(mask):
-        if not mask.any():
-            return None
-        return ([c[mask] for c in columns[:p]], [c[mask] for c in columns[p:p + k]],
-                None if w is None else w[mask])
-    return pick(~valid), pick(valid)
+
+def _split(source, parts, keys, as_mask):
+    """``(train, valid)`` of a block's ``parts``: all training rows without validation,
+    else split by the seeded hash of ``keys`` (``as_mask`` turns the numpy mask into
+    what indexes the parts)."""
+    if source.validation == 0:
+        return parts, None
+    return split_parts(parts, as_mask(hash_split(keys, source.validation, source.seed)))
 
 
 def _weights(source, columns, index):
@@ -271,10 +269,14 @@ def _weights(source, columns, index):
 
 def split_parts(parts, valid):
     """``(train, valid)``: the rows of ``(x, y, w)`` outside and inside the mask ``valid``
-    (None for a part with no rows)."""
+    (None for a part with no rows); a part may be a list of columns, each masked."""
+    def rows(part, mask):
+        if part is None:
+            return None
+        return [column[mask] for column in part] if isinstance(part, list) else part[mask]
+
     def pick(mask):
-        return None if not bool(mask.any()) else tuple(None if t is None else t[mask]
-                                                        for t in parts)
+        return None if not bool(mask.any()) else tuple(rows(t, mask) for t in parts)
     return pick(~valid), pick(valid)
 
 

@@ -27,7 +27,9 @@ def threads(count):
     if count is not None and count != before:
         torch.set_num_threads(count)
     try:
-        with nullcontext() if count is None else _blas_controller().limit(limits=count, user_api="blas"):
+        blas = nullcontext() if count is None else \
+            _blas_controller().limit(limits=count, user_api="blas")
+        with blas:
             yield
     finally:
         if torch.get_num_threads() != before:
