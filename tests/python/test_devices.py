@@ -91,9 +91,9 @@ def test_a_gpu_fit_from_files_agrees_with_the_cpu_fit(data, tmp_path, monkeypatc
     monkeypatch.setattr(gram, "CHUNK_ROWS", 256)
     X, y, w = data
     frame = pd.DataFrame(X, columns=NAMES).assign(y=y, w=w)
-    frame.to_parquet(tmp_path / "d.parquet", index=False)
+    path = tmp_path / "d.parquet"
+    frame.to_parquet(path, index=False)
     for options in ({}, {"weights": "w", "validation": 0.2}):
-        path = tmp_path / "d.parquet"
         cpu = tl.fit_files(path, "y", NAMES, seed=1, batch_rows=300, **options)
         gpu = tl.fit_files(path, "y", NAMES, seed=1, batch_rows=300, device="cuda", **options)
         np.testing.assert_allclose(gpu.coef, cpu.coef, rtol=1e-10)
