@@ -185,9 +185,30 @@ def _fit(source_of, options, names, verbose):
     collective = Collective()
     settings = _settings(collective, options, names)
     source = source_of(settings, collective)
-    return fit_source(source, settings, verbose if collective.rank == 0 else False,
-                      reduce=collective.reduce_moments,
-                      objective=partial(DistributedObjective, collective=collective))
+    result = fit_source(source, settings, verbose if collective.rank == 0 else False,
+                        reduce=collective.reduce_moments,
+                        objective=partial(DistributedObjective, collective=collective))
+    # Every collective of the fit has been let go by gloo's threads before the caller goes
+    # on (and perhaps exits): see shutdown().
+    dist.barrier()
+    return result
+
+
+def shutdown():
+    """End the process group safely: wait for every rank, then destroy it.
+
+    Call this (rather than ``torch.distributed.destroy_process_group()``
+    alone) at the end of a script that fits across processes. A gloo worker
+    thread lets go of a finished collective's tensors a moment after the
+    collective returns; if the main thread is already finalizing the
+    interpreter by then, dropping them needs the GIL and the process aborts
+    ("terminate called without an active exception", exit -6) after all its
+    work is done. A barrier first makes every earlier collective's release
+    happen while the interpreter is alive.
+    """
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
 
 
 def _options(intercept, optimizer, lr, epochs, batch_size, shuffle, validation, standardize,
@@ -318,7 +339,7 @@ def main(argv=None):
         else:
             print(f"{collective.world_size} processes, {result.n_train} training rows")
             print(result.summary())
-    dist.destroy_process_group()
+    shutdown()
     return 0
 
 

@@ -24,7 +24,7 @@ WORKER = textwrap.dedent("""
     import numpy as np
     import torch.distributed as dist
     from torchlinreg import ConvergenceWarning
-    from torchlinreg.distributed import fit
+    from torchlinreg.distributed import fit, shutdown
     data, out, options = sys.argv[1], sys.argv[2], eval(sys.argv[3])
     dist.init_process_group("gloo")
     rank = dist.get_rank()
@@ -37,7 +37,7 @@ WORKER = textwrap.dedent("""
         np.savez(out, coef=result.coef, intercept=result.intercept,
                  history=result.history.to_numpy(), n_train=result.n_train,
                  se=result.inference.std_error)
-    dist.destroy_process_group()
+    shutdown()
 """)
 
 
