@@ -3,7 +3,7 @@
 #' As [stats::predict.lm()]: the new design matrix is built from `newdata`
 #' with the fit's terms, factor levels and contrasts; confidence and
 #' prediction limits come from the Python core
-#' (`torchlinreg.inference.prediction_intervals`) with the fit's stored
+#' (`torchlinreg.results.inference.prediction_intervals`) with the fit's stored
 #' numbers.
 #'
 #' @param object A `torch_lm` object.

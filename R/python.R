@@ -116,7 +116,7 @@ torchlinreg_available <- function() {
 python_bridge <- function() {
   if (isTRUE(.state$ready)) return(.state$bridge)
   start_python()
-  for (module in c("numpy", "torch", "torchlinreg.bridge")) {
+  for (module in c("numpy", "torch", "torchlinreg.interop.bridge")) {
     problem <- import_problem(module)
     if (!is.null(problem)) {
       stop_no_python(sprintf("the Python at %s cannot import '%s' (%s)",

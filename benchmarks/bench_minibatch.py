@@ -7,8 +7,8 @@ from torch.utils.data import DataLoader, Dataset
 
 import torchlinreg as tl
 from common import make_data, timed
-from torchlinreg.gram import BATCHES_PER_BLOCK, step_batches
-from torchlinreg.threads import threads
+from torchlinreg.engine.minibatch import BATCHES_PER_BLOCK, step_batches
+from torchlinreg.engine.threads import threads
 
 LR = 0.01
 MOMENTUM = 0.9

@@ -12,7 +12,7 @@ run <- function(data, formula) {
 # The Python function torch_lm() calls, called directly from this R process on the
 # model matrix: what torch_lm() costs beyond it is the R layer alone.
 direct <- function(x, y) {
-  bridge <- reticulate::import("torchlinreg.bridge")
+  bridge <- reticulate::import("torchlinreg.interop.bridge")
   suppressWarnings(bridge$fit_matrix(x, y, intercept_column = 0L, names = as.list(colnames(x)[-1]),
                                      epochs = 1000L, tol = 0, seed = 1L))
 }
@@ -31,7 +31,7 @@ cat(t_small, median(t_large), median(t_direct), "\n")
 
 
 def _python_times(X, y, repeat):
-    from torchlinreg.bridge import fit_matrix
+    from torchlinreg.interop.bridge import fit_matrix
     options = dict(epochs=1000, tol=0, seed=1)
     warm_up()
     with warnings.catch_warnings():

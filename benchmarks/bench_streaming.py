@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import torch
 
-from torchlinreg.streaming import block_rows
+from torchlinreg.scale.streaming import block_rows
 
 # pyarrow's own default batch size for iter_batches.
 PYARROW_BATCH_ROWS = 1 << 16

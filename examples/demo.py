@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 import torchlinreg
-from torchlinreg.summary import compare_lm
+from torchlinreg.interop.compare import compare_lm
 
 # float64 with the default tolerance reaches lm() to about 1e-10; the
 # package promises 1e-8 (README, "How results are checked").

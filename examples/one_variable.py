@@ -16,8 +16,8 @@ import warnings
 from pathlib import Path
 
 import torchlinreg
-from torchlinreg.plotting import plot_line
-from torchlinreg.summary import compare_lm
+from torchlinreg.results.plotting import plot_line
+from torchlinreg.interop.compare import compare_lm
 
 TOLERANCE = 1e-8
 

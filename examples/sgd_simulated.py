@@ -24,8 +24,8 @@ import torch
 
 import torchlinreg
 from torchlinreg.errors import ShapeError
-from torchlinreg.loss import squared_error_by_output
-from torchlinreg.summary import compare_lm
+from torchlinreg.engine.loss import squared_error_by_output
+from torchlinreg.interop.compare import compare_lm
 
 SE_TOLERANCE = 0.1
 
@@ -71,10 +71,10 @@ def show_pitfall(X, y, fit):
     try:
         squared_error_by_output(pred, y_t)
         refused = False
-        print("torchlinreg.loss.squared_error_by_output accepted mismatched shapes (unexpected)")
+        print("torchlinreg.engine.loss.squared_error_by_output accepted mismatched shapes (unexpected)")
     except ShapeError as error:
         refused = True
-        print(f"torchlinreg.loss.squared_error_by_output(pred, y) raised ShapeError: {error}")
+        print(f"torchlinreg.engine.loss.squared_error_by_output(pred, y) raised ShapeError: {error}")
     return wrong, right, refused
 
 

@@ -161,7 +161,7 @@ def _fit(args, data):
 
 def _lm_comparison(fit):
     """lm() on the training rows beside the fit, or the reason it is not available."""
-    from .summary import compare_lm
+    from .interop.compare import compare_lm
     try:
         table = compare_lm(fit)
     except ImportError as error:

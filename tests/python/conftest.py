@@ -75,7 +75,7 @@ class RLm:
 
 def _load_r():
     """Start R through rpy2 (skipping when R or rpy2 is missing); return ``rpy2.robjects``."""
-    from torchlinreg.lm_check import start_r
+    from torchlinreg.interop.lm_check import start_r
     try:
         return start_r()
     except ImportError as error:

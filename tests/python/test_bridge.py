@@ -3,7 +3,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from torchlinreg import bridge, datasets, fit, ols
+from torchlinreg import datasets, fit, ols
+from torchlinreg.interop import bridge
 
 
 @pytest.fixture
@@ -151,7 +152,7 @@ def test_the_intercept_column_of_rs_design_is_left_out(cars_like, column):
 def test_save_load_and_resume_through_the_bridge(tmp_path):
     """R's save_fit()/load_fit()/resume=: the R part rides in the same no-pickle .npz."""
     import torchlinreg as tl
-    from torchlinreg import bridge
+    from torchlinreg.interop import bridge
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(40, 2)), rng.normal(size=40)
     opts = dict(names=["a", "b"], seed=3, tol=0.0)

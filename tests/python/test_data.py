@@ -5,7 +5,8 @@ import pytest
 import torch
 
 import torchlinreg as tl
-from torchlinreg.data import as_design, as_response
+from torchlinreg.engine.loss import squared_error_by_output
+from torchlinreg.inputs.arrays import as_design, as_response
 
 
 @pytest.fixture
@@ -32,7 +33,7 @@ def test_n_and_n_by_1_targets_give_identical_fits(xy):
 def test_n_target_never_broadcasts_against_n_by_1_prediction():
     pred, target = torch.zeros(5, 1), torch.zeros(5)
     with pytest.raises(tl.ShapeError, match=r"prediction has shape \(5, 1\) but target has shape \(5,\)"):
-        tl.loss.squared_error_by_output(pred, target)
+        squared_error_by_output(pred, target)
 
 
 @pytest.mark.parametrize("X", [np.arange(10.0), np.zeros((10, 2, 2))], ids=["1d", "3d"])

@@ -7,8 +7,9 @@ import pytest
 import torch
 
 import torchlinreg as tl
-from torchlinreg import gram
-from torchlinreg.devices import resolve_device
+from torchlinreg.engine import moments
+
+from torchlinreg.engine.devices import resolve_device
 
 HAS_CUDA = torch.cuda.is_available()
 NAMES = ["a", "b", "c", "d"]
@@ -88,7 +89,7 @@ def test_a_gpu_fit_from_files_agrees_with_the_cpu_fit(data, tmp_path, monkeypatc
     """In chunks smaller than the data, so rows (read on the CPU) are centred into
     the GPU's chunk as they are copied."""
     pytest.importorskip("pyarrow")
-    monkeypatch.setattr(gram, "CHUNK_ROWS", 256)
+    monkeypatch.setattr(moments, "CHUNK_ROWS", 256)
     X, y, w = data
     frame = pd.DataFrame(X, columns=NAMES).assign(y=y, w=w)
     path = tmp_path / "d.parquet"

@@ -11,9 +11,10 @@ import pytest
 import torch
 
 import torchlinreg as tl
-from torchlinreg import gram
+from torchlinreg.engine import moments
+from torchlinreg.engine import objective
 from torchlinreg.errors import OptionError
-from torchlinreg.scaling import Scaler
+from torchlinreg.engine.scaling import Scaler
 
 TRAJECTORY_RTOL = 1e-10
 GRAD_NORM_ATOL = 1e-10
@@ -159,7 +160,7 @@ def test_same_seed_gives_bitwise_the_same_history(data):
 def test_chunked_statistics_do_not_depend_on_the_chunk(data, monkeypatch):
     X, y, weights = data
     whole = tl.fit(X, y, weights=weights, seed=1, epochs=100, tol=0)
-    monkeypatch.setattr(gram, "CHUNK_ROWS", 97)
+    monkeypatch.setattr(moments, "CHUNK_ROWS", 97)
     chunked = tl.fit(X, y, weights=weights, seed=1, epochs=100, tol=0)
     np.testing.assert_allclose(chunked.history["loss"], whole.history["loss"], rtol=1e-12)
     np.testing.assert_allclose(chunked.coef, whole.coef, rtol=1e-10)
@@ -172,10 +173,10 @@ def test_moments_are_the_centred_products_whichever_product_sums_them(data, monk
     """The column-by-column products (narrow widths; mirrored, so exactly
     symmetric) and the one matrix product (wide ones) both give Σ w (z - c)(z - c)ᵀ."""
     X, y, weights = data
-    monkeypatch.setattr(gram, "NARROW_WIDTH", narrow_width)
-    monkeypatch.setattr(gram, "CHUNK_ROWS", 1024)
+    monkeypatch.setattr(moments, "NARROW_WIDTH", narrow_width)
+    monkeypatch.setattr(moments, "CHUNK_ROWS", 1024)
     w = weights if weighted else np.ones(len(y))
-    mom = gram.moments(torch.as_tensor(X), torch.as_tensor(y[:, None]),
+    mom = moments.moments(torch.as_tensor(X), torch.as_tensor(y[:, None]),
                        torch.as_tensor(weights) if weighted else None)
     Z = np.column_stack([X, y]) - mom.center.numpy()
     np.testing.assert_allclose(mom.second.numpy(), (Z * w[:, None]).T @ Z, rtol=1e-12)
@@ -189,7 +190,7 @@ def test_scaler_from_moments_equals_scaler_fit(data, intercept):
     X, y, weights = data
     Xt, Yt, wt = (torch.as_tensor(a) for a in (X, y[:, None], weights))
     expected = Scaler.fit(Xt, Yt, wt, intercept)
-    got = gram.scaler_from_moments(gram.moments(Xt, Yt, wt), intercept, True, torch.float64)
+    got = moments.scaler_from_moments(moments.moments(Xt, Yt, wt), intercept, True, torch.float64)
     for name in ("x_center", "x_scale", "y_center", "y_scale"):
         torch.testing.assert_close(getattr(got, name), getattr(expected, name), rtol=1e-12, atol=1e-12)
 
@@ -197,9 +198,9 @@ def test_scaler_from_moments_equals_scaler_fit(data, intercept):
 def test_quadratic_form_is_the_mse(data):
     X, y, weights = data
     Xt, Yt, wt = (torch.as_tensor(a) for a in (X, y[:, None], weights))
-    mom = gram.moments(Xt, Yt, wt)
-    scaler = gram.scaler_from_moments(mom, True, True, torch.float64)
-    quadratic = gram.Quadratic.from_moments(mom, scaler, True)
+    mom = moments.moments(Xt, Yt, wt)
+    scaler = moments.scaler_from_moments(mom, True, True, torch.float64)
+    quadratic = objective.Quadratic.from_moments(mom, scaler, True)
     theta = torch.tensor([[0.3, 0.1, -0.2, 0.5, 0.0, 1.0, -0.7]], dtype=torch.float64)
     residual = theta[0, 0] + scaler.transform_x(Xt) @ theta[0, 1:] - scaler.transform_y(Yt)[:, 0]
     direct = (wt * residual ** 2).sum() / wt.sum()

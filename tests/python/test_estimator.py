@@ -36,7 +36,7 @@ def test_sklearn_estimator_checks(estimator, check):
 
 
 def _r_available():
-    from torchlinreg.lm_check import start_r
+    from torchlinreg.interop.lm_check import start_r
     try:
         start_r()
     except ImportError as error:

@@ -6,7 +6,7 @@ import pytest
 pytest.importorskip("formulaic")
 import torchlinreg  # noqa: E402
 from torchlinreg.errors import InputError, OptionError  # noqa: E402
-from torchlinreg.formula import r_name  # noqa: E402
+from torchlinreg.interop.formula import r_name  # noqa: E402
 
 R_LM = r"""
 function(d, f, w) {
@@ -18,7 +18,7 @@ function(d, f, w) {
 
 
 def r_lm(frame, formula, weights=None):
-    from torchlinreg.lm_check import start_r
+    from torchlinreg.interop.lm_check import start_r
     try:
         ro = start_r()
     except ImportError as error:

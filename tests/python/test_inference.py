@@ -10,8 +10,8 @@ import pytest
 
 import torchlinreg as tl
 from conftest import FRUIT_X, ULTRA_X, frame
-from torchlinreg import inference
-from torchlinreg.inference import prediction_intervals
+from torchlinreg.results import inference as inference_module
+from torchlinreg.results.inference import prediction_intervals
 
 COEF_RTOL = 1e-7
 RSS_RTOL = 1e-9
@@ -75,7 +75,7 @@ def test_rank_deficient_inference_has_nan_where_lm_has_na(r_lm, rng):
 def test_inference_from_blocks_of_rows_matches_summary_lm(r_lm, rng, monkeypatch, block_rows):
     """The blocked QR (last block shorter than the design is wide, for 5) with weights
     and an aliased column."""
-    monkeypatch.setattr(inference, "QR_BLOCK_ROWS", block_rows)
+    monkeypatch.setattr(inference_module, "QR_BLOCK_ROWS", block_rows)
     z = rng.normal(size=(43, 2))
     X = np.column_stack([z[:, 0], z[:, 1], z[:, 0] - z[:, 1]])
     y = 1 + z @ [1.0, 2.0] + rng.normal(size=43)

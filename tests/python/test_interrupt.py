@@ -22,8 +22,8 @@ import pandas as pd
 import pytest
 
 import torchlinreg as tl
-from torchlinreg import bridge
-from torchlinreg._interrupt import sigint_to_python
+from torchlinreg.interop import bridge
+from torchlinreg.interop.sigint import sigint_to_python
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
@@ -54,7 +54,11 @@ def interrupt_child(code, *args):
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                              env={**os.environ, "PYTHONWARNINGS": "ignore"})
     try:
-        assert child.stdout.readline().strip() == "training"
+        started = child.stdout.readline().strip()
+        if started != "training":
+            child.wait(timeout=120)
+            pytest.fail(f"the child exited {child.returncode} before training: "
+                        f"{started!r} {child.stderr.read()[-3000:]}")
         time.sleep(1.5)
         child.send_signal(signal.SIGINT)
         out, err = child.communicate(timeout=120)
@@ -207,7 +211,7 @@ def test_bridge_call_interrupted_before_a_result_reports_keyboard_interrupt():
 BRIDGE_CHILD = textwrap.dedent("""
     import ctypes, os, signal, sys, time
     import numpy as np
-    from torchlinreg import bridge
+    from torchlinreg.interop import bridge
 
     sigaction = ctypes.CDLL(None).sigaction
     sigaction.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p]

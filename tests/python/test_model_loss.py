@@ -4,8 +4,8 @@ import pytest
 import torch
 
 import torchlinreg as tl
-from torchlinreg.loss import mse, squared_error_by_output
-from torchlinreg.model import LinearModel, initial_parameters
+from torchlinreg.engine.loss import mse, squared_error_by_output
+from torchlinreg.engine.model import LinearModel, initial_parameters
 
 
 def test_forward_is_matrix_multiply_plus_bias(rng):

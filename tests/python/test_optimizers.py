@@ -3,7 +3,7 @@ import pytest
 import torch
 
 import torchlinreg as tl
-from torchlinreg.optimizers import DEFAULT_LR, OPTIMIZERS, make_optimizer, resolve_optimizer
+from torchlinreg.engine.optimizers import DEFAULT_LR, OPTIMIZERS, make_optimizer, resolve_optimizer
 
 
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))

@@ -3,6 +3,8 @@ import copy
 import json
 import warnings
 
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -40,7 +42,7 @@ def test_round_trip_keeps_everything(data, tmp_path):
     X, y = data
     fit = tl.fit(X, y, seed=4, validation=0.25)
     path = fit.save(tmp_path / "fit")
-    assert path.endswith("fit.npz")
+    assert path == str(tmp_path / "fit") and os.listdir(tmp_path) == ["fit"]
     loaded = tl.load(path)
     same_fit(fit, loaded)
     assert loaded.settings == fit.settings
@@ -90,7 +92,7 @@ def test_a_pickled_or_foreign_file_is_refused(tmp_path):
         tl.load(pickled)
     foreign = tmp_path / "other.npz"
     np.savez(foreign, meta=np.array(json.dumps({"format": "else"})))
-    with pytest.raises(InputError, match="not a torchlinreg fit"):
+    with pytest.raises(InputError, match="is not a fit saved by torchlinreg"):
         tl.load(foreign)
     (tmp_path / "text.npz").write_text("hello")
     with pytest.raises(InputError):
@@ -221,3 +223,24 @@ def test_resume_checks_data_and_settings(data, tmp_path):
         tl.fit(X, y, resume=tl.ols(X, y))
     # repeating the previous values is fine
     quiet_fit(X, y, resume=loaded, lr=0.01, seed=1, epochs=1)
+
+
+def test_a_failed_save_leaves_the_previous_file_whole(data, tmp_path, monkeypatch):
+    """The file is written under a temporary name and renamed over the target, so a
+    write that fails half-way (a full disk, a size limit, Ctrl-C) loses nothing."""
+    X, y = data
+    first = tl.fit(X, y, seed=1)
+    path = first.save(tmp_path / "f.npz")
+    before = open(path, "rb").read()
+    from torchlinreg.persist import format as file_format
+
+    def fail_half_way(handle, **arrays):
+        handle.write(b"PK\x03\x04 half a zip file")
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(file_format.np, "savez_compressed", fail_half_way)
+    with pytest.raises(OSError, match="No space left"):
+        tl.fit(X, y, seed=2).save(path)
+    assert open(path, "rb").read() == before
+    assert os.listdir(tmp_path) == ["f.npz"]  # no temporary file left behind
+    monkeypatch.undo()
+    np.testing.assert_array_equal(tl.load(path).coef, first.coef)

@@ -5,7 +5,7 @@ import pytest
 
 pytest.importorskip("matplotlib")
 import torchlinreg  # noqa: E402
-from torchlinreg.plotting import parameter_paths, plot_line  # noqa: E402
+from torchlinreg.results.plotting import parameter_paths, plot_line  # noqa: E402
 
 PREDICTORS = ["a", "b", "c"]
 

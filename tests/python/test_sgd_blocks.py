@@ -7,9 +7,10 @@ import torch
 from torch.optim.optimizer import register_optimizer_step_post_hook
 
 import torchlinreg as tl
-from torchlinreg import gram
-from torchlinreg.sgd_blocks import plain_sgd_lr
-from torchlinreg.training import Schedule
+from torchlinreg.engine import minibatch
+from torchlinreg.engine import objective
+from torchlinreg.engine.plain_sgd import plain_sgd_lr
+from torchlinreg.engine.training import Schedule
 
 # 157 batches: blocks of 64, 64 and 29 batches; the last batch has 8 rows.
 N_ROWS, N_FEATURES, BATCH = 5000, 3, 32
@@ -32,7 +33,7 @@ def _objective(dtype, n_outputs, intercept, weighted, seed=0):
 
     def tensor(a):
         return None if a is None else torch.as_tensor(a, dtype=dtype)
-    _, train, _, _ = gram.build_objectives(tensor(X), tensor(Y), tensor(w), None, intercept, True)
+    _, train, _, _ = objective.build_objectives(tensor(X), tensor(Y), tensor(w), None, intercept, True)
     return train
 
 
@@ -101,7 +102,7 @@ def _hand_loop(model, lr, x, y, w, batch_size):
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
     with torch.no_grad():
         for rows in torch.arange(x.shape[0]).split(batch_size):
-            gram.set_batch_gradient(model, x[rows], y[rows], None if w is None else w[rows])
+            minibatch.set_batch_gradient(model, x[rows], y[rows], None if w is None else w[rows])
             optimizer.step()
     return _theta(model)
 
@@ -117,7 +118,7 @@ def test_step_batches_matches_a_hand_loop_of_optimizer_steps():
     """On one standardized block, against set_batch_gradient + optimizer.step() written out."""
     x, y, w = _block(1000, 2)
     model = _model(torch.float64, 2, True)
-    steps = gram.step_batches(model, torch.optim.SGD(model.parameters(), lr=0.1), x, y, w, 48)
+    steps = minibatch.step_batches(model, torch.optim.SGD(model.parameters(), lr=0.1), x, y, w, 48)
     assert steps == 21
     by_hand = _hand_loop(_model(torch.float64, 2, True), 0.1, x, y, w, 48)
     np.testing.assert_allclose(_theta(model), by_hand, rtol=FLOAT64_RTOL)
@@ -177,7 +178,7 @@ def test_diverging_steps_grow_and_overflow_as_torchs_do():
     for lr, finite in ((5.0, True), (1e60, False)):
         model = _model(torch.float64, 1, True)
         calls = _count_steps(optimizer := torch.optim.SGD(model.parameters(), lr=lr))
-        assert gram.step_batches(model, optimizer, x, y, None, 32) == 20 and not calls
+        assert minibatch.step_batches(model, optimizer, x, y, None, 32) == 20 and not calls
         by_hand = _hand_loop(_model(torch.float64, 1, True), lr, x, y, None, 32)
         if finite:
             assert np.abs(by_hand).max() > 1e10  # it did blow up

@@ -13,11 +13,13 @@ import pytest
 import torch
 
 import torchlinreg as tl
-from torchlinreg import gram, streaming
-from torchlinreg.data import hash_split
+from torchlinreg.engine import moments
+
+from torchlinreg.scale import streaming
+from torchlinreg.inputs.rows import hash_split
 from torchlinreg.errors import InputError, OptionError
-from torchlinreg.files import open_files, prefetch, read_blocks
-from torchlinreg.summary import compare_lm
+from torchlinreg.inputs.files import open_files, prefetch, read_blocks
+from torchlinreg.interop.compare import compare_lm
 
 pytest.importorskip("pyarrow")
 
@@ -179,7 +181,7 @@ def test_columns_reach_the_statistics_as_arrow_decoded_them(table, tmp_path, mon
     """A column already in the fit's dtype is Arrow's memory, not a copy; the sums
     taken from such columns equal those of the in-memory rows bit for bit (in
     chunks smaller than the data, so most rows are centred as they are copied)."""
-    monkeypatch.setattr(gram, "CHUNK_ROWS", 256)
+    monkeypatch.setattr(moments, "CHUNK_ROWS", 256)
     path = str(tmp_path / "f32.parquet")
     table.astype(np.float32).to_parquet(path, index=False, row_group_size=700)
     blocks = list(read_blocks(open_files(path), NAMES + ["y"], 500, dtype=dtype))

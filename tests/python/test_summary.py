@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 import torchlinreg
-from torchlinreg.summary import Summary, format_p, significance_stars
+from torchlinreg.results.summary import Summary, format_p, significance_stars
 
 PREDICTORS = ["distance", "elevation_gain", "elevation_loss"]
 NUMBER = r"-?(?:\d+\.?\d*(?:e[+-]?\d+)?|NA|<2e-16)"
@@ -23,7 +23,7 @@ function(d, f, w) {
 
 
 def r_summary(frame, formula, weights=None):
-    from torchlinreg.lm_check import start_r
+    from torchlinreg.interop.lm_check import start_r
     try:
         ro = start_r()
     except ImportError as error:

@@ -1,0 +1,271 @@
+"""The weighted moments of the rows ``[x, y]``, summed once in float64.
+
+Everything a full-batch fit needs from its rows (the loss and gradient of
+every step, the standardization, the alias check, the exact solution and
+the inference) is a function of these moments about (nearly) the mean:
+total weight, first and second moments. They are summed in fixed chunks
+of rows, so the rounding depends only on the rows and their order, not on
+how they arrive (memory, files, processes).
+"""
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .products import matmul
+from .scaling import Scaler
+from .threads import threads
+
+
+# Rows per chunk when forming the statistics: a few MB of float64 at p ~ 20.
+CHUNK_ROWS = 1 << 15
+
+
+# Widths (columns of [x, y]) whose Gram products are summed column by column;
+# see _add_products.
+NARROW_WIDTH = 32
+
+
+@dataclass
+class Moments:
+    """Weighted moments of the rows ``z = [x, y]`` about ``center`` (float64).
+
+    ``total`` is the sum of weights, ``first`` ``Σ w (z - c)`` and
+    ``second`` ``Σ w (z - c)(z - c)ᵀ``. Moments about (nearly) the mean
+    keep the variances free of cancellation. ``n_positive`` counts the rows
+    of positive weight (``lm()``'s observations).
+    """
+
+    n_rows: int
+    n_features: int
+    total: torch.Tensor
+    center: torch.Tensor
+    first: torch.Tensor
+    second: torch.Tensor
+    n_positive: int = None
+
+    def __post_init__(self):
+        if self.n_positive is None:
+            self.n_positive = self.n_rows
+
+    def matrix(self):
+        """``Σ w u uᵀ`` for ``u = [1, z - c]``: the moments as one matrix."""
+        top = torch.cat([self.total.reshape(1), self.first])
+        return torch.cat([top[None, :], torch.cat([self.first[:, None], self.second], 1)], 0)
+
+    def raw_gram(self, intercept):
+        """``AᵀWA`` for ``A = [1, X]`` (or ``X``), for the alias check."""
+        p = self.n_features
+        lift = torch.eye(p + 1, 1 + self.center.shape[0], dtype=torch.float64)
+        lift[1:, 0] = self.center[:p]
+        gram = matmul(matmul(lift, self.matrix()), lift.T)
+        return gram if intercept else gram[1:, 1:]
+
+    def mean(self):
+        """The weighted mean of ``z`` (the centre where there is no weight)."""
+        return self.center + self.first / self.total if self.total > 0 else self.center
+
+    def shifted(self, center):
+        """The same moments about another ``center``."""
+        d = self.center - center
+        first = self.first + self.total * d
+        second = (self.second + self.first[:, None] * d[None, :] + d[:, None] * self.first[None, :]
+                  + self.total * d[:, None] * d[None, :])
+        return Moments(self.n_rows, self.n_features, self.total, center, first, second,
+                       self.n_positive)
+
+
+class MomentAccumulator:
+    """Builds :class:`Moments` from rows given in pieces of any size.
+
+    Rows are copied into a float64 buffer of :data:`CHUNK_ROWS` rows and
+    summed a full chunk at a time, so the sums (and their rounding) depend
+    only on the rows and their order, not on how they arrive: streamed
+    blocks give the statistics of the same rows in memory bit for bit.
+    The centre is the (weighted) mean of the first chunk: within a few
+    standard errors of the mean, so the variances lose no digits to
+    cancellation (the shifted-data algorithm). Memory is one chunk.
+    """
+
+    def __init__(self, n_features, width, weighted=False, device="cpu"):
+        self.n_features = n_features
+        self.n_rows = 0
+        self.n_positive = 0
+        as_sum = dict(dtype=torch.float64, device=device)
+        self.total = torch.zeros((), **as_sum)
+        self.center = None
+        self.first = torch.zeros(width, **as_sum)
+        self.second = torch.zeros(width, width, **as_sum)
+        # A (CHUNK_ROWS, width) view of column-major memory (each column
+        # contiguous), as Arrow's blocks are: filling it from files is a
+        # plain copy, and the centring and column sums run along memory,
+        # several times faster than across rows. Rows in memory pay a
+        # transposing copy. Rows from another device are copied straight
+        # into it.
+        self._buffer = torch.empty(width, CHUNK_ROWS, **as_sum).T
+        self._weights = torch.empty(CHUNK_ROWS, **as_sum) if weighted else None
+        self._filled = 0
+
+    def add(self, x, y, weights=None):
+        """Add rows ``x`` ``(m, p)``, ``y`` ``(m, k)`` and their weights (if weighted).
+
+        Each is a tensor, or a list of its columns as 1-d numpy arrays (and
+        the weights one array): a file's columns as Arrow decoded them, not
+        copied before they are summed here.
+        """
+        device = self._buffer.device
+        if device.type != "cpu":  # one copy of the piece to the device, then as on the CPU
+            x, y, weights = (_on_device(v, device) for v in (x, y, weights))
+        p, start, n = self.n_features, 0, _n_rows(y)
+        while start < n:
+            take = min(CHUNK_ROWS - self._filled, n - start)
+            rows, end = slice(self._filled, self._filled + take), start + take
+            self._put(self._buffer[rows, :p], x, slice(start, end), slice(None, p))
+            self._put(self._buffer[rows, p:], y, slice(start, end), slice(p, None))
+            if self._weights is not None:
+                _copy(self._weights[rows], weights[start:end])
+            self._filled, start = self._filled + take, end
+            if self._filled == CHUNK_ROWS:
+                self._flush()
+
+    def _put(self, out, values, rows, columns):
+        """Copy ``values[rows]`` into ``out``, centred in the same pass once there is a
+        centre (the same float64 subtraction as centring after the copy)."""
+        if not isinstance(values, list):
+            if self.center is None:
+                out.copy_(values[rows])
+            else:
+                torch.sub(values[rows], self.center[columns], out=out)
+            return
+        out = out.numpy()  # each column contiguous
+        center = None if self.center is None else self.center[columns].numpy()
+        for j, column in enumerate(values):
+            if center is None:
+                out[:, j] = column[rows]
+            else:
+                np.subtract(column[rows], center[j], out=out[:, j], dtype=np.float64)
+
+    def _flush(self):
+        block = self._buffer[: self._filled]
+        w = None if self._weights is None else self._weights[: self._filled]
+        m, self._filled = block.shape[0], 0
+        size = block.new_tensor(float(m)) if w is None else w.sum()
+        self.n_rows += m
+        self.n_positive += m if w is None else int((w > 0).sum())
+        raw = self.center is None  # rows put in before there was a centre
+        if raw and size > 0:
+            self.center = (block if w is None else block * w[:, None]).sum(0) / size
+        if self.center is None:
+            return
+        if raw:
+            block.sub_(self.center)
+        weighted = block if w is None else block * w[:, None]
+        self.total += size
+        self.first += weighted.sum(0)
+        _add_products(self.second, weighted, block)
+
+    def result(self):
+        """The :class:`Moments` of every row added, on the CPU (they are small)."""
+        if self._filled:
+            self._flush()
+        center = self.center if self.center is not None else torch.zeros_like(self.first)
+        return Moments(self.n_rows, self.n_features, self.total.cpu().clone(), center.cpu(),
+                       self.first.cpu().clone(), self.second.cpu().clone(), self.n_positive)
+
+
+def _n_rows(values):
+    """Rows of a tensor or of a list of numpy columns."""
+    return values.shape[0] if torch.is_tensor(values) else len(values[0])
+
+
+def _on_device(values, device):
+    """A tensor, numpy array or list of numpy columns (stacked) as a tensor on ``device``."""
+    if values is None or torch.is_tensor(values):
+        return None if values is None else values.to(device)
+    array = np.stack(values, 1) if isinstance(values, list) else np.array(values)
+    return torch.from_numpy(array).to(device)
+
+
+def _copy(out, values):
+    """``out[:] = values``, from a tensor or a (possibly read-only) numpy array."""
+    if torch.is_tensor(values):
+        out.copy_(values)
+    else:
+        out.numpy()[:] = values
+
+
+def _add_products(second, weighted, block):
+    """``second += weightedᵀ @ block``: the chunk's Gram product.
+
+    On the CPU the products are numpy's (its bundled OpenBLAS): inside R,
+    torch's ``dgemm_`` calls go to R's BLAS (its symbols come first in the
+    process), whose rounding differs from torch's own, while numpy's
+    OpenBLAS has suffixed symbols (``dgemm_64_``) that nothing else
+    provides. So the sums are the same in every process, Python or R, and
+    the fit from R is the fit from Python bit for bit. Other devices use
+    torch's product.
+
+    Up to :data:`NARROW_WIDTH` columns the lower triangle is summed by one
+    matrix-vector product per column and mirrored: BLAS runs a matrix
+    product this narrow far below its peak, and wider ones keep the product
+    (measured in benchmarks/RESULTS.md's full-batch section).
+    """
+    if block.device.type != "cpu":
+        second.addmm_(weighted.T, block)
+        return
+    lhs, rhs = weighted.numpy().T, block.numpy().T  # (width, rows): a column along memory
+    if lhs.shape[0] > NARROW_WIDTH:
+        second += torch.from_numpy(lhs @ rhs.T)
+        return
+    out = second.numpy()
+    for i in range(lhs.shape[0]):
+        products = lhs[: i + 1] @ rhs[i]  # Σ w zⱼ zᵢ for j <= i
+        out[i, : i + 1] += products
+        out[:i, i] += products[:-1]  # the same numbers above the diagonal: exactly symmetric
+
+
+def moments(X, Y, weights=None, index=None):
+    """:class:`Moments` of the rows ``index`` (all rows if None) of ``[X, Y]``.
+
+    One pass in chunks of :data:`CHUNK_ROWS` rows through a
+    :class:`MomentAccumulator`, so memory stays at one float64 chunk.
+    """
+    sums = MomentAccumulator(X.shape[1], X.shape[1] + Y.shape[1], weighted=weights is not None,
+                             device=X.device)
+    rows_list = [slice(None)] if index is None else index.split(CHUNK_ROWS)
+    with threads(1):
+        for rows in rows_list:
+            sums.add(X[rows], Y[rows], None if weights is None else weights[rows])
+    return sums.result()
+
+
+def restrict(mom, kept):
+    """The moments of the kept feature columns (and every output)."""
+    keep = torch.cat([kept, torch.ones(mom.center.shape[0] - mom.n_features, dtype=torch.bool)])
+    return Moments(mom.n_rows, int(kept.sum()), mom.total, mom.center[keep], mom.first[keep],
+                   mom.second[keep][:, keep], mom.n_positive)
+
+
+def scaler_from_moments(mom, intercept, standardize, dtype):
+    """The :class:`Scaler` that ``Scaler.fit`` would give, from the moments.
+
+    Same definitions as :mod:`torchlinreg.engine.scaling` (weighted means, Bessel's
+    correction by the row count, root mean squares without intercept), in
+    float64 and then cast to ``dtype``.
+    """
+    p = mom.n_features
+    if not standardize:
+        return Scaler.identity(p, mom.center.shape[0] - p, dtype)
+    total = mom.total
+    if intercept:
+        center = mom.center + mom.first / total
+        spread = (mom.second.diagonal() - mom.first ** 2 / total) / total
+        spread = spread * mom.n_rows / max(mom.n_rows - 1, 1)
+    else:
+        center = torch.zeros_like(mom.center)
+        spread = (mom.second.diagonal() + 2 * mom.center * mom.first
+                  + total * mom.center ** 2) / total
+    scale = spread.clamp_min(0).sqrt()
+    scale = torch.where(scale > 0, scale, torch.ones_like(scale)).to(dtype)
+    center = center.to(dtype)
+    return Scaler(center[:p], scale[:p], center[p:], scale[p:])

@@ -1,0 +1,188 @@
+"""The sufficient-statistics engine: the MSE of a linear model without the rows.
+
+With the mean squared error, the loss of ``Θ = [b | W]`` on a part of the
+data is ``θₖᵀ G θₖ - 2 θₖᵀ cₖ + yyₖ`` for each output ``k``, where ``G`` is
+the (weighted, normalized) Gram matrix of ``[1, X]``, ``C`` its cross
+products with ``Y`` and ``yy`` the mean squares of ``Y``, all in the
+standardized space the optimizer works in. They are computed once, in
+float64, from the raw data in chunks of rows (so no standardized ``n × p``
+copy is made), and every step then costs ``O(k p²)`` instead of ``O(n k p)``.
+
+The torch optimizers still make every update: the gradient is written to
+``.grad`` and ``optimizer.step()`` is called, so each optimizer behaves as it
+does in the autograd loop, whose trajectory this one matches to rounding.
+Minibatch epochs are stepped by :mod:`torchlinreg.engine.minibatch`.
+"""
+from dataclasses import dataclass
+
+import torch
+
+from ..inputs.rows import epoch_order
+from .linalg import aliased_from_gram
+from .minibatch import BATCHES_PER_BLOCK, BlockMemory, standardize_rows, step_batches
+from .products import matmul
+from .moments import moments, restrict, scaler_from_moments
+
+
+@dataclass
+class Quadratic:
+    """The standardized MSE of one part of the data as a quadratic form.
+
+    ``gram`` is ``(q, q)`` for the parameters ``θ = [b, w]`` (``[w]``
+    without intercept), ``cross`` ``(k, q)`` and ``yy`` ``(k,)``; all are
+    means over the rows (weighted means with weights).
+    """
+
+    gram: torch.Tensor
+    cross: torch.Tensor
+    yy: torch.Tensor
+
+    @classmethod
+    def from_moments(cls, mom, scaler, intercept, centred=False):
+        """Express the moments in the standardized space of ``scaler``.
+
+        ``centred``: the scaler's centres are these rows' means (the
+        training part, standardized with an intercept).
+        """
+        p, d = mom.n_features, mom.center.shape[0]
+        x_center, x_scale, y_center, y_scale = (
+            t.to(torch.float64) for t in (scaler.x_center, scaler.x_scale,
+                                          scaler.y_center, scaler.y_scale))
+        # Rows map u = [1, z - c] to [1, (x - x_center)/x_scale, (y - y_center)/y_scale].
+        transform = torch.zeros(1 + d, 1 + d, dtype=torch.float64)
+        transform[0, 0] = 1.0
+        scale = torch.cat([x_scale, y_scale])
+        transform[1:, 0] = (mom.center - torch.cat([x_center, y_center])) / scale
+        transform[1:, 1:] = torch.diag(1.0 / scale)
+        total = mom.total if mom.total > 0 else torch.ones((), dtype=torch.float64)
+        stats = matmul(matmul(transform, mom.matrix()), transform.T) / total
+        if centred:
+            # Centred columns have mean 0 exactly; their computed means are
+            # rounding, which Adam (dividing by sqrt(v) + eps) would amplify
+            # into a wandering intercept when it starts at its optimum, 0.
+            stats[0, 1:] = 0.0
+            stats[1:, 0] = 0.0
+        params = slice(0 if intercept else 1, 1 + p)
+        return cls(stats[params, params].contiguous(), stats[1 + p:, params].contiguous(),
+                   stats[1 + p:, 1 + p:].diagonal().contiguous())
+
+    def to(self, device):
+        """The same quadratic with its tensors on ``device``."""
+        return Quadratic(self.gram.to(device), self.cross.to(device), self.yy.to(device))
+
+    def residual(self, theta):
+        """``Θ G - C`` (half the gradient of each output's MSE), ``(k, q)``."""
+        return matmul(theta, self.gram) - self.cross
+
+    def per_output(self, theta, residual=None):
+        """Each output's MSE at ``Θ`` ``(k, q)``."""
+        residual = self.residual(theta) if residual is None else residual
+        return ((residual - self.cross) * theta).sum(1) + self.yy
+
+
+def _theta(model):
+    """The parameters as one float64 matrix ``[b | W]`` ``(k, q)``."""
+    weight = model.weight.detach().to(torch.float64)
+    if model.bias is None:
+        return weight
+    return torch.cat([model.bias.detach().to(torch.float64)[:, None], weight], 1)
+
+
+def _set_grad(model, grad):
+    """Write a ``(k, q)`` gradient into the parameters' ``.grad``."""
+    if model.bias is not None:
+        model.bias.grad = grad[:, 0].to(model.bias.dtype)
+        grad = grad[:, 1:]
+    model.weight.grad = grad.to(model.weight.dtype).contiguous()
+
+
+class GramObjective:
+    """One part of the data for the training loop, through its statistics.
+
+    Offers what :class:`torchlinreg.engine.autograd.Split` offers: the per-output
+    loss, the loss with its gradient written to ``.grad``, an L-BFGS
+    closure and a minibatch epoch.
+    """
+
+    # The training loop runs the steps on one thread (see torchlinreg.engine.threads).
+    threads = 1
+
+    def __init__(self, quadratic, n_rows, data=None, scaler=None):
+        self.quadratic = quadratic
+        self.n_rows = n_rows
+        self._data = data  # (X, Y, weights, rows, columns) of the raw data, for minibatches
+        self._scaler = scaler
+
+    def loss(self, model):
+        """Each output's standardized MSE ``(k,)``."""
+        return self.quadratic.per_output(_theta(model))
+
+    def loss_and_gradient(self, model):
+        """Each output's MSE; the gradient of their mean is written to ``.grad``."""
+        theta = _theta(model)
+        residual = self.quadratic.residual(theta)
+        _set_grad(model, residual * (2.0 / theta.shape[0]))
+        return self.quadratic.per_output(theta, residual)
+
+    def closure(self, model):
+        """An L-BFGS closure: the mean loss, with its gradient in ``.grad``."""
+        def closure():
+            return self.loss_and_gradient(model).mean()
+        return closure
+
+    def minibatch_epoch(self, model, optimizer, schedule):
+        """One pass in minibatches of ``schedule.batch_size`` rows in a seeded order.
+
+        Rows are gathered and standardized :data:`BATCHES_PER_BLOCK` batches
+        at a time; each batch is then a view, its gradient two matrix products.
+        """
+        X, Y, w, index, columns = self._data
+        order = epoch_order(self.n_rows, schedule.shuffle, schedule.generator)
+        if index is not None:
+            order = index[order]
+        rows = schedule.batch_size * BATCHES_PER_BLOCK
+        memory = BlockMemory(X, Y, columns, min(rows, order.shape[0]), model.bias is not None)
+        steps = 0
+        for block in order.to(X.device).split(rows):
+            xb, yb = standardize_rows(self._scaler, *memory.gather(X, Y, block))
+            steps += step_batches(model, optimizer, xb, yb,
+                                  None if w is None else w.index_select(0, block),
+                                  schedule.batch_size, memory.design)
+        return steps
+
+
+def build_objectives(X, Y, weights, valid, intercept, standardize):
+    """Scaler, training and validation objectives and the aliased columns.
+
+    ``valid`` is None or ``(X, Y, weights)``. The aliased columns are left
+    out of the statistics and of the minibatches without copying the data.
+    The rows may be on a GPU: the statistics are computed there and the
+    objectives' tensors put there; the returned scaler is on the CPU.
+    """
+    device = X.device
+    valid_mom = None if valid is None else moments(*valid)
+    scaler, train_quadratic, valid_quadratic, aliased = quadratics(
+        moments(X, Y, weights), valid_mom, intercept, standardize, X.dtype)
+    columns = None if bool((~aliased).all()) else (~aliased).to(device)
+    train = GramObjective(train_quadratic.to(device), X.shape[0],
+                          (X, Y, weights, None, columns), scaler.to(device))
+    valid_objective = None if valid is None else GramObjective(valid_quadratic.to(device),
+                                                               valid[0].shape[0])
+    return scaler, train, valid_objective, aliased
+
+
+def quadratics(train_mom, valid_mom, intercept, standardize, dtype):
+    """Scaler, training and validation :class:`Quadratic` s and the aliased columns.
+
+    The alias check runs on ``AᵀWA`` rebuilt from the training moments, as
+    :func:`torchlinreg.engine.linalg.aliased_columns` would compute it from the
+    rows; ``valid_mom`` may be None.
+    """
+    aliased = aliased_from_gram(train_mom.raw_gram(intercept))[int(intercept):]
+    kept = ~aliased
+    train_mom = restrict(train_mom, kept)
+    scaler = scaler_from_moments(train_mom, intercept, standardize, dtype)
+    train = Quadratic.from_moments(train_mom, scaler, intercept, intercept and standardize)
+    valid = None if valid_mom is None else Quadratic.from_moments(
+        restrict(valid_mom, kept), scaler, intercept)
+    return scaler, train, valid, aliased

@@ -1,0 +1,78 @@
+"""Standardization of the design and the response, and the way back.
+
+With an intercept every column is z-scored, ``(x - mean) / sd`` with the
+sample standard deviation as R's ``sd()`` computes it. Unlike the
+ultramarathon tutorial's ``(mean(x) - x) / sd(x)``, this keeps the sign:
+a positive standardized coefficient means a positive effect. Without an
+intercept, centring would change the model, so columns are only divided by
+their root mean square. Coefficients are mapped back to the original scale
+exactly, so ``coef`` is what ``lm()`` reports.
+"""
+
+from dataclasses import dataclass
+
+import torch
+
+from .products import matmul
+
+
+@dataclass
+class Scaler:
+    """Per-column centres and scales of the design (``x_*``) and response (``y_*``)."""
+
+    x_center: torch.Tensor
+    x_scale: torch.Tensor
+    y_center: torch.Tensor
+    y_scale: torch.Tensor
+
+    @classmethod
+    def identity(cls, n_features, n_outputs, dtype):
+        """A scaler that changes nothing (``standardize=False``)."""
+        return cls(torch.zeros(n_features, dtype=dtype), torch.ones(n_features, dtype=dtype),
+                   torch.zeros(n_outputs, dtype=dtype), torch.ones(n_outputs, dtype=dtype))
+
+    @classmethod
+    def fit(cls, X, Y, weights=None, intercept=True):
+        """Centres and scales of ``X`` ``(n, p)`` and ``Y`` ``(n, k)``, weighted if given."""
+        x_center, x_scale = _center_and_scale(X, weights, intercept)
+        y_center, y_scale = _center_and_scale(Y, weights, intercept)
+        return cls(x_center, x_scale, y_center, y_scale)
+
+    def to(self, device):
+        """The same scaler with its tensors on ``device``."""
+        return Scaler(*(t.to(device) for t in (self.x_center, self.x_scale, self.y_center,
+                                                self.y_scale)))
+
+    def transform_x(self, X):
+        """Standardize a design matrix."""
+        return (X - self.x_center) / self.x_scale
+
+    def transform_y(self, Y):
+        """Standardize a response matrix."""
+        return (Y - self.y_center) / self.y_scale
+
+    def to_original(self, weight, bias):
+        """Map standardized ``(W, b)`` to the original scale.
+
+        ``weight`` is ``(..., k, p)`` and ``bias`` ``(..., k)``: leading
+        dimensions (such as history rows) are carried through.
+        """
+        weight_orig = weight * self.y_scale[:, None] / self.x_scale
+        bias_orig = self.y_center + self.y_scale * bias - matmul(weight_orig, self.x_center)
+        return weight_orig, bias_orig
+
+
+def _center_and_scale(values, weights, intercept):
+    n = values.shape[0]
+    w = torch.ones(n, dtype=values.dtype, device=values.device) if weights is None else weights
+    total = w.sum()
+    if intercept:
+        center = (w @ values) / total
+        spread = (w @ (values - center) ** 2) / total
+        # Bessel's correction, so unweighted scales equal R's sd().
+        spread = spread * n / max(n - 1, 1)
+    else:
+        center = torch.zeros(values.shape[1], dtype=values.dtype, device=values.device)
+        spread = (w @ values ** 2) / total
+    scale = spread.sqrt()
+    return center, torch.where(scale > 0, scale, torch.ones_like(scale))

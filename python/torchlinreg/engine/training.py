@@ -1,0 +1,219 @@
+"""The optimizer loop: full batch or minibatches, with everything tracked.
+
+Each history row holds the parameters and the losses *at the same point*:
+row 0 is the starting point and row ``t`` the state after ``t`` updates
+(steps for full batch, epochs for minibatches). The loop stops when the
+gradient norm falls below ``tol`` times its starting value, at the step or
+epoch limit, on divergence, or on Ctrl-C.
+"""
+
+import copy
+import math
+import sys
+import time
+from dataclasses import dataclass
+from dataclasses import field
+
+import torch
+
+from .threads import threads
+
+
+# A loss this many times its starting value means the steps are growing,
+# not converging: stop before it overflows.
+DIVERGENCE_FACTOR = 1e8
+
+
+# The precision-floor stop (see _at_precision_floor): within this factor of
+# the tolerance, and no new low for this many updates.
+FLOOR_FACTOR = 10
+
+
+FLOOR_PATIENCE = 200
+
+
+@dataclass
+class Schedule:
+    """How long and how to train."""
+
+    max_epochs: int
+    tol: float
+    batch_size: int = None
+    shuffle: bool = True
+    generator: torch.Generator = None
+
+
+@dataclass
+class Trace:
+    """What the loop recorded; losses are on the original scale of ``y``.
+
+    ``best_grad_norm`` and ``best_iter`` follow the lowest gradient norm so
+    far, for the precision-floor stop.
+    """
+
+    parameters: list = field(default_factory=list)
+    best_grad_norm: float = math.inf
+    best_iter: int = 0
+    loss: list = field(default_factory=list)
+    val_loss: list = field(default_factory=list)
+    grad_norm: list = field(default_factory=list)
+    steps: list = field(default_factory=list)
+    n_steps: int = 0
+    converged: bool = False
+    stop_reason: str = ""
+
+    @property
+    def n_iter(self):
+        """Updates recorded after the start: steps (full batch) or epochs (minibatch)."""
+        return len(self.loss) - 1
+
+    def drop_incomplete_row(self):
+        """Cut every record to the rows that were completed (after an interruption)."""
+        rows = min(len(self.parameters), len(self.loss), len(self.val_loss),
+                   len(self.grad_norm), len(self.steps))
+        for name in ("parameters", "loss", "val_loss", "grad_norm", "steps"):
+            del getattr(self, name)[rows:]
+
+    def last_finite_loss(self):
+        """The most recent finite training loss, or NaN."""
+        return next((v for v in reversed(self.loss) if math.isfinite(v)), float("nan"))
+
+
+def _record(trace, model, train, valid, loss_scale):
+    per_output = train.loss_and_gradient(model)
+    trace.parameters.append(model.flat_parameters().to("cpu", copy=True))
+    trace.loss.append(float((per_output * loss_scale).mean()))
+    trace.val_loss.append(float("nan") if valid is None
+                          else float((valid.loss(model) * loss_scale).mean()))
+    trace.grad_norm.append(float(model.grad_norm()))
+    trace.steps.append(trace.n_steps)
+
+
+def _at_precision_floor(trace, schedule):
+    """True when the gradient is near ``tol`` but has stopped setting new lows.
+
+    Parameters are rounded to the dtype's precision (about 6e-8 in float32),
+    so the gradient cannot fall below a floor that depends on the data; once
+    it is within :data:`FLOOR_FACTOR` of the tolerance and has not improved
+    for :data:`FLOOR_PATIENCE` updates, going on only lets Adam drift away.
+    """
+    grad = trace.grad_norm[-1]
+    if grad < trace.best_grad_norm:
+        trace.best_grad_norm, trace.best_iter = grad, trace.n_iter
+    near = grad <= FLOOR_FACTOR * schedule.tol * trace.grad_norm[0]
+    return near and trace.n_iter - trace.best_iter >= FLOOR_PATIENCE
+
+
+def _stop_reason(trace, schedule):
+    """Why to stop after the latest record, or ``""`` to go on."""
+    loss, start = trace.loss[-1], trace.loss[0]
+    if not math.isfinite(loss) or loss > DIVERGENCE_FACTOR * max(start, 1e-300):
+        return "diverged"
+    if trace.grad_norm[-1] <= schedule.tol * trace.grad_norm[0] \
+            or _at_precision_floor(trace, schedule):
+        return "converged"
+    if trace.n_iter >= schedule.max_epochs:
+        return "max_epochs"
+    return ""
+
+
+def _full_batch_update(model, optimizer, train):
+    """One optimizer step; gradients are already in place from the record."""
+    if isinstance(optimizer, torch.optim.LBFGS):
+        optimizer.step(train.closure(model))
+    else:
+        optimizer.step()
+    return 1
+
+
+def train(model, optimizer, train, valid, schedule, loss_scale, verbose=None, start=None):
+    """Run the optimizer on ``train`` and return the :class:`Trace`.
+
+    ``train`` and ``valid`` are :class:`Split` objects (autograd) or
+    :class:`torchlinreg.engine.objective.GramObjective` objects (sufficient statistics).
+    ``loss_scale`` (one value per output) turns standardized squared errors
+    into squared errors in the units of ``y``. A Ctrl-C ends the loop with
+    ``stop_reason="interrupted"`` and the history so far. ``verbose``: see
+    :func:`progress_bar`. ``start``: a :class:`Trace` to go on from (resuming;
+    its last row is the model's current point, ``schedule.max_epochs`` the total).
+    """
+    trace = Trace() if start is None else start
+    loss_scale = loss_scale.to(next(model.parameters()).device)
+    bar = progress_bar(schedule, verbose)
+    try:
+        with threads(getattr(train, "threads", None)):
+            reason = _loop(trace, model, optimizer, train, valid, schedule, loss_scale, bar)
+    except KeyboardInterrupt:
+        reason = "interrupted"
+        trace.drop_incomplete_row()
+    finally:
+        if bar is not None:
+            bar.close()
+    trace.stop_reason = reason
+    trace.converged = reason == "converged"
+    return trace
+
+
+def _loop(trace, model, optimizer, train, valid, schedule, loss_scale, bar):
+    """Record, step, record, ... until a stop reason; return it."""
+    if trace.loss:  # resuming: the current point is recorded; only its gradient is needed
+        train.loss_and_gradient(model)
+    else:
+        _record(trace, model, train, valid, loss_scale)
+    while not (reason := _stop_reason(trace, schedule)):
+        if schedule.batch_size is None:
+            trace.n_steps += _full_batch_update(model, optimizer, train)
+        else:
+            trace.n_steps += train.minibatch_epoch(model, optimizer, schedule)
+        _record(trace, model, train, valid, loss_scale)
+        if bar is not None:
+            bar.show(trace)
+    return reason
+
+
+class _Bar:
+    """A tqdm bar over steps (or epochs) showing the losses, refreshed at most 10 times a second."""
+
+    def __init__(self, tqdm, schedule, delay):
+        self._bar = tqdm(total=schedule.max_epochs, delay=delay, leave=False, file=sys.stderr,
+                         unit="step" if schedule.batch_size is None else "epoch",
+                         mininterval=0.1, dynamic_ncols=True)
+        self._shown = 0.0
+
+    def show(self, trace):
+        self._bar.update(1)
+        now = time.monotonic()
+        if now - self._shown >= 0.1:
+            self._shown = now
+            self._bar.set_postfix(loss=f"{trace.loss[-1]:.6g}", val_loss=f"{trace.val_loss[-1]:.6g}",
+                                  refresh=False)
+
+    def close(self):
+        self._bar.close()
+
+
+def progress_bar(schedule, verbose=None):
+    """A progress bar, or None: ``verbose=None`` shows one only when stderr is a terminal
+    and the fit lasts over a second; True always; False never. Needs ``tqdm``."""
+    if verbose is False or (verbose is None and not _stderr_is_terminal()):
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    return _Bar(tqdm, schedule, delay=1.0 if verbose is None else 0.0)
+
+
+def _stderr_is_terminal():
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def training_state(model, optimizer, generator):
+    """What resuming needs, copied so that later steps cannot change it."""
+    return {"parameters": model.flat_parameters().to("cpu", copy=True),
+            "optimizer": copy.deepcopy(optimizer.state_dict()),
+            "optimizer_class": f"{type(optimizer).__module__}.{type(optimizer).__qualname__}",
+            "generator": generator.get_state().clone()}

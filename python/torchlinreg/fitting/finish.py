@@ -1,0 +1,100 @@
+"""The end of every fit: the trained parameters mapped back into a :class:`LinearFit`.
+
+Shared by :func:`torchlinreg.fit`, :func:`torchlinreg.fit_files` and the
+distributed fits: the trace becomes the history on the original scale,
+aliased columns get NaN, and how the loop ended is reported (an error on
+divergence, a warning at the step limit).
+"""
+import warnings
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ..engine.training import training_state
+from ..errors import ConvergenceWarning, DivergenceError
+from ..results.fit import LinearFit
+
+
+def finish_fit(model, optimizer, trace, generator, scaler, aliased, feature_names, response,
+               settings, **data):
+    """The :class:`LinearFit` of a finished training loop, after reporting how it ended.
+
+    ``data``: ``train_data``, ``train_index``, ``valid_index`` and (for fits
+    without the rows) ``statistics`` and ``n_valid``, as :class:`LinearFit` takes them.
+    """
+    if not trace.loss:
+        raise KeyboardInterrupt
+    state = training_state(model, optimizer, generator)
+    result = _build_result(trace, scaler, aliased, feature_names, response, settings,
+                           state=state, **data)
+    _report_ending(trace, settings, result)
+    return result
+
+
+def _unflatten(flat, n_outputs, intercept):
+    """Split flat parameter rows ``(r, D)`` into weight ``(r, k, q)`` and bias ``(r, k)``."""
+    rows = flat.shape[0]
+    if intercept:
+        return flat[:, n_outputs:].reshape(rows, n_outputs, -1), flat[:, :n_outputs]
+    return flat.reshape(rows, n_outputs, -1), torch.zeros(rows, n_outputs, dtype=flat.dtype)
+
+
+def _widen(weight, aliased):
+    """Insert NaN columns for aliased features: ``(..., k, q)`` → ``(..., k, p)``."""
+    full = torch.full(weight.shape[:-1] + (len(aliased),), float("nan"), dtype=torch.float64)
+    full[..., ~aliased] = weight.to(torch.float64)
+    return full
+
+
+def _build_result(trace, scaler, aliased, feature_names, response, settings, train_data,
+                  train_index, valid_index, statistics=None, n_valid=None, state=None):
+    k = len(response.names)
+    weight_std, bias_std = _unflatten(torch.stack(trace.parameters), k, settings.intercept)
+    weight, bias = scaler.to_original(weight_std, bias_std)
+    history = _history(trace, _widen(weight, aliased), bias.to(torch.float64), aliased,
+                       feature_names, response, settings.intercept)
+    return LinearFit(
+        weight=_widen(weight[-1], aliased).numpy(), bias=bias[-1].to(torch.float64).numpy(),
+        weight_std=_widen(weight_std[-1], aliased).numpy(),
+        bias_std=bias_std[-1].to(torch.float64).numpy(), aliased=aliased.numpy(),
+        trace=trace, history=history, feature_names=feature_names,
+        output_names=response.names, one_output=response.one_output,
+        settings=settings.to_dict(), train_data=train_data,
+        train_index=train_index, valid_index=valid_index, scaler=scaler, statistics=statistics,
+        n_valid=n_valid, state=state)
+
+
+def _history(trace, weight, bias, aliased, feature_names, response, intercept):
+    """The trace as a DataFrame with one column per (non-aliased) coefficient."""
+    start = float(trace.grad_norm[0]) or 1.0
+    columns = {
+        "iteration": np.arange(len(trace.loss)),
+        "step": np.asarray(trace.steps),
+        "loss": np.asarray(trace.loss),
+        "val_loss": np.asarray(trace.val_loss),
+        "grad_norm": np.asarray(trace.grad_norm) / start,
+    }
+    prefix = (lambda out: "") if response.one_output else (lambda out: f"{out}:")
+    for i, out in enumerate(response.names):
+        if intercept:
+            columns[f"{prefix(out)}(Intercept)"] = bias[:, i].numpy()
+        for j in np.flatnonzero(~aliased.numpy()):
+            columns[f"{prefix(out)}{feature_names[j]}"] = weight[:, i, j].numpy()
+    return pd.DataFrame(columns)
+
+
+def _report_ending(trace, settings, result):
+    if trace.stop_reason == "diverged":
+        suggested = settings.lr / 10
+        raise DivergenceError(
+            f"the training loss diverged at step {trace.n_steps} (last finite loss "
+            f"{trace.last_finite_loss():.6g}) with lr={settings.lr:g}; try lr={suggested:g}"
+            + ("" if settings.standardize else " or standardize=True") + ".",
+            step=trace.n_steps, last_finite_loss=trace.last_finite_loss(),
+            suggested_lr=suggested, history=result.history)
+    if trace.stop_reason == "max_epochs" and settings.batch_size is None:
+        warnings.warn(
+            f"stopped after {trace.n_iter} steps before the gradient norm fell below "
+            f"tol={settings.tol:g} of its start (it is at {result.history['grad_norm'].iloc[-1]:.3g}); "
+            "raise epochs, change lr, or use optimizer='lbfgs'.", ConvergenceWarning, stacklevel=5)

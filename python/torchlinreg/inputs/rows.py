@@ -1,0 +1,52 @@
+"""Which rows go where: the seeded validation split and each epoch's order.
+
+``split_rows`` draws the validation rows of data in memory; ``hash_split``
+chooses them by a seeded hash of each row's key, so rows streamed from
+files or spread over processes are split the same way wherever they are.
+"""
+import numpy as np
+import torch
+
+
+def split_rows(n_rows, validation, generator):
+    """Hold out ``floor(validation * n)`` rows chosen by a seeded permutation.
+
+    Returns sorted ``(train_index, valid_index)`` tensors, so each part keeps
+    the original row order.
+    """
+    n_valid = int(np.floor(validation * n_rows))
+    # int32 draws the same permutation (and leaves the generator in the same
+    # state) in half the memory; without validation it is only drawn for that.
+    small = torch.int32 if n_rows < 2 ** 31 else torch.int64
+    order = torch.randperm(n_rows, generator=generator, dtype=small)
+    if n_valid == 0:
+        return torch.arange(n_rows), torch.zeros(0, dtype=torch.int64)
+    valid = order[:n_valid].sort().values.long()
+    train = order[n_valid:].sort().values.long()
+    return train, valid
+
+
+def epoch_order(n_rows, shuffle, generator):
+    """The order of the rows in one epoch: a seeded permutation, or as given.
+
+    The training loop cuts it into contiguous minibatches; the last may be
+    smaller, as with ``DataLoader(drop_last=False)``.
+    """
+    return torch.randperm(n_rows, generator=generator) if shuffle else torch.arange(n_rows)
+
+
+def hash_split(keys, validation, seed):
+    """Validation rows chosen by a seeded hash of each row's key: a boolean mask.
+
+    Unlike :func:`split_rows` it needs no permutation of all rows, and a
+    row's part depends only on its key and the seed, so it is the same on
+    every pass over data streamed from files and on every process of a
+    distributed fit. About ``validation`` of the rows are held out (the
+    count is binomial, not exactly ``floor(validation * n)``).
+    ``keys`` is an integer array (``uint64``); the hash is SplitMix64.
+    """
+    z = np.asarray(keys, dtype=np.uint64) + np.uint64((0x9E3779B97F4A7C15 * (seed + 1)) % 2 ** 64)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    z = z ^ (z >> np.uint64(31))
+    return (z >> np.uint64(11)).astype(np.float64) * 2.0 ** -53 < validation

@@ -1,0 +1,378 @@
+"""Functions made for reticulate: the R package's only door into the core.
+
+Every function takes plain values (R doubles are accepted where whole
+numbers are meant), one numeric matrix in, and returns a ``dict`` of numpy
+arrays, plain numbers, strings and dicts. No torch tensor crosses, and
+nothing is 1-based: R adds 1 to row indices itself. The one object that
+crosses is ``fit_matrix``'s ``python_fit`` (the :class:`LinearFit`, without
+its training rows), which R only hands back: to ``fit_matrix(resume=)`` and
+``save_fit``.
+
+``fit_files`` is ``fit_matrix`` for data in Parquet or CSV files, which
+the core streams and does not keep: its result has no fitted values,
+residuals or row indices, and its inference comes from the moments.
+
+``call`` runs any of them and turns a Python exception into a plain
+description (types and message), which R raises as a classed condition
+without a Python traceback.
+"""
+
+import warnings
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+
+from ..engine.settings import as_int
+from ..errors import DivergenceError
+from ..fitting.data import load_with_r_object
+from ..fitting.fit import fit
+from ..results import saving
+from ..results.inference import Inference, fit_measures, model_sum_of_squares, prediction_intervals
+from ..scale.streaming import fit_files as stream_files
+from .sigint import sigint_to_python
+
+
+__all__ = ["fit_matrix", "fit_files", "predict_matrix", "conf_int", "save_fit", "load_fit", "call"]
+
+
+def _names(names, count, prefix):
+    if names is None:
+        return [f"{prefix}{j + 1}" for j in range(count)]
+    names = [names] if isinstance(names, str) else [str(n) for n in names]
+    if len(names) != count:
+        raise ValueError(f"got {len(names)} names for {count} columns.")
+    return names
+
+
+def _matrix(values, what, without=None):
+    """``values`` as a float64 matrix, without column ``without`` if given (a row-major
+    copy only where R lent its memory read-only)."""
+    array = np.asarray(values, dtype=np.float64)
+    if array.ndim == 1:
+        array = array.reshape(-1, 1)
+    if array.ndim != 2:
+        raise ValueError(f"{what} must be a matrix; got shape {array.shape}.")
+    if without is not None:
+        column = as_int(without, "intercept_column", 0)
+        if column >= array.shape[1]:
+            raise ValueError(f"intercept_column is {column} but {what} has {array.shape[1]} "
+                             "columns.")
+        array = array[:, 1:] if column == 0 else np.delete(array, column, axis=1)
+    if not array.flags.writeable:
+        # reticulate lends R's memory read-only; torch refuses to wrap that,
+        # so take the one copy here, already in the row-major order torch uses.
+        array = np.array(array, order="C")
+    return array
+
+
+def fit_matrix(x, y, *, names=None, response_names=None, intercept=True, weights=None,
+               offset=None, optimizer="adam", lr=None, epochs=None, batch_size=None, validation=0.0,
+               standardize=True, dtype="float64", seed=None, tol=None, verbose=False,
+               resume=None, hold_warnings=False, intercept_column=None, **options):
+    """Fit ``y ~ x`` and return every number R needs, as plain values.
+
+    Parameters
+    ----------
+    x : numeric matrix (n, p)
+        The design *without* the intercept column (``intercept`` adds it),
+        unless ``intercept_column`` says which column it is.
+    y : numeric vector (n,) or matrix (n, k)
+    names, response_names : list of str, optional
+        Column names of ``x`` and ``y``; they name aliased columns and the
+        history's columns.
+    weights : numeric vector (n,), optional
+    offset : numeric vector (n,), optional
+        A known part of the linear predictor, as ``lm(offset = )``: fitted
+        to ``y - offset``, added back to the fitted values.
+    resume : LinearFit, optional
+        The ``python_fit`` of an earlier result: continue its optimizer
+        (``epochs`` further steps), as ``fit(..., resume=)``.
+    intercept_column : int, optional
+        The 0-based column of ``x`` holding the intercept's ones, left out
+        here: R sends its whole model matrix, with no copy made without it
+        (the first column is left out without a copy here too).
+    hold_warnings : bool
+        Return the warnings the fit raised as ``warnings`` (a list of
+        ``{"type", "message"}``) instead of letting Python print them; R's
+        progress bar runs a fit in chunks and reports only the last chunk's.
+    **options
+        The other options of :func:`torchlinreg.fit` (``shuffle``, ``init``,
+        ``engine``, optimizer options such as ``momentum``).
+
+    Returns
+    -------
+    dict
+        ``coefficients`` (k, m) with the intercept first and NaN where
+        aliased; ``aliased`` (m,); ``term_names``; ``response_names``;
+        ``fitted_values`` and ``residuals`` (n, k) on every row;
+        ``train_index`` and ``valid_index`` (0-based); ``history`` (a dict
+        of columns); ``convergence``; ``settings``; ``inference``;
+        ``python_fit``, the :class:`LinearFit` itself (without its training
+        rows, only their hash), which R keeps for ``resume`` and ``save_fit``.
+    """
+    X = _matrix(x, "x", without=intercept_column)
+    Y = _matrix(y, "y")
+    offset = None if offset is None else _matrix(offset, "offset")
+    target = Y if offset is None else Y - offset
+    design = pd.DataFrame(X, columns=_names(names, X.shape[1], "x"), copy=False)
+    outputs = _names(response_names, Y.shape[1], "y")
+    response = pd.DataFrame(target, columns=outputs, copy=False) if Y.shape[1] > 1 else \
+        pd.Series(target[:, 0], name=outputs[0])
+    batch_size, epochs, seed = _counts(batch_size, epochs, seed)
+    with warnings.catch_warnings(record=bool(hold_warnings)) as held:
+        if hold_warnings:
+            warnings.simplefilter("always")
+        result = fit(design, response, intercept=bool(intercept), optimizer=optimizer, lr=lr,
+                     epochs=epochs, batch_size=batch_size, validation=validation,
+                     standardize=bool(standardize), dtype=dtype, seed=seed, tol=tol,
+                     weights=None if weights is None else np.array(weights, dtype=np.float64),
+                     verbose=verbose, resume=resume, **options)
+    values = _fit_values(result, X, Y, weights, offset)
+    if hold_warnings:
+        values["warnings"] = [{"type": w.category.__name__, "message": str(w.message)}
+                              for w in held]
+    # R keeps the fit only to save or resume it: the hash of the training
+    # rows is all that needs, so the rows themselves are let go.
+    values["python_fit"] = result._with(train_data=None)
+    return values
+
+
+def fit_files(paths, response, predictors=None, *, format=None, batch_rows=None,
+              weights=None, intercept=True, optimizer="adam", lr=None, epochs=None,
+              batch_size=None, validation=0.0, standardize=True, dtype="float64", seed=None,
+              tol=None, verbose=False, **options):
+    """Fit on Parquet or CSV files with :func:`torchlinreg.fit_files`, for R.
+
+    Parameters
+    ----------
+    paths : str or list of str
+        Files, directories or glob patterns.
+    response : str or list of str
+        The response column(s).
+    predictors : list of str, optional
+        The predictor columns; every other column (but ``weights``) when None.
+    weights : str, optional
+        The name of a column of observation weights.
+    batch_rows, epochs, batch_size, seed : whole numbers (R doubles accepted)
+    format, intercept, optimizer, lr, validation, standardize, dtype, tol, verbose, **options
+        As for :func:`torchlinreg.fit_files`.
+
+    Returns
+    -------
+    dict
+        What :func:`fit_matrix` returns except ``fitted_values``,
+        ``residuals``, ``train_index`` and ``valid_index`` (the rows are not
+        kept): ``n_train`` and ``n_valid`` count them instead. The
+        inference, ``residual_cov`` included, comes from the training rows'
+        moments.
+    """
+    batch_size, epochs, seed = _counts(batch_size, epochs, seed)
+    result = stream_files(paths, response, predictors, format=format,
+                          batch_rows=batch_rows, weights=weights,
+                          intercept=bool(intercept), optimizer=optimizer, lr=lr, epochs=epochs,
+                          batch_size=batch_size, validation=validation,
+                          standardize=bool(standardize), dtype=dtype, seed=seed, tol=tol,
+                          verbose=verbose, **options)
+    values = _result_values(result, _inference_values(result.inference,
+                                                      _moment_residual_products(result)))
+    values.update(n_train=int(result.n_train), n_valid=int(result.n_valid), python_fit=result)
+    return values
+
+
+def _counts(batch_size, epochs, seed):
+    """``batch_size``, ``epochs`` and ``seed`` as ints (R sends doubles), None kept."""
+    return tuple(None if value is None else as_int(value, name, minimum)
+                 for value, name, minimum in ((batch_size, "batch_size", 1),
+                                              (epochs, "epochs", 1), (seed, "seed", 0)))
+
+
+def _moment_residual_products(result):
+    """``RᵀWR`` between outputs from the moments of a fit that did not keep its rows."""
+    coefficients = result.coefficients()
+    intercept = bool(result.settings["intercept"])
+    bias = coefficients[:, 0] if intercept else np.zeros(coefficients.shape[0])
+    weight = coefficients[:, int(intercept):]
+    return result._statistics.residual_products(weight, bias).numpy()
+
+
+def _fit_values(result, X, Y, weights, offset=None):
+    coefficients = np.nan_to_num(result.coefficients())  # aliased terms count as 0
+    intercept = bool(result.settings["intercept"])
+    # X @ Wᵀ + b: no [1, X] copy of the (n, p) design.
+    fitted = X @ coefficients[:, int(intercept):].T
+    if intercept:
+        fitted += coefficients[:, 0]
+    if offset is not None:
+        fitted = fitted + offset
+    residuals = Y - fitted
+    train = result.train_index
+    w = None if weights is None else np.array(weights, dtype=np.float64)[train]
+    weighted = residuals[train] * np.sqrt(np.ones(len(train)) if w is None else w)[:, None]
+    inference = _inference_values(result.inference, weighted.T @ weighted)
+    if offset is not None:
+        _offset_fit_measures(inference, fitted[train], w, intercept)
+    return {
+        **_result_values(result, inference),
+        "fitted_values": fitted,
+        "residuals": residuals,
+        "train_index": np.asarray(result.train_index, dtype=np.int64),
+        "valid_index": np.asarray(result.valid_index, dtype=np.int64),
+    }
+
+
+def _aliased_terms(result):
+    """Aliased flags over all terms, the intercept (never aliased) first when present."""
+    intercept = bool(result.settings["intercept"])
+    return np.concatenate([[False] * intercept, result.aliased]).astype(bool)
+
+
+def _result_values(result, inference):
+    """The numbers of a fit that do not depend on holding its rows."""
+    return {
+        "coefficients": result.coefficients(),
+        "aliased": _aliased_terms(result),
+        "term_names": result.term_names,
+        "response_names": result.output_names,
+        "history": {name: result.history[name].to_numpy() for name in result.history.columns},
+        "convergence": {"converged": bool(result.converged), "n_iter": int(result.n_iter),
+                        "n_steps": int(result.n_steps), "stop_reason": result.stop_reason,
+                        "engine": result.engine},
+        "settings": _plain_settings(result.settings),
+        "inference": inference,
+    }
+
+
+def _offset_fit_measures(values, fitted, w, intercept):
+    """R², adjusted R² and F as ``summary.lm`` computes them with an offset.
+
+    ``summary.lm`` takes the model sum of squares from the fitted values
+    *including* the offset, while the core fitted ``y - offset``.
+    """
+    w = np.ones(fitted.shape[0]) if w is None else w
+    rss = values["sigma"] ** 2 * values["df_residual"]
+    (values["r_squared"], values["adj_r_squared"], values["f_statistic"],
+     values["f_p_value"]) = fit_measures(model_sum_of_squares(fitted, w, intercept), rss,
+                                         values["n_obs"], values["rank"], intercept)
+
+
+def _plain_settings(settings):
+    out = dict(settings)
+    out["optimizer_options"] = {k: (list(v) if isinstance(v, tuple) else v)
+                                for k, v in out.get("optimizer_options", {}).items()}
+    return out
+
+
+def _inference_values(inference, residual_products):
+    """``inference`` as plain values; ``residual_products`` is ``RᵀWR`` ``(k, k)`` on the
+    training rows."""
+    k = len(inference.output_names)
+    # The residual covariance between outputs, as R's estVar() for mlm's vcov().
+    df = inference.df_residual
+    residual_cov = residual_products / df if df > 0 else np.full((k, k), np.nan)
+    return {
+        "std_error": inference.std_error,
+        "t_value": inference.t_value,
+        "p_value": inference.p_value,
+        "sigma": np.asarray(inference.sigma, dtype=np.float64),
+        "r_squared": np.asarray(inference.r_squared, dtype=np.float64),
+        "adj_r_squared": np.asarray(inference.adj_r_squared, dtype=np.float64),
+        "f_statistic": np.asarray(inference.f_statistic, dtype=np.float64),
+        "f_p_value": np.asarray(inference.f_p_value, dtype=np.float64),
+        "f_numdf": int(inference.f_df[0]),
+        "f_dendf": int(inference.f_df[1]),
+        "df_residual": int(df),
+        "rank": int(inference.rank),
+        "n_obs": int(inference.n_obs),
+        "cov_unscaled": np.asarray(inference.cov_unscaled, dtype=np.float64),
+        "vcov": np.stack([inference.vcov(i) for i in range(k)]),
+        "residual_cov": residual_cov,
+    }
+
+
+def predict_matrix(x, coefficients, aliased, cov_unscaled, sigma, df_residual,
+                   interval="none", level=0.95, pred_weights=1.0):
+    """Predictions (and limits) for the design ``x`` from stored numbers.
+
+    ``x`` includes the intercept column when the model has one; the other
+    arguments are what :func:`fit_matrix` returned. Returns ``fit``,
+    ``se_fit`` and, for an interval, ``lwr`` and ``upr``, each ``(n, k)``.
+    """
+    if interval not in ("none", "confidence", "prediction"):
+        raise ValueError("interval must be 'none', 'confidence' or 'prediction'; "
+                         f"got {interval!r}.")
+    coefficients = _matrix(coefficients, "coefficients")
+    if coefficients.shape[1] == 1 and np.asarray(aliased).size > 1:
+        coefficients = coefficients.T
+    cov = np.asarray(cov_unscaled, dtype=np.float64).reshape(
+        int(np.sum(~np.asarray(aliased, dtype=bool))), -1)
+    # Rows of newdata with missing values (na.pass) predict NA, quietly.
+    with np.errstate(invalid="ignore"):
+        return prediction_intervals(_matrix(x, "x"), coefficients,
+                                    np.asarray(aliased, dtype=bool).reshape(-1), cov,
+                                    np.asarray(sigma, dtype=np.float64).reshape(-1),
+                                    as_int(df_residual, "df_residual"), interval, float(level),
+                                    np.asarray(pred_weights, dtype=np.float64))
+
+
+def conf_int(estimate, std_error, df_residual, level=0.95):
+    """Confidence limits ``(k, m, 2)`` as :meth:`Inference.conf_int` computes them."""
+    numbers = SimpleNamespace(estimate=_matrix(estimate, "estimate"),
+                              std_error=_matrix(std_error, "std_error"),
+                              df_residual=as_int(df_residual, "df_residual"))
+    return Inference.conf_int(numbers, float(level))
+
+
+def save_fit(fit, path, r_object=None):
+    """Write ``fit`` (a ``python_fit``) and R's part to exactly ``path``, in one atomic write.
+
+    ``r_object`` is R's object as plain values (nested dicts, lists, strings,
+    numbers and numpy arrays); it goes into the same ``.npz``, its arrays as
+    arrays and the rest as JSON under ``"r_object"``, so the file still loads
+    without running code, from Python (``torchlinreg.load``) as from R.
+    Returns the path written.
+    """
+    return saving.save_fit(fit, path, r_object=r_object)
+
+
+def load_fit(path):
+    """Read a file :func:`save_fit` wrote: ``python_fit`` and ``r_object`` (``None`` when
+    the file was saved from Python)."""
+    fit, r_object = load_with_r_object(path)
+    return {"python_fit": fit, "r_object": r_object}
+
+
+def _error_values(error):
+    types = [cls.__name__ for cls in type(error).__mro__
+             if cls not in (BaseException, Exception, object)]
+    out = {"types": types, "message": str(error) or types[0]}
+    if isinstance(error, DivergenceError):
+        out.update(step=int(error.step), last_finite_loss=float(error.last_finite_loss),
+                   suggested_lr=float(error.suggested_lr),
+                   history={c: error.history[c].to_numpy() for c in error.history.columns})
+    return out
+
+
+def call(name, kwargs=None, args=None, take_sigint=False):
+    """Run ``name(*args, **kwargs)`` from this module for R.
+
+    Returns ``{"value": ...}``, or ``{"error": {"types", "message", ...}}``
+    when it raised: the exception's classes (most specific first) and its
+    message, which R turns into a condition of class ``torchlinreg_error``.
+    With ``take_sigint`` (R passes it), Ctrl-C during the call goes to
+    Python (see :mod:`torchlinreg._interrupt`): a fit returns what it has,
+    marked ``"interrupted"``; a call interrupted before it had anything to
+    return gives the error type ``KeyboardInterrupt``.
+    """
+    if name not in __all__ or name == "call":
+        return {"error": {"types": ["ValueError"], "message": f"no bridge function {name!r}."}}
+    try:
+        with sigint_to_python(take_sigint):
+            value = globals()[name](*(args or []), **(kwargs or {}))
+    except KeyboardInterrupt:
+        what = "the fit" if name.startswith("fit_") else f"{name}()"
+        return {"error": {"types": ["KeyboardInterrupt"],
+                          "message": f"{what} was interrupted before it had anything to return."}}
+    except Exception as error:  # noqa: BLE001 - every error goes back to R, typed
+        return {"error": _error_values(error)}
+    return {"value": value}

@@ -1,0 +1,160 @@
+"""``fit_formula()``: R-style formulas through formulaic, then one call to ``fit()``.
+
+As ``lm()`` does, this only prepares: the formula gives the response and
+the design matrix (``model.frame`` → ``model.matrix``), and the numerical
+work is :func:`torchlinreg.fit`, which knows nothing of formulas.
+
+Coefficient names follow R where the two agree, by this mapping of
+formulaic's names:
+
+==========================  ====================  =================
+formulaic                   torchlinreg (= R)     R's formula
+==========================  ====================  =================
+``Intercept``               ``(Intercept)``       implicit
+``x1``, ``x1:x2``           ``x1``, ``x1:x2``     ``x1``, ``x1:x2``
+``g[T.b]``                  ``gb``                ``g`` (a factor)
+``C(g)[T.b]``               ``gb``                ``g`` (a factor)
+``g[b]`` (no intercept)     ``gb``                ``g`` in ``y ~ 0 + g``
+``x1:g[T.b]``               ``x1:gb``             ``x1:g``
+``C(g, Sum)[S.b]``          unchanged             (other contrasts)
+``I(x1 ** 2)``              unchanged             ``I(x1^2)``
+==========================  ====================  =================
+
+formulaic's ``C(g)`` is R's plain factor ``g`` (treatment contrasts),
+not R's ``C()``, which takes a contrast argument; so ``C(g)[T.b]`` maps to
+``gb``. ``coef_names="formulaic"`` keeps formulaic's names.
+"""
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError, OptionError
+
+
+# ``g[T.b]``, ``g[b]``, ``C(g)[T.b]``, ``C(g)[b]``: treatment (or full) dummy columns.
+_DUMMY = re.compile(r"^(?:C\((?P<inner>[^,()]+)\)|(?P<plain>[^\[\]()]+))\[(?:T\.)?(?P<level>[^\]]*)\]$")
+
+
+def r_name(name):
+    """The name R's ``lm()`` gives the coefficient formulaic names ``name``."""
+    if name == "Intercept":
+        return "(Intercept)"
+    return ":".join(_r_factor(part) for part in name.split(":"))
+
+
+def _r_factor(part):
+    match = _DUMMY.match(part)
+    if not match:
+        return part
+    variable = (match.group("inner") or match.group("plain")).strip()
+    return f"{variable}{match.group('level')}"
+
+
+def _formulaic():
+    try:
+        import formulaic
+    except ImportError as error:
+        raise ImportError("fit_formula needs formulaic: pip install formulaic "
+                          "(or torchlinreg[formula]).") from error
+    return formulaic
+
+
+def model_frame(formula, data, coef_names="r"):
+    """Response, design and the rows used, as formulaic builds them.
+
+    Returns
+    -------
+    dict
+        ``y`` (DataFrame, one column per response), ``X`` (DataFrame without
+        the intercept column, columns named per ``coef_names``), ``intercept``
+        (bool), ``rows`` (the index labels of the rows kept) and ``n_dropped``
+        (rows dropped for missing values, as ``na.omit``).
+    """
+    formulaic = _formulaic()
+    if coef_names not in ("r", "formulaic"):
+        raise OptionError(f"coef_names must be 'r' or 'formulaic'; got {coef_names!r}.")
+    if not isinstance(data, pd.DataFrame):
+        data = pd.DataFrame(data)
+    if "~" not in str(formula):
+        raise InputError(f"the formula needs a response: 'y ~ x1 + x2'; got {formula!r}.")
+    try:
+        matrices = formulaic.model_matrix(str(formula), data, na_action="drop")
+    except Exception as error:  # formulaic raises many types for a bad formula or column
+        raise InputError(f"could not build the model matrix for {formula!r}: {error}") from error
+    lhs, rhs = pd.DataFrame(matrices.lhs), pd.DataFrame(matrices.rhs)
+    intercept = "Intercept" in rhs.columns
+    X = rhs.drop(columns=["Intercept"]) if intercept else rhs
+    if coef_names == "r":
+        names = [r_name(str(c)) for c in X.columns]
+        if len(set(names)) != len(names):  # keep formulaic's names rather than merge two
+            names = [str(c) for c in X.columns]
+        X.columns = names
+    if lhs.shape[1] == 0:
+        raise InputError(f"the formula {formula!r} has no response on the left of '~'.")
+    return {"y": lhs, "X": X.astype("float64"), "intercept": intercept,
+            "rows": rhs.index, "n_dropped": int(len(data) - len(rhs))}
+
+
+def fit_formula(formula, data, *, weights=None, coef_names="r", **fit_options):
+    """Fit a linear model given as an R-style formula, by gradient descent.
+
+    Parameters
+    ----------
+    formula : str
+        As in R: ``"y ~ x1 + C(group) + x1:x2"``, ``"y ~ x - 1"`` (no
+        intercept), ``"y1 + y2 ~ x"`` (two responses, R's
+        ``cbind(y1, y2) ~ x``). String, categorical and boolean columns
+        are factors with treatment contrasts.
+    data : pandas.DataFrame
+        Rows with a missing value in any variable of the formula are
+        dropped, as ``na.omit`` does; ``fit.n_dropped`` says how many.
+    weights : str or array-like, optional
+        A column of ``data`` or one weight per row of ``data``.
+    coef_names : {"r", "formulaic"}, default "r"
+        Name coefficients as R does (see the module docstring), or keep
+        formulaic's names.
+    **fit_options
+        Passed to :func:`torchlinreg.fit` (``optimizer``, ``lr``,
+        ``epochs``, ``validation``, ``seed``, ...). The intercept comes from
+        the formula.
+
+    Returns
+    -------
+    LinearFit
+        With ``formula``, ``n_dropped`` and ``row_labels`` (the index
+        labels of the rows used, in ``data``) set.
+    """
+    from ..fitting.fit import fit
+
+    if "intercept" in fit_options:
+        raise OptionError("fit_formula takes the intercept from the formula: write "
+                          "'y ~ x - 1' (or '0 + x') for a model without one.")
+    frame = model_frame(formula, data, coef_names)
+    w = _weights(weights, data, frame["rows"])
+    y = frame["y"].iloc[:, 0] if frame["y"].shape[1] == 1 else frame["y"]
+    result = fit(frame["X"], y, intercept=frame["intercept"], weights=w, **fit_options)
+    return result._with(model_spec={"formula": str(formula), "n_dropped": frame["n_dropped"],
+                                    "row_labels": np.asarray(frame["rows"])})
+
+
+def _weights(weights, data, rows):
+    if weights is None:
+        return None
+    if isinstance(weights, str):
+        if weights not in data.columns:
+            raise InputError(f"weights column {weights!r} is not in data; columns are "
+                             f"{list(map(str, data.columns))}.")
+        values = data[weights]
+    else:
+        values = pd.Series(np.asarray(weights, dtype=float).ravel(), index=data.index) \
+            if len(np.ravel(weights)) == len(data) else None
+        if values is None:
+            raise InputError(f"weights must have one value per row of data ({len(data)}); "
+                             f"got {len(np.ravel(weights))}.")
+    values = values.loc[rows]
+    if values.isna().any():
+        raise InputError("weights has missing values in rows the formula keeps; "
+                         "drop those rows from data first.")
+    return values.to_numpy(dtype=float)

@@ -1,0 +1,265 @@
+"""``LinearFit``: the results object of a gradient-descent fit.
+
+It carries the coefficients on the original and standardized scales, the
+full history, how the fit ended, and (computed when first asked for) the
+exact least-squares reference and the inference at the fitted coefficients.
+"""
+
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ..engine.linalg import exact_solution
+from ..errors import MissingDataError, ShapeError
+from ..inputs.arrays import as_design, fingerprint as hash_rows
+from .inference import compute_inference
+
+
+class LinearFit:
+    """A linear regression fitted by gradient descent.
+
+    Attributes
+    ----------
+    coef : numpy.ndarray
+        Coefficients on the original scale: ``(p,)`` for one output,
+        ``(k, p)`` for several. Aliased columns hold NaN (see ``aliased``).
+    intercept : float or numpy.ndarray
+        0 for a model without intercept.
+    coef_standardized, intercept_standardized : numpy.ndarray or float
+        The parameters the optimizer worked on (z-scored columns and target).
+    aliased : numpy.ndarray of bool, shape (p,)
+        Columns left out because they are linear combinations of others.
+    feature_names, output_names : list of str
+    history : pandas.DataFrame
+        One row per step (full batch) or epoch (minibatch), row 0 the start:
+        ``iteration``, ``step`` (optimizer updates so far), ``loss`` and
+        ``val_loss`` (mean squared error in the units of ``y``),
+        ``grad_norm`` (relative to the start), then every coefficient on the
+        original scale.
+    converged : bool
+    n_iter : int
+        Steps (full batch) or epochs (minibatch) run.
+    n_steps : int
+        Optimizer updates run.
+    stop_reason : str
+        ``"converged"``, ``"max_epochs"``, ``"interrupted"`` or ``"diverged"``.
+    settings : dict
+        Every option used, the seed included, so the fit can be repeated.
+    engine : str
+        How losses and gradients were computed: ``"gram"`` (sufficient
+        statistics) or ``"autograd"`` (forward and ``backward()`` over the rows).
+    train_index, valid_index : numpy.ndarray or None
+        Rows of the input used for training and for validation; None for a
+        fit from files (:func:`torchlinreg.fit_files`), which keeps only the
+        training rows' moments (``n_train`` and ``n_valid`` count them).
+    n_train, n_valid : int
+    """
+
+    def __init__(self, *, weight, bias, weight_std, bias_std, aliased, trace, history,
+                 feature_names, output_names, one_output, settings, train_data,
+                 train_index, valid_index, scaler, statistics=None, n_valid=None, state=None,
+                 fingerprint=None, model_spec=None):
+        # Everything the fit is made of, for _with(): a changed copy, never a changed fit.
+        self._parts = dict(
+            weight=weight, bias=bias, weight_std=weight_std, bias_std=bias_std, aliased=aliased,
+            trace=trace, history=history, feature_names=feature_names,
+            output_names=output_names, one_output=one_output, settings=settings,
+            train_data=train_data, train_index=train_index, valid_index=valid_index,
+            scaler=scaler, statistics=statistics, n_valid=n_valid, state=state,
+            fingerprint=fingerprint, model_spec=model_spec)
+        self._weight, self._bias = weight, bias
+        self._one = one_output
+        self.coef = weight[0] if one_output else weight
+        self.intercept = float(bias[0]) if one_output else bias
+        self.coef_standardized = weight_std[0] if one_output else weight_std
+        self.intercept_standardized = float(bias_std[0]) if one_output else bias_std
+        self.aliased = aliased
+        self.feature_names = list(feature_names)
+        self.output_names = list(output_names)
+        self.history = history
+        self.converged = trace.converged
+        self.n_iter = trace.n_iter
+        self.n_steps = trace.n_steps
+        self.stop_reason = trace.stop_reason
+        self.settings = settings
+        self.engine = settings.get("engine", "autograd")
+        self.train_index = train_index
+        self.valid_index = valid_index
+        self.n_train = statistics.n_rows if train_index is None else len(train_index)
+        self.n_valid = n_valid if valid_index is None else len(valid_index)
+        self.scaler = scaler
+        spec = model_spec or {}
+        #: The formula of a :func:`torchlinreg.fit_formula` fit (None otherwise).
+        self.formula = spec.get("formula")
+        #: Rows with missing values that the formula's model frame dropped.
+        self.n_dropped = int(spec.get("n_dropped", 0))
+        #: Index labels of the rows the formula fit kept (None without a formula).
+        self.row_labels = spec.get("row_labels")
+        self._train = train_data
+        # Moments of the training rows (TrainingStatistics), for fits without the rows.
+        self._statistics = statistics
+        # For save() and resuming: the trace and the optimizer's state (None after a fit
+        # that was interrupted before its first step ended).
+        self._trace = trace
+        self._state = state
+        self._stored_fingerprint = fingerprint
+
+    def _with(self, **changes):
+        """A new fit made of the same parts but ``changes`` (e.g. ``train_data=None``)."""
+        if changes.get("train_data", self._train) is None and self._train is not None:
+            changes.setdefault("fingerprint", self.fingerprint)
+        return LinearFit(**{**self._parts, **changes})
+
+    @cached_property
+    def fingerprint(self):
+        """A hash of the training ``(X, Y, weights)`` (None when neither rows nor hash are kept)."""
+        if self._stored_fingerprint is not None or self._train is None:
+            return self._stored_fingerprint
+        return hash_rows(self._train)
+
+    def __repr__(self):
+        return (f"LinearFit(optimizer={self.settings['optimizer']!r}, n_iter={self.n_iter}, "
+                f"converged={self.converged}, stop_reason={self.stop_reason!r}, "
+                f"outputs={self.output_names}, features={self.feature_names})")
+
+    @property
+    def term_names(self):
+        """Coefficient names as ``lm()`` gives them: ``(Intercept)`` first when present."""
+        return (["(Intercept)"] if self.settings["intercept"] else []) + self.feature_names
+
+    def coefficients(self):
+        """All coefficients ``(k, m)``, the intercept first when the model has one."""
+        parts = [self._bias[:, None]] if self.settings["intercept"] else []
+        return np.concatenate(parts + [self._weight], axis=1)
+
+    def predict(self, X):
+        """Predictions on the original scale: ``(n,)`` for one output, else ``(n, k)``.
+
+        ``X`` needs the same columns as the training data; a DataFrame with
+        the training column names is matched by name.
+        """
+        if isinstance(X, pd.DataFrame) and set(self.feature_names) <= set(map(str, X.columns)):
+            X = X.rename(columns=str)[self.feature_names]
+        design = as_design(X, torch.float64)
+        if design.values.shape[1] != len(self.feature_names):
+            raise ShapeError(f"X has {design.values.shape[1]} columns but the model was fitted "
+                             f"on {len(self.feature_names)} ({self.feature_names}).")
+        pred = design.values.numpy() @ np.nan_to_num(self._weight).T + self._bias
+        return pred[:, 0] if self._one else pred
+
+    @cached_property
+    def exact(self):
+        """The exact least-squares solution on the training rows: ``(weight, bias)`` in float64."""
+        if self._from_statistics():
+            return tuple(t.numpy() for t in self._statistics.exact())
+        X, Y, w = self._training_data()
+        weight, bias, _ = exact_solution(X, Y, w, self.settings["intercept"])
+        return weight.numpy(), bias.numpy()
+
+    @cached_property
+    def inference(self):
+        """Standard errors, t and p values, R², F at the fitted coefficients (:class:`Inference`)."""
+        intercept = self.settings["intercept"]
+        aliased = np.concatenate([np.zeros(int(intercept), dtype=bool), self.aliased])
+        if self._from_statistics():
+            return self._statistics.inference(torch.as_tensor(self.coefficients()),
+                                               torch.as_tensor(aliased), self.term_names,
+                                               self.output_names)
+        X, Y, w = self._training_data()
+        return compute_inference(
+            X, Y,
+            torch.as_tensor(self.coefficients()), torch.as_tensor(aliased), w, intercept,
+            self.term_names, self.output_names)
+
+    def summary(self, level=0.95):
+        """The ``summary.lm``-like table and how the fit ended (:class:`~torchlinreg.results.summary.Summary`)."""
+        from .summary import Summary
+        return Summary(self, level)
+
+    def plot(self, path=None, **options):
+        """Loss curves and parameter paths (matplotlib); saved to ``path`` if given.
+
+        See :func:`torchlinreg.results.plotting.plot_fit`; returns the figure.
+        """
+        from .plotting import plot_fit
+        return plot_fit(self, path, **options)
+
+    def loss(self, exact=False):
+        """Training mean squared error at the fitted (or the exact) coefficients."""
+        if self._from_statistics():
+            return self._statistics.loss(*(self.exact if exact else (self._weight, self._bias)))
+        X, Y, w = (t.to(torch.float64) if t is not None else None for t in self._training_data())
+        weight, bias = self.exact if exact else (self._weight, self._bias)
+        pred = X @ torch.as_tensor(np.nan_to_num(weight)).T + torch.as_tensor(bias)
+        squared = (pred - Y) ** 2
+        return float(squared.mean() if w is None else ((w @ squared) / w.sum()).mean())
+
+    def compare(self):
+        """Gradient descent against exact least squares, one row per coefficient.
+
+        Columns: ``output``, ``term``, ``estimate``, ``exact``, ``abs_diff``,
+        ``rel_diff`` (``abs_diff / |exact|``). A last row, term ``"loss"``,
+        compares the training mean squared errors.
+        """
+        weight, bias = self.exact
+        intercept = self.settings["intercept"]
+        exact = np.concatenate(([bias[:, None]] if intercept else []) + [weight], axis=1)
+        rows = [{"output": out, "term": term, "estimate": est, "exact": ref}
+                for i, out in enumerate(self.output_names)
+                for term, est, ref in zip(self.term_names, self.coefficients()[i], exact[i])]
+        rows.append({"output": "", "term": "loss", "estimate": self.loss(),
+                     "exact": self.loss(exact=True)})
+        table = pd.DataFrame(rows)
+        table["abs_diff"] = (table["estimate"] - table["exact"]).abs()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            table["rel_diff"] = table["abs_diff"] / table["exact"].abs()
+        return table
+
+    def _from_statistics(self):
+        """True for a fit that keeps its training rows' moments but not the rows."""
+        return self._train is None and self._statistics is not None
+
+    def _training_data(self):
+        if self._train is None and self._statistics is not None:
+            raise MissingDataError(
+                "this fit was made from files and keeps only the moments of its training rows; "
+                "coef, inference, summary(), exact and compare() work from them, but this "
+                "method needs the rows: read them into memory and use torchlinreg.fit().")
+        if self._train is None:
+            raise MissingDataError(
+                "this fit was loaded without its training data, which exact, inference, loss(), "
+                "compare() and summary() need: load it with torchlinreg.load(path, X=X, y=y) "
+                "(the data given to fit()), or save it with fit.save(path, include_data=True).")
+        return self._train
+
+    def save(self, path, include_data=False):
+        """Save to one ``.npz`` file that :func:`torchlinreg.load` reads without running code.
+
+        Stores the coefficients, the optimizer state, the history, the settings
+        and a summary of the data (rows, names, centres and scales, a hash);
+        the training rows themselves only with ``include_data=True``. A loaded
+        fit predicts and resumes (``fit(X, y, resume=loaded)``); ``compare()``
+        and ``inference`` need the data, stored or given back to ``load``.
+        Returns the path written (``.npz`` is added if missing).
+        """
+        from .saving import save_fit
+        return save_fit(self, path, include_data)
+
+    def to_dict(self):
+        """Everything but the data, as plain Python values (JSON-ready)."""
+        return {
+            "coef": self.coef.tolist(),
+            "intercept": self.intercept if self._one else self.intercept.tolist(),
+            "coef_standardized": self.coef_standardized.tolist(),
+            "aliased": self.aliased.tolist(),
+            "feature_names": self.feature_names,
+            "output_names": self.output_names,
+            "converged": self.converged,
+            "n_iter": self.n_iter,
+            "n_steps": self.n_steps,
+            "stop_reason": self.stop_reason,
+            "settings": self.settings,
+            "history": self.history.to_dict(orient="list"),
+        }

@@ -1,0 +1,241 @@
+"""Standard errors, tests, R² and intervals, computed as ``summary.lm`` does.
+
+Everything is evaluated at the coefficients the optimizer found (not at
+the exact solution), on the training rows, in float64. Python's
+``LinearFit.inference`` and R's ``summary.torch_lm`` both read these
+numbers, so there is one implementation.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+from scipy import stats
+
+from ..engine.linalg import combined_r, unscaled_covariance, with_intercept
+
+
+@dataclass
+class Inference:
+    """Inference for a fitted linear model, one row per output.
+
+    Arrays indexed by term have one column per coefficient, the intercept
+    first; aliased terms hold NaN.
+
+    Attributes
+    ----------
+    term_names, output_names : list of str
+    estimate, std_error, t_value, p_value : numpy.ndarray, shape (k, m)
+    aliased : numpy.ndarray of bool, shape (m,)
+    sigma : numpy.ndarray, shape (k,)
+        Residual standard error.
+    r_squared, adj_r_squared : numpy.ndarray, shape (k,)
+    f_statistic, f_p_value : numpy.ndarray, shape (k,)
+        NaN for a model with no terms beside the intercept.
+    f_df : tuple of int
+        Numerator and denominator degrees of freedom.
+    df_residual, rank, n_obs : int
+    has_intercept : bool
+    cov_unscaled : numpy.ndarray, shape (rank, rank)
+        ``(XᵀWX)⁻¹`` over the estimated terms.
+    """
+
+    term_names: list
+    output_names: list
+    estimate: np.ndarray
+    std_error: np.ndarray
+    t_value: np.ndarray
+    p_value: np.ndarray
+    aliased: np.ndarray
+    sigma: np.ndarray
+    r_squared: np.ndarray
+    adj_r_squared: np.ndarray
+    f_statistic: np.ndarray
+    f_p_value: np.ndarray
+    f_df: tuple
+    df_residual: int
+    rank: int
+    n_obs: int
+    has_intercept: bool
+    cov_unscaled: np.ndarray
+
+    def vcov(self, output=0):
+        """Covariance matrix ``(m, m)`` of the coefficients of one output; NaN rows for aliased terms."""
+        m = len(self.term_names)
+        full = np.full((m, m), np.nan)
+        kept = np.flatnonzero(~self.aliased)
+        full[np.ix_(kept, kept)] = self.sigma[output] ** 2 * self.cov_unscaled
+        return full
+
+    def conf_int(self, level=0.95):
+        """Confidence limits, shape ``(k, m, 2)``: estimate ± t quantile × std. error."""
+        q = stats.t.ppf((1 + level) / 2, self.df_residual) if self.df_residual > 0 else np.nan
+        half = q * self.std_error
+        return np.stack([self.estimate - half, self.estimate + half], axis=-1)
+
+    def table(self, output=0, level=0.95):
+        """The coefficient table of one output as a DataFrame (``summary.lm``'s columns)."""
+        limits = self.conf_int(level)[output]
+        pct = [f"{100 * (1 - level) / 2:g} %", f"{100 * (1 + level) / 2:g} %"]
+        return pd.DataFrame({
+            "Estimate": self.estimate[output],
+            "Std. Error": self.std_error[output],
+            "t value": self.t_value[output],
+            "Pr(>|t|)": self.p_value[output],
+            pct[0]: limits[:, 0],
+            pct[1]: limits[:, 1],
+        }, index=self.term_names)
+
+    def to_dict(self):
+        """Plain numbers and nested lists, for JSON or R."""
+        out = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        return {k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in out.items()}
+
+
+# Rows per block of the fitted values and the blocked QR in compute_inference.
+QR_BLOCK_ROWS = 1 << 15
+
+
+def compute_inference(X, Y, coefficients, aliased, weights=None, intercept=True,
+                      term_names=None, output_names=None):
+    """Inference at ``coefficients`` for the training rows ``X`` (no intercept column).
+
+    Parameters
+    ----------
+    X : torch.Tensor, shape (n, p)
+        Training features; ``intercept`` adds the column of ones.
+    Y : torch.Tensor, shape (n, k)
+    coefficients : torch.Tensor, shape (k, m)
+        The intercept first when ``intercept``; NaN in aliased columns.
+    aliased : torch.Tensor of bool, shape (m,)
+    weights : torch.Tensor, shape (n,), optional
+        Rows of weight zero do not count as observations, as in ``lm()``.
+
+    The rows are taken in blocks, in float64: the fitted values and the QR
+    factor of ``√W A`` (:func:`torchlinreg.engine.linalg.combined_r`) need no
+    ``n × m`` copy of the design.
+    """
+    kept = ~aliased
+    B = coefficients.to(torch.float64)[:, kept]
+    w = torch.ones(X.shape[0], dtype=torch.float64) if weights is None else weights.to(torch.float64)
+    fitted, factors = [], []
+    for start in range(0, X.shape[0], QR_BLOCK_ROWS):
+        rows = slice(start, start + QR_BLOCK_ROWS)
+        A = with_intercept(X[rows].to(torch.float64), intercept)[:, kept]
+        fitted.append(A @ B.T)
+        weighted = A if weights is None else A * w[rows].sqrt()[:, None]
+        factors.append(torch.linalg.qr(weighted, mode="r").R)
+    fitted = torch.cat(fitted)
+    rss = w @ (Y.to(torch.float64) - fitted) ** 2
+    cov = unscaled_covariance(combined_r(factors))
+    mss = model_sum_of_squares(fitted, w, intercept)
+    return assemble_inference(coefficients, aliased, rss, mss, cov, int((w > 0).sum()),
+                              intercept, term_names, output_names)
+
+
+def assemble_inference(coefficients, aliased, rss, mss, cov, n_obs, intercept, term_names=None,
+                       output_names=None):
+    """An :class:`Inference` from the sums of squares and ``(AᵀWA)⁻¹``.
+
+    ``rss`` and ``mss`` hold one value per output; ``cov`` is ``(rank, rank)``
+    over the estimated terms; ``n_obs`` counts the rows of positive weight.
+    Shared by the row-based :func:`compute_inference` and the statistics-based
+    :func:`torchlinreg.sufficient.inference_from_moments`.
+    """
+    kept = ~aliased
+    rank = int(kept.sum())
+    df = n_obs - rank
+    resvar = rss / df if df > 0 else torch.full_like(rss, float("nan"))
+    se_kept = (resvar[:, None] * torch.diagonal(cov)[None, :]).sqrt()
+
+    k, m = coefficients.shape
+    std_error = torch.full((k, m), float("nan"), dtype=torch.float64)
+    std_error[:, kept] = se_kept
+    estimate = coefficients.to(torch.float64).numpy()
+    se = std_error.numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t_value = estimate / se
+    p_value = 2 * stats.t.sf(np.abs(t_value), df) if df > 0 else np.full_like(t_value, np.nan)
+
+    r2, adj, f_stat, f_p = fit_measures(mss.numpy(), rss.numpy(), n_obs, rank, intercept)
+    numdf = rank - int(intercept)
+
+    return Inference(
+        term_names=list(term_names) if term_names is not None else [f"b{j}" for j in range(m)],
+        output_names=list(output_names) if output_names is not None else [f"y{i + 1}" for i in range(k)],
+        estimate=estimate, std_error=se, t_value=t_value, p_value=p_value,
+        aliased=aliased.numpy().copy(), sigma=resvar.sqrt().numpy(),
+        r_squared=r2, adj_r_squared=adj, f_statistic=f_stat, f_p_value=f_p,
+        f_df=(numdf, df), df_residual=df, rank=rank, n_obs=n_obs,
+        has_intercept=bool(intercept), cov_unscaled=cov.numpy(),
+    )
+
+
+def model_sum_of_squares(fitted, w, intercept):
+    """``summary.lm``'s model sum of squares of each column of ``fitted`` (tensors or arrays)."""
+    if intercept:
+        center = (w @ fitted) / w.sum()
+        return w @ (fitted - center) ** 2
+    return w @ fitted ** 2
+
+
+def fit_measures(mss, rss, n_obs, rank, intercept):
+    """R², adjusted R², F and its p-value, as ``summary.lm`` computes them.
+
+    ``mss`` and ``rss`` (one value per output) are the model and residual
+    sums of squares; F is NaN for a model with no terms beside the intercept.
+    """
+    mss, rss = np.asarray(mss, dtype=np.float64), np.asarray(rss, dtype=np.float64)
+    df_int = int(intercept)
+    df, numdf = n_obs - rank, rank - df_int
+    nan = np.full_like(mss, np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r2 = mss / (mss + rss)
+        adj = 1 - (1 - r2) * ((n_obs - df_int) / df) if df > 0 else nan
+        f_stat = (mss / numdf) / (rss / df) if numdf > 0 and df > 0 else nan
+    f_p = stats.f.sf(f_stat, numdf, df) if numdf > 0 and df > 0 else nan
+    return r2, adj, f_stat, f_p
+
+
+def prediction_intervals(A_new, coefficients, aliased, cov_unscaled, sigma, df_residual,
+                         interval="none", level=0.95, pred_weights=1.0):
+    """Predictions with optional confidence or prediction limits, as ``predict.lm``.
+
+    Parameters
+    ----------
+    A_new : numpy.ndarray, shape (n, m)
+        New design with the intercept column first when the model has one.
+    coefficients : numpy.ndarray, shape (k, m)
+    aliased : numpy.ndarray of bool, shape (m,)
+    cov_unscaled : numpy.ndarray, shape (rank, rank)
+    sigma : numpy.ndarray, shape (k,)
+    df_residual : int
+    interval : {"none", "confidence", "prediction"}
+    level : float
+    pred_weights : float or numpy.ndarray, shape (n,)
+        Weights of the new observations (prediction intervals only).
+
+    Returns
+    -------
+    dict
+        ``fit`` ``(n, k)``, ``se_fit`` ``(n, k)``, and ``lwr``/``upr`` when an
+        interval is asked for.
+    """
+    kept = ~np.asarray(aliased, dtype=bool)
+    A = np.asarray(A_new, dtype=np.float64)[:, kept]
+    B = np.asarray(coefficients, dtype=np.float64)[:, kept]
+    sigma = np.asarray(sigma, dtype=np.float64)
+    fit = A @ B.T
+    leverage = np.einsum("ij,jk,ik->i", A, np.asarray(cov_unscaled), A)
+    se_fit = np.sqrt(leverage)[:, None] * sigma[None, :]
+    out = {"fit": fit, "se_fit": se_fit}
+    if interval == "none":
+        return out
+    q = stats.t.ppf((1 + level) / 2, df_residual)
+    spread = se_fit ** 2
+    if interval == "prediction":
+        spread = spread + sigma[None, :] ** 2 / np.asarray(pred_weights, dtype=np.float64).reshape(-1, 1)
+    half = q * np.sqrt(spread)
+    out["lwr"], out["upr"] = fit - half, fit + half
+    return out
