@@ -47,7 +47,7 @@ for name, options in OPTIONS.items():
     out[name] = {"seconds": float(seconds), "coef": fit.coef.tolist()}
 if rank == 0:
     print("RESULT " + json.dumps(out))
-distributed.shutdown()
+distributed.shutdown(exit_code=0)
 """
 
 

@@ -37,7 +37,7 @@ WORKER = textwrap.dedent("""
         np.savez(out, coef=result.coef, intercept=result.intercept,
                  history=result.history.to_numpy(), n_train=result.n_train,
                  se=result.inference.std_error)
-    shutdown()
+    shutdown(exit_code=0)
 """)
 
 

@@ -28,6 +28,7 @@ import datetime
 import hashlib
 import json
 import os
+import sys
 from functools import partial
 
 import numpy as np
@@ -194,7 +195,7 @@ def _fit(source_of, options, names, verbose):
     return result
 
 
-def shutdown():
+def shutdown(exit_code=None):
     """End the process group safely: wait for every rank, then destroy it.
 
     Call this (rather than ``torch.distributed.destroy_process_group()``
@@ -203,12 +204,18 @@ def shutdown():
     collective returns; if the main thread is already finalizing the
     interpreter by then, dropping them needs the GIL and the process aborts
     ("terminate called without an active exception", exit -6) after all its
-    work is done. A barrier first makes every earlier collective's release
-    happen while the interpreter is alive.
+    work is done. The barrier makes that rare; only skipping finalization
+    rules it out: with ``exit_code``, standard output and error are flushed
+    and the process ends at once with that code (``os._exit``), as a worker
+    started by ``torchrun`` whose results are written can.
     """
     if dist.is_available() and dist.is_initialized():
         dist.barrier()
         dist.destroy_process_group()
+    if exit_code is not None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(exit_code)
 
 
 def _options(intercept, optimizer, lr, epochs, batch_size, shuffle, validation, standardize,
@@ -339,5 +346,5 @@ def main(argv=None):
         else:
             print(f"{collective.world_size} processes, {result.n_train} training rows")
             print(result.summary())
-    shutdown()
-    return 0
+    # The launcher's work is done and printed: end without interpreter finalization.
+    shutdown(exit_code=0)
