@@ -306,3 +306,34 @@ def test_similar_scales_do_not_warn(data):
         warnings.simplefilter("error", ScaleWarning)
         tl.fit(X * [1, 20, 0.5], y, standardize=False, epochs=50)
         tl.fit(X * [1, 1e6, 1], y, epochs=50)  # standardized: no warning
+
+
+# --- issue 17, item 8: clear, typed errors instead of raw or misleading ones ------------------
+
+def test_repeated_column_names_say_so():
+    frame = pd.DataFrame(np.ones((5, 2)), columns=["a", "a"])
+    with pytest.raises(tl.InputError, match=r"repeated column names \['a'\]"):
+        tl.fit(frame, np.arange(5.0))
+
+
+def test_a_sparse_matrix_says_to_densify():
+    sparse = pytest.importorskip("scipy.sparse")
+    with pytest.raises(tl.InputError, match="sparse matrix.*toarray"):
+        tl.fit(sparse.csr_matrix(np.eye(5)), np.arange(5.0))
+
+
+def test_ragged_rows_say_so():
+    with pytest.raises(tl.InputError, match="not rectangular"):
+        tl.fit([[1.0, 2.0], [3.0], [4.0, 5.0]], [1.0, 2.0, 3.0])
+
+
+def test_a_seed_beyond_64_bits_is_an_option_error():
+    with pytest.raises(tl.OptionError, match="seed must be at most"):
+        tl.fit(np.eye(5), np.arange(5.0), seed=2 ** 64)
+
+
+@pytest.mark.parametrize("name, value", [("intercept", "yes"), ("standardize", None),
+                                         ("shuffle", 1)])
+def test_flags_must_be_true_or_false(name, value):
+    with pytest.raises(tl.OptionError, match=f"{name} must be True or False"):
+        tl.fit(np.eye(5), np.arange(5.0), **{name: value})

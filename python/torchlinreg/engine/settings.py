@@ -85,13 +85,22 @@ class FitSettings:
         return out
 
 
-def as_int(value, name, minimum=None):
+def _flag(value, name):
+    """``True`` or ``False`` (numpy's bools too); anything else is an :class:`OptionError`."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise OptionError(f"{name} must be True or False; got {value!r}.")
+
+
+def as_int(value, name, minimum=None, maximum=None):
     """Accept ints and integral floats (R's doubles); raise otherwise."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not float(value).is_integer():
         raise OptionError(f"{name} must be a whole number; got {value!r}.")
     value = int(value)
     if minimum is not None and value < minimum:
         raise OptionError(f"{name} must be at least {minimum}; got {value}.")
+    if maximum is not None and value > maximum:
+        raise OptionError(f"{name} must be at most {maximum}; got {value}.")
     return value
 
 
@@ -132,16 +141,16 @@ def make_settings(*, intercept=True, optimizer="adam", lr=None, epochs=None, bat
         raise OptionError(f"engine must be one of {list(ENGINES)}; got {engine!r}.")
     mode = "full_batch" if batch_size is None else "minibatch"
     return FitSettings(
-        intercept=bool(intercept),
+        intercept=_flag(intercept, "intercept"),
         optimizer=name,
         lr=_positive_float(default_lr(name) if lr is None else lr, "lr"),
         epochs=as_int(DEFAULT_EPOCHS[mode] if epochs is None else epochs, "epochs", 1),
         batch_size=batch_size,
-        shuffle=bool(shuffle),
+        shuffle=_flag(shuffle, "shuffle"),
         validation=_check_validation(validation),
-        standardize=bool(standardize),
+        standardize=_flag(standardize, "standardize"),
         dtype=str(torch_dtype).replace("torch.", ""),
-        seed=_fresh_seed() if seed is None else as_int(seed, "seed", 0),
+        seed=_fresh_seed() if seed is None else as_int(seed, "seed", 0, 2 ** 63 - 1),
         tol=_default_tol(torch_dtype, name) if tol is None else _non_negative(tol, "tol"),
         init=init,
         engine=ENGINES[engine],

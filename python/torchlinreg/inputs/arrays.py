@@ -53,7 +53,15 @@ def _non_numeric_columns(frame):
 
 def _to_numpy(data, what):
     """Return ``(array, names or None)`` for a DataFrame, Series, tensor or array-like."""
+    if _is_sparse(data):
+        raise InputError(f"{what} is a sparse matrix ({type(data).__name__}); this fit needs a "
+                         "dense one: pass X.toarray() (it must fit in memory) or write the "
+                         "rows to Parquet files and use fit_files.")
     if isinstance(data, pd.DataFrame):
+        repeated = sorted({str(c) for c in data.columns if list(data.columns).count(c) > 1})
+        if repeated:
+            raise InputError(f"{what} has repeated column names {repeated}; give every column "
+                             "its own name (coefficients are named after them).")
         bad = _non_numeric_columns(data)
         if bad:
             raise InputError(
@@ -72,7 +80,14 @@ def _to_numpy(data, what):
         # numpy has no bfloat16; float32 holds every bfloat16 value exactly.
         array = (data.float() if data.dtype == torch.bfloat16 else data).numpy()
     else:
-        array = np.asarray(data)
+        try:
+            array = np.asarray(data)
+        except ValueError as error:  # ragged nested lists
+            raise InputError(f"{what} is not rectangular: its rows have different lengths "
+                             f"({error}).") from None
+    if array.dtype == object and array.ndim and any(
+            isinstance(v, (list, tuple, np.ndarray)) for v in array.reshape(-1)[:1000]):
+        raise InputError(f"{what} is not rectangular: its rows have different lengths.")
     if array.dtype == object:
         array = _object_to_float(array, what)
     if array.dtype.kind not in "biuf":
@@ -80,6 +95,12 @@ def _to_numpy(data, what):
             f"{what} must be numeric; got an array of dtype {array.dtype}. "
             "Convert strings or objects to numbers first.")
     return array, None
+
+
+def _is_sparse(data):
+    """A scipy.sparse matrix or array, told apart without importing scipy."""
+    module = type(data).__module__ or ""
+    return module.startswith("scipy.sparse") or hasattr(data, "tocsr") and hasattr(data, "nnz")
 
 
 def _object_to_float(array, what):

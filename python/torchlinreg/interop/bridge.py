@@ -123,9 +123,9 @@ def fit_matrix(x, y, *, names=None, response_names=None, intercept=True, weights
     with warnings.catch_warnings(record=bool(hold_warnings)) as held:
         if hold_warnings:
             warnings.simplefilter("always")
-        result = fit(design, response, intercept=bool(intercept), optimizer=optimizer, lr=lr,
+        result = fit(design, response, intercept=intercept, optimizer=optimizer, lr=lr,
                      epochs=epochs, batch_size=batch_size, validation=validation,
-                     standardize=bool(standardize), dtype=dtype, seed=seed, tol=tol,
+                     standardize=standardize, dtype=dtype, seed=seed, tol=tol,
                      weights=None if weights is None else np.array(weights, dtype=np.float64),
                      verbose=verbose, resume=resume, **options)
     values = _fit_values(result, X, Y, weights, offset)
@@ -170,9 +170,9 @@ def fit_files(paths, response, predictors=None, *, format=None, batch_rows=None,
     batch_size, epochs, seed = _counts(batch_size, epochs, seed)
     result = stream_files(paths, response, predictors, format=format,
                           batch_rows=batch_rows, weights=weights,
-                          intercept=bool(intercept), optimizer=optimizer, lr=lr, epochs=epochs,
+                          intercept=intercept, optimizer=optimizer, lr=lr, epochs=epochs,
                           batch_size=batch_size, validation=validation,
-                          standardize=bool(standardize), dtype=dtype, seed=seed, tol=tol,
+                          standardize=standardize, dtype=dtype, seed=seed, tol=tol,
                           verbose=verbose, **options)
     values = _result_values(result, _inference_values(result.inference,
                                                       _moment_residual_products(result)))
