@@ -33,7 +33,7 @@ SE_TOLERANCE = 0.1
 def fit_tutorial(seed):
     X, y, true_coef = torchlinreg.simulate(1000, 4, noise=0.1, seed=seed)
     fit = torchlinreg.fit(X, y, optimizer="sgd", lr=0.01, batch_size=128, epochs=100,
-                          seed=seed, verbose=False)
+                          seed=seed, verbose=False, precondition="standardize")
     return X, y, true_coef, fit
 
 

@@ -39,6 +39,13 @@ def _both(X, y, **options):
 
 def _assert_same_trajectory(a, g, rtol=TRAJECTORY_RTOL):
     assert a.engine == "autograd" and g.engine == "gram"
+    if len(g.history) < len(a.history):
+        # With the QR preconditioner the gram engine's gradient can become exactly 0.0
+        # (L-BFGS lands on the optimum of an isotropic quadratic), and it stops there
+        # even with tol=0; the autograd gradient is rounding, never 0. Up to there
+        # the two agree.
+        assert g.history["grad_norm"].iloc[-1] == 0.0
+        a = a._with(history=a.history.iloc[:len(g.history)].reset_index(drop=True))
     assert len(a.history) == len(g.history)
     coefs = [c for c in a.history.columns
              if c not in ("iteration", "step", "loss", "val_loss", "grad_norm")]

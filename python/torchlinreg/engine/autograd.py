@@ -72,6 +72,12 @@ def _autograd_splits(X, Y, w, valid, settings):
     kept = (~aliased).to(X.device)
     scaler = (Scaler.fit(X[:, kept], Y, w, settings.intercept) if settings.standardize
               else Scaler.identity(int(kept.sum()), Y.shape[1], X.dtype).to(X.device))
+    if settings.precondition == "qr":
+        from .preconditioning import qr_quadratic, root_of_rows
+        total = float(X.shape[0] if w is None else w.sum())
+        _, rotation = qr_quadratic(root_of_rows(X[:, kept], Y, w), scaler.to("cpu"), total,
+                                   settings.intercept, int(kept.sum()))
+        scaler = scaler.with_rotation(rotation.to(X.device))
     train_split = Split(scaler.transform_x(X[:, kept]), scaler.transform_y(Y), w)
     valid_split = None if valid is None else Split(
         scaler.transform_x(valid[0][:, kept]), scaler.transform_y(valid[1]), valid[2])

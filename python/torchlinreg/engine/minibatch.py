@@ -54,10 +54,11 @@ class BlockMemory:
 
 
 def standardize_rows(scaler, x, y):
-    """Standardize gathered rows in place (they must be copies, in the scaler's dtype)."""
+    """Standardize gathered rows in place (they must be copies, in the scaler's dtype), and
+    rotate them into the preconditioned coordinates when there is a preconditioner."""
     x = x.to(scaler.x_center.dtype).sub_(scaler.x_center).div_(scaler.x_scale)
     y = y.to(scaler.y_center.dtype).sub_(scaler.y_center).div_(scaler.y_scale)
-    return x, y
+    return scaler.rotate_rows(x), y
 
 
 def step_batches(model, optimizer, x, y, w, batch_size, design=None):

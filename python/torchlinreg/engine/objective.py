@@ -151,18 +151,21 @@ class GramObjective:
         return steps
 
 
-def build_objectives(X, Y, weights, valid, intercept, standardize):
+def build_objectives(X, Y, weights, valid, intercept, precondition):
     """Scaler, training and validation objectives and the aliased columns.
 
     ``valid`` is None or ``(X, Y, weights)``. The aliased columns are left
     out of the statistics and of the minibatches without copying the data.
     The rows may be on a GPU: the statistics are computed there and the
     objectives' tensors put there; the returned scaler is on the CPU.
+    ``precondition="qr"`` adds a pass over the rows for their QR factor.
     """
+    from .preconditioning import root_of_rows
     device = X.device
     valid_mom = None if valid is None else moments(*valid)
+    root = root_of_rows(X, Y, weights) if precondition == "qr" else None
     scaler, train_quadratic, valid_quadratic, aliased = quadratics(
-        moments(X, Y, weights), valid_mom, intercept, standardize, X.dtype)
+        moments(X, Y, weights), valid_mom, intercept, precondition, X.dtype, root)
     columns = None if bool((~aliased).all()) else (~aliased).to(device)
     train = GramObjective(train_quadratic.to(device), X.shape[0],
                           (X, Y, weights, None, columns), scaler.to(device))
@@ -171,18 +174,29 @@ def build_objectives(X, Y, weights, valid, intercept, standardize):
     return scaler, train, valid_objective, aliased
 
 
-def quadratics(train_mom, valid_mom, intercept, standardize, dtype):
+def quadratics(train_mom, valid_mom, intercept, precondition, dtype, root=None):
     """Scaler, training and validation :class:`Quadratic` s and the aliased columns.
 
     The alias check runs on ``AᵀWA`` rebuilt from the training moments, as
     :func:`torchlinreg.engine.linalg.aliased_columns` would compute it from the
-    rows; ``valid_mom`` may be None.
+    rows; ``valid_mom`` may be None. With ``precondition="qr"``, ``root`` is
+    the training rows' :class:`~torchlinreg.engine.preconditioning.RowRoot`
+    and the quadratics are in the preconditioned coordinates.
     """
+    from .preconditioning import qr_quadratic, rotate_quadratic
+    standardize = precondition != "none"
     aliased = aliased_from_gram(train_mom.raw_gram(intercept))[int(intercept):]
     kept = ~aliased
     train_mom = restrict(train_mom, kept)
     scaler = scaler_from_moments(train_mom, intercept, standardize, dtype)
-    train = Quadratic.from_moments(train_mom, scaler, intercept, intercept and standardize)
     valid = None if valid_mom is None else Quadratic.from_moments(
         restrict(valid_mom, kept), scaler, intercept)
-    return scaler, train, valid, aliased
+    if precondition != "qr":
+        train = Quadratic.from_moments(train_mom, scaler, intercept, intercept and standardize)
+        return scaler, train, valid, aliased
+    kept_root = root.restrict(kept.numpy(), len(kept))
+    train, rotation = qr_quadratic(kept_root, scaler, train_mom.total, intercept,
+                                   train_mom.n_features)
+    if valid is not None:
+        valid = rotate_quadratic(valid, rotation, intercept)
+    return scaler.with_rotation(rotation), train, valid, aliased

@@ -18,12 +18,19 @@ from .products import matmul
 
 @dataclass
 class Scaler:
-    """Per-column centres and scales of the design (``x_*``) and response (``y_*``)."""
+    """Per-column centres and scales of the design (``x_*``) and response (``y_*``).
+
+    ``rotation`` (float64, ``(q, q)``, or None) is the QR preconditioner's
+    ``M``: the optimizer's coefficients ``u`` are ``w = M u`` on the
+    standardized scale, and its rows are the standardized rows times ``M``
+    (:mod:`torchlinreg.engine.preconditioning`).
+    """
 
     x_center: torch.Tensor
     x_scale: torch.Tensor
     y_center: torch.Tensor
     y_scale: torch.Tensor
+    rotation: torch.Tensor = None
 
     @classmethod
     def identity(cls, n_features, n_outputs, dtype):
@@ -41,11 +48,28 @@ class Scaler:
     def to(self, device):
         """The same scaler with its tensors on ``device``."""
         return Scaler(*(t.to(device) for t in (self.x_center, self.x_scale, self.y_center,
-                                                self.y_scale)))
+                                                self.y_scale)),
+                      None if self.rotation is None else self.rotation.to(device))
+
+    def with_rotation(self, rotation):
+        """The same standardization followed by the preconditioner ``rotation``."""
+        return Scaler(self.x_center, self.x_scale, self.y_center, self.y_scale, rotation)
+
+    def rotate_rows(self, x):
+        """Standardized rows into the optimizer's coordinates (``x M``); as they are without."""
+        if self.rotation is None:
+            return x
+        return matmul(x, self.rotation.to(x.dtype))
+
+    def unrotate(self, weight):
+        """The optimizer's coefficients ``(..., k, q)`` on the standardized scale (``u Mᵀ``)."""
+        if self.rotation is None:
+            return weight
+        return matmul(weight.to(torch.float64), self.rotation.T.contiguous())
 
     def transform_x(self, X):
-        """Standardize a design matrix."""
-        return (X - self.x_center) / self.x_scale
+        """Standardize a design matrix (and rotate it, with a preconditioner)."""
+        return self.rotate_rows((X - self.x_center) / self.x_scale)
 
     def transform_y(self, Y):
         """Standardize a response matrix."""
@@ -55,8 +79,10 @@ class Scaler:
         """Map standardized ``(W, b)`` to the original scale.
 
         ``weight`` is ``(..., k, p)`` and ``bias`` ``(..., k)``: leading
-        dimensions (such as history rows) are carried through.
+        dimensions (such as history rows) are carried through. With a
+        preconditioner, ``weight`` is in the optimizer's coordinates.
         """
+        weight = self.unrotate(weight)
         weight_orig = weight * self.y_scale[:, None] / self.x_scale
         bias_orig = self.y_center + self.y_scale * bias - matmul(weight_orig, self.x_center)
         return weight_orig, bias_orig

@@ -56,7 +56,7 @@ def _build_result(trace, scaler, aliased, feature_names, response, settings, tra
                        feature_names, response, settings.intercept)
     return LinearFit(
         weight=_widen(weight[-1], aliased).numpy(), bias=bias[-1].to(torch.float64).numpy(),
-        weight_std=_widen(weight_std[-1], aliased).numpy(),
+        weight_std=_widen(scaler.unrotate(weight_std[-1]), aliased).numpy(),
         bias_std=bias_std[-1].to(torch.float64).numpy(), aliased=aliased.numpy(),
         trace=trace, history=history, feature_names=feature_names,
         output_names=response.names, one_output=response.one_output,

@@ -27,7 +27,7 @@ from .finish import finish_fit
 def fit(X, y, *, intercept=True, optimizer="adam", lr=None, epochs=None, batch_size=None,
         shuffle=True, validation=0.0, standardize=True, dtype="float64", seed=None, tol=None,
         init="zeros", weights=None, engine="auto", device="cpu", verbose=None, resume=None,
-        **optimizer_options):
+        precondition=None, **optimizer_options):
     """Fit ``y ≈ X Wᵀ + b`` by gradient descent on the mean squared error.
 
     Parameters
@@ -55,6 +55,14 @@ def fit(X, y, *, intercept=True, optimizer="adam", lr=None, epochs=None, batch_s
     validation : float or (X_valid, y_valid), default 0
         A fraction of rows held out by a seeded split, or explicit data. Its
         loss is tracked at every step; it never affects the fit.
+    precondition : {"qr", "standardize", "none"}, optional
+        What the optimizer works on. "qr" (the default): the coefficients
+        of the orthonormalized, centred and standardized design, so the loss
+        it sees has an identity Hessian whatever the correlations and every
+        design ``lm()`` solves converges; "standardize": z-scored columns and
+        response (the tutorials' choice, their curves); "none": the raw
+        columns (``standardize=False``). Results are reported on the
+        original scale in every case.
     standardize : bool, default True
         Optimize on z-scored columns and target; coefficients are reported
         on the original scale too.
@@ -110,7 +118,8 @@ def fit(X, y, *, intercept=True, optimizer="adam", lr=None, epochs=None, batch_s
     options = dict(intercept=intercept, optimizer=optimizer, lr=lr, epochs=epochs,
                    batch_size=batch_size, shuffle=shuffle, validation=validation,
                    standardize=standardize, dtype=dtype, seed=seed, tol=tol, init=init,
-                   engine=engine, device=device, optimizer_options=optimizer_options)
+                   engine=engine, device=device, optimizer_options=optimizer_options,
+                   precondition=precondition)
     if resume is None:
         settings = make_settings(**options)
     else:
@@ -167,7 +176,7 @@ def _fit_parts(parts, feature_names, response, settings, generator, verbose=None
     valid_rows = None if valid is None else on(settings.device, *valid)
     if settings.engine == "gram":
         scaler, train_split, valid_split, aliased = build_objectives(
-            *rows, valid_rows, settings.intercept, settings.standardize)
+            *rows, valid_rows, settings.intercept, settings.precondition)
     else:
         scaler, train_split, valid_split, aliased = _autograd_splits(*rows, valid_rows, settings)
     if not settings.standardize:

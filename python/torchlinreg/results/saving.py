@@ -71,6 +71,8 @@ def save_fit(fit, path, include_data=False, r_object=None):
         arrays.update(_moment_arrays(statistics.moments))
     for name in _SCALER_FIELDS:
         arrays[f"scaler/{name}"] = getattr(fit.scaler, name).numpy()
+    if fit.scaler.rotation is not None:
+        arrays["scaler/rotation"] = fit.scaler.rotation.numpy()
     for i, column in enumerate(fit.history.columns):
         arrays[f"history/{i}"] = fit.history[column].to_numpy()
     arrays["trace/parameters"] = torch.stack(trace.parameters).numpy()
@@ -175,6 +177,7 @@ _PATTERNS = [(re.compile(pattern), size) for pattern, size in [
     (r"bias|bias_std", lambda p, k, h, n: k),
     (r"aliased|scaler/x_center|scaler/x_scale", lambda p, k, h, n: p),
     (r"scaler/y_center|scaler/y_scale", lambda p, k, h, n: k),
+    (r"scaler/rotation", lambda p, k, h, n: p * p),
     (r"train_index|valid_index", lambda p, k, h, n: n),
     (r"history/\d+|trace/(loss|val_loss|grad_norm|steps)", lambda p, k, h, n: h),
     (r"trace/parameters", lambda p, k, h, n: h * k * (p + 1)),
@@ -232,7 +235,9 @@ def _parts(arrays, meta):
     history = pd.DataFrame({name: _real(arrays, f"history/{i}") for i, name in enumerate(columns)})
     kept = int((~_real(arrays, "aliased", (p,)).astype(bool)).sum())
     scaler = Scaler(*(torch.from_numpy(_real(arrays, f"scaler/{name}", (kept if name[0] == "x" else k,)))
-                      for name in _SCALER_FIELDS))
+                      for name in _SCALER_FIELDS),
+                    torch.from_numpy(_real(arrays, "scaler/rotation", (kept, kept)).astype(np.float64))
+                    if "scaler/rotation" in arrays else None)
     data = meta["data"]
     train_data = None
     if data["included"]:
@@ -271,10 +276,10 @@ def _check_consistent(parts, where):
     k, p = parts["weight"].shape
     intercept = bool(parts["settings"]["intercept"])
     kept = ~parts["aliased"]
-    last = trace.parameters[-1].to(torch.float64).numpy()
+    last = trace.parameters[-1]
     standardized = np.concatenate(([parts["bias_std"]] if intercept else [])
-                                   + [parts["weight_std"][:, kept].reshape(-1)])
-    if last.shape != standardized.shape or not np.array_equal(last, standardized):
+                                  + [parts["weight_std"][:, kept].reshape(-1)])
+    if last.numel() != standardized.size or not _same_step(last, standardized, parts, k, intercept):
         raise InputError(f"{where}: the stored coefficients are not the last step of the stored "
                          "trace; the file was altered or damaged.")
     names = parts["feature_names"]
@@ -287,6 +292,18 @@ def _check_consistent(parts, where):
             if column not in history or not _same(history[column].iloc[-1], value):
                 raise InputError(f"{where}: the stored coefficient {column!r} is not the last "
                                  "row of the stored history; the file was altered or damaged.")
+
+
+def _same_step(last, standardized, parts, k, intercept):
+    """The trace's last parameters are the stored standardized coefficients (mapped from
+    the preconditioned coordinates, where there is a preconditioner)."""
+    scaler = parts["scaler"]
+    if scaler.rotation is None:
+        return np.array_equal(last.to(torch.float64).numpy(), standardized)
+    weight = last[k if intercept else 0:].reshape(k, -1)
+    mapped = np.concatenate(([last[:k].to(torch.float64).numpy()] if intercept else [])
+                            + [scaler.unrotate(weight).numpy().reshape(-1)])
+    return np.allclose(mapped, standardized, rtol=1e-12, atol=0)
 
 
 def _same(a, b):

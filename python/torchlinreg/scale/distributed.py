@@ -36,11 +36,13 @@ import torch
 import torch.distributed as dist
 from torch.distributed.elastic.multiprocessing.errors import record
 
-from ..engine.settings import _fresh_seed
+from ..engine.preconditioning import RowRoot
+from ..engine.settings import fresh_seed
 from ..errors import OptionError
 from ..inputs.arrays import as_design, as_response, as_weights, resolve_dtype
 from ..inputs.files import expand_paths, open_files
-from .streaming import ArraySource, FileSource, StreamObjective, _predictors, fit_source, statistics_settings
+from .streaming import (ArraySource, FileSource, StreamObjective, fit_source, predictor_columns,
+                        statistics_settings)
 
 
 # How long a rank waits in a collective before giving up (torchrun normally
@@ -93,6 +95,16 @@ class Collective:
         counts = torch.zeros(self.world_size, dtype=torch.int64)
         counts[self.rank] = n_rows
         return int(self.sum(counts)[: self.rank].sum())
+
+    def reduce_root(self, root):
+        """Every rank's QR factor joined, in rank order, about rank 0's centre."""
+        d = root.R.shape[0]
+        gathered = torch.zeros(self.world_size, d + 1, d, dtype=torch.float64)
+        gathered[self.rank, 0, 1:] = torch.from_numpy(root.center)
+        gathered[self.rank, 1:] = torch.from_numpy(root.R)
+        gathered = self.sum(gathered).numpy()
+        roots = [RowRoot(g[0, 1:].copy(), g[1:].copy()) for g in gathered]
+        return roots[0].combine(roots[1:])
 
     def reduce_moments(self, mom):
         """The moments of every rank's rows, about their common (weighted) mean."""
@@ -171,7 +183,7 @@ def _set_reduced_gradient(model, x, y, w, collective):
 def _settings(collective, options, names):
     """The fit's settings, the same on every rank (rank 0 draws the seed if none is given)."""
     if options.get("seed") is None:
-        options["seed"] = collective.broadcast_int(_fresh_seed())
+        options["seed"] = collective.broadcast_int(fresh_seed())
     if options["device"] == "auto":
         # Each process on a machine takes its own GPU, as torchrun numbers them.
         options["device"] = f"cuda:{collective.local_rank}" if torch.cuda.is_available() else "cpu"
@@ -187,7 +199,7 @@ def _fit(source_of, options, names, verbose):
     settings = _settings(collective, options, names)
     source = source_of(settings, collective)
     result = fit_source(source, settings, verbose if collective.rank == 0 else False,
-                        reduce=collective.reduce_moments,
+                        reduce=collective.reduce_moments, reduce_root=collective.reduce_root,
                         objective=partial(DistributedObjective, collective=collective))
     # Every collective of the fit has been let go by gloo's threads before the caller goes
     # on (and perhaps exits): see shutdown().
@@ -219,17 +231,18 @@ def shutdown(exit_code=None):
 
 
 def _options(intercept, optimizer, lr, epochs, batch_size, shuffle, validation, standardize,
-             dtype, seed, tol, init, device, optimizer_options):
+             dtype, seed, tol, init, device, optimizer_options, precondition=None):
     return dict(intercept=intercept, optimizer=optimizer, lr=lr, epochs=epochs,
                 batch_size=batch_size, shuffle=shuffle, validation=validation,
                 standardize=standardize, dtype=dtype, seed=seed, tol=tol, init=init,
-                engine="gram", device=device, optimizer_options=optimizer_options)
+                engine="gram", device=device, optimizer_options=optimizer_options,
+                precondition=precondition)
 
 
 def fit(X, y, *, weights=None, intercept=True, optimizer="adam", lr=None, epochs=None,
         batch_size=None, shuffle=True, validation=0.0, standardize=True, dtype="float64",
         seed=None, tol=None, init="zeros", device="cpu", verbose=None,
-        batch_rows=None, **optimizer_options):
+        batch_rows=None, precondition=None, **optimizer_options):
     """Fit on this rank's shard of the rows; every rank gets the same :class:`LinearFit`.
 
     Call on every rank of a process group (``torchrun`` sets one up; so can
@@ -248,7 +261,8 @@ def fit(X, y, *, weights=None, intercept=True, optimizer="adam", lr=None, epochs
     response = as_response(y, design.values.shape[0], dtype_)
     w = as_weights(weights, design.values.shape[0], dtype_)
     options = _options(intercept, optimizer, lr, epochs, batch_size, shuffle, validation,
-                       standardize, dtype, seed, tol, init, device, optimizer_options)
+                       standardize, dtype, seed, tol, init, device, optimizer_options,
+                       precondition)
 
     def source_of(settings, collective):
         n = design.values.shape[0]
@@ -263,7 +277,7 @@ def fit_files(paths, response, predictors=None, *, format=None, batch_rows=None,
               weights=None, intercept=True, optimizer="adam", lr=None, epochs=None,
               batch_size=None, shuffle=True, validation=0.0, standardize=True, dtype="float64",
               seed=None, tol=None, init="zeros", device="cpu", verbose=None,
-              **optimizer_options):
+              precondition=None, **optimizer_options):
     """:func:`torchlinreg.fit_files` on this rank's files; every rank gets the same fit.
 
     ``paths`` are this rank's files (:func:`main` deals a list out by rank).
@@ -272,9 +286,10 @@ def fit_files(paths, response, predictors=None, *, format=None, batch_rows=None,
     """
     table = open_files(paths, format)
     responses = [response] if isinstance(response, str) else list(response)
-    names = _predictors(table, predictors, responses, weights)
+    names = predictor_columns(table, predictors, responses, weights)
     options = _options(intercept, optimizer, lr, epochs, batch_size, shuffle, validation,
-                       standardize, dtype, seed, tol, init, device, optimizer_options)
+                       standardize, dtype, seed, tol, init, device, optimizer_options,
+                       precondition)
 
     def source_of(settings, _collective):
         return FileSource(table, names, responses, weights, batch_rows, settings)

@@ -24,6 +24,7 @@ import torch
 from ..engine.minibatch import standardize_rows, step_batches
 from ..engine.moments import MomentAccumulator, scaler_from_moments
 from ..engine.objective import GramObjective, quadratics
+from ..engine.preconditioning import RootAccumulator
 from ..engine.settings import as_int, make_settings
 from ..engine.threads import threads
 from ..errors import InputError, OptionError
@@ -54,7 +55,7 @@ def fit_files(paths, response, predictors=None, *, format=None, batch_rows=None,
               weights=None, intercept=True, optimizer="adam", lr=None, epochs=None,
               batch_size=None, shuffle=True, validation=0.0, standardize=True, dtype="float64",
               seed=None, tol=None, init="zeros", engine="auto", device="cpu", verbose=None,
-              **optimizer_options):
+              precondition=None, **optimizer_options):
     """Fit ``y ≈ X Wᵀ + b`` on Parquet or CSV files, reading them in row batches.
 
     The whole table is never in memory: one pass accumulates the sufficient
@@ -91,7 +92,7 @@ def fit_files(paths, response, predictors=None, *, format=None, batch_rows=None,
         shuffle; larger ``batch_rows`` mixes more). False keeps the file
         order, which equals ``fit(..., shuffle=False)`` on the rows in memory.
     intercept, optimizer, lr, epochs, batch_size, standardize, dtype, seed, tol, init, device,
-    verbose, **optimizer_options
+    verbose, precondition, **optimizer_options
         As for :func:`torchlinreg.fit`. ``engine`` must be "auto" or "gram". On a
         GPU (``device``) each block read is copied there for the statistics and
         the minibatch steps.
@@ -113,16 +114,17 @@ def fit_files(paths, response, predictors=None, *, format=None, batch_rows=None,
     """
     table = open_files(paths, format)
     responses = [response] if isinstance(response, str) else list(response)
-    predictors = _predictors(table, predictors, responses, weights)
+    predictors = predictor_columns(table, predictors, responses, weights)
     settings = statistics_settings(
         intercept=intercept, optimizer=optimizer, lr=lr, epochs=epochs, batch_size=batch_size,
         shuffle=shuffle, validation=validation, standardize=standardize, dtype=dtype, seed=seed,
-        tol=tol, init=init, engine=engine, device=device, optimizer_options=optimizer_options)
+        tol=tol, init=init, engine=engine, device=device, optimizer_options=optimizer_options,
+        precondition=precondition)
     source = FileSource(table, predictors, responses, weights, batch_rows, settings)
     return fit_source(source, settings, verbose)
 
 
-def _predictors(table, predictors, responses, weights):
+def predictor_columns(table, predictors, responses, weights):
     check_columns(table, responses, "response columns")
     if weights is not None:
         check_columns(table, [weights], "weights column")
@@ -284,9 +286,10 @@ def split_parts(parts, valid):
     return pick(~valid), pick(valid)
 
 
-def source_moments(source, device="cpu"):
+def source_moments(source, device="cpu", root=False):
     """One pass over ``source``: the :class:`~torchlinreg.engine.moments.Moments` of each part,
-    summed on ``device``.
+    summed on ``device``, and with ``root`` the training rows'
+    :class:`~torchlinreg.engine.preconditioning.RowRoot` (else None).
 
     The sums run on one torch thread: the other core reads ahead (see
     :func:`torchlinreg.inputs.files.prefetch`), and two threads fighting over it
@@ -294,12 +297,15 @@ def source_moments(source, device="cpu"):
     """
     p, k = len(source.feature_names), len(source.response_names)
     train, valid = (MomentAccumulator(p, p + k, source.has_weights, device) for _ in range(2))
+    roots = RootAccumulator(p + k, source.has_weights) if root else None
     with threads(1):
         for train_part, valid_part in source.parts():
             for sums, part in ((train, train_part), (valid, valid_part)):
                 if part is not None:
                     sums.add(*part)
-    return train.result(), valid.result()
+            if roots is not None and train_part is not None:
+                roots.add(*train_part)
+    return train.result(), valid.result(), None if roots is None else roots.result()
 
 
 class StreamObjective(GramObjective):
@@ -340,17 +346,22 @@ class StreamObjective(GramObjective):
         return steps
 
 
-def fit_source(source, settings, verbose=None, reduce=None, objective=StreamObjective):
+def fit_source(source, settings, verbose=None, reduce=None, objective=StreamObjective,
+               reduce_root=None):
     """Fit from a source: the moments pass, then training, then the :class:`LinearFit`.
 
-    ``reduce`` (distributed fits) sums the moments across processes;
+    ``reduce`` (distributed fits) sums the moments across processes and
+    ``reduce_root`` joins the processes' QR factors;
     ``objective`` makes the training objective from ``(quadratic, n_rows,
     source, scaler, aliased, local_rows)``.
     """
-    train_mom, valid_mom = source_moments(source, settings.device)
+    train_mom, valid_mom, root = source_moments(source, settings.device,
+                                                root=settings.precondition == "qr")
     local_rows = train_mom.n_rows
     if reduce is not None:
         train_mom, valid_mom = reduce(train_mom), reduce(valid_mom)
+    if reduce_root is not None and root is not None:
+        root = reduce_root(root)
     p, k = len(source.feature_names), len(source.response_names)
     check_enough_rows(train_mom.n_rows, p + settings.intercept)
     check_batch_size(settings, train_mom.n_rows)
@@ -358,8 +369,8 @@ def fit_source(source, settings, verbose=None, reduce=None, objective=StreamObje
         raise InputError("the weights are all zero; at least one row needs a positive weight.")
     has_valid = valid_mom.n_rows > 0
     scaler, train_q, valid_q, aliased = quadratics(
-        train_mom, valid_mom if has_valid else None, settings.intercept, settings.standardize,
-        resolve_dtype(settings.dtype))
+        train_mom, valid_mom if has_valid else None, settings.intercept, settings.precondition,
+        resolve_dtype(settings.dtype), root)
     if not settings.standardize:
         _warn_scales_from_moments(train_mom, aliased, source.feature_names, settings.intercept)
     device = settings.device
