@@ -16,6 +16,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
+import bench_conditioning  # noqa: E402
 import bench_distributed  # noqa: E402
 import bench_full_batch  # noqa: E402
 import bench_memory  # noqa: E402
@@ -280,7 +281,47 @@ BENCHMARKS = {  # number: (name in RESULTS.json, run(quick), report)
     5: ("scaling", lambda quick: bench_scaling.run(HERE, quick), report_scaling),
     6: ("streaming", lambda quick: bench_streaming.run(HERE, quick), report_streaming),
     7: ("distributed", lambda quick: bench_distributed.run(HERE, quick), report_distributed),
+    8: ("conditioning", lambda quick: bench_conditioning.run(HERE, quick), report_conditioning),
 }
+
+
+def report_conditioning(r):
+    lines = [f"## 8. Steps to exact least squares against the condition number", ""] + _measured(r)
+    lines += [f"Full batch, `tol=0`, at most {r['max_steps']:,} steps (L-BFGS 200); the first "
+              f"step whose training loss is within {r['target']:g} (relative) of the exact "
+              "least-squares loss (the error in the design's own norm); `-`: not reached. Designs: 2,000 rows, 8 "
+              "columns, singular values log-spaced; the condition number is the standardized "
+              "design's.", ""]
+    conditions = sorted({row["condition"] for row in r["rows"]})
+    keys = sorted({(row["precondition"], row["optimizer"]) for row in r["rows"]},
+                  key=lambda k: (["qr", "standardize", "none"].index(k[0]), k[1]))
+    measured = {row["condition"]: row["measured_condition"] for row in r["rows"]}
+    lines += ["| precondition, optimizer | " + " | ".join(f"{measured[c]:.0e}" for c in conditions)
+              + " |", "|---|" + "---:|" * len(conditions)]
+    for key in keys:
+        cells = []
+        for c in conditions:
+            row = next(x for x in r["rows"] if x["condition"] == c and
+                       (x["precondition"], x["optimizer"]) == key)
+            cells.append("-" if row["steps"] is None else f"{row['steps']:,}")
+        lines.append(f"| {key[0]}, {key[1]} | " + " | ".join(cells) + " |")
+    qr = [row["steps"] for row in r["rows"] if row["precondition"] == "qr"
+          and row["optimizer"] == "adam"]
+    flat = all(s is not None for s in qr) and max(qr) <= 2 * min(qr)
+    lines += ["", f"- Target: with \"qr\" the steps do not grow with the condition number: "
+              f"{_verdict(flat)} (Adam: {min(s for s in qr if s is not None) if any(qr) else '-'} to "
+              f"{max(s for s in qr if s is not None) if any(qr) else '-'} steps)."]
+    t = r["default_fit"]
+    median = lambda runs: sorted(x["seconds"] for x in runs)[len(runs) // 2]  # noqa: E731
+    ratio = median(t["qr"]) / median(t["standardize"])
+    lines += [f"- Target: a default fit at {r['n']:,} × {r['p']} with \"qr\" within 1.2x of "
+              f"\"standardize\" (taking turns, medians of 3): {_verdict(ratio <= 1.2)} "
+              f"({median(t['qr']):.3f} s in {t['qr'][0]['steps']} steps against "
+              f"{median(t['standardize']):.3f} s in {t['standardize'][0]['steps']} steps, "
+              f"{ratio:.2f}x)."]
+    if r.get("plot"):
+        lines += ["", f"![steps against conditioning]({r['plot']})"]
+    return lines
 
 
 def _now():

@@ -91,6 +91,24 @@ def test_full_batch_on_uneven_shards_equals_one_process(data, tmp_path, optimize
     assert rel(two["se"], one.inference.std_error) < 1e-9
 
 
+def test_an_ill_conditioned_design_joins_the_ranks_qr_factors(tmp_path, rng):
+    """Two columns correlated at 1 - 1e-6: the QR preconditioner's factor comes from the
+    rows, each rank's own, joined across ranks; the fit equals one process on all rows to
+    the rounding this design allows (condition number ~1e6: one process is 2e-9 from the
+    60-digit solution, lm() 3e-9)."""
+    n = 2000
+    z = rng.standard_normal(n)
+    X = np.column_stack([z, z + 1e-6 * rng.standard_normal(n), rng.standard_normal(n)])
+    y = X @ [1.0, 2.0, 3.0] + rng.standard_normal(n)
+    w = np.ones(n)
+    shards = (np.arange(n) % 2).astype(int)
+    two = run_shards(tmp_path, X, y, w, shards, seed=5)
+    one = tl.fit(X, y, weights=w, seed=5)
+    assert one.converged and one.scaler.rotation is not None
+    scale = np.abs(one.coef).max()
+    assert np.max(np.abs(two["coef"] - one.coef)) / scale < 2e-8
+
+
 def test_minibatches_in_a_fixed_order_equal_one_process_on_the_interleaved_rows(data, tmp_path):
     """1,800 and 1,200 rows, global batch 100: each step takes 60 rows of rank 0 and 40 of
     rank 1, which one process sees as those 100 rows in a row."""

@@ -12,7 +12,7 @@ import torch
 
 import torchlinreg as tl
 from torchlinreg.engine import moments
-from torchlinreg.engine import objective
+from torchlinreg.engine.quadratic import Quadratic
 from torchlinreg.errors import OptionError
 from torchlinreg.engine.scaling import Scaler
 
@@ -207,7 +207,7 @@ def test_quadratic_form_is_the_mse(data):
     Xt, Yt, wt = (torch.as_tensor(a) for a in (X, y[:, None], weights))
     mom = moments.moments(Xt, Yt, wt)
     scaler = moments.scaler_from_moments(mom, True, True, torch.float64)
-    quadratic = objective.Quadratic.from_moments(mom, scaler, True)
+    quadratic = Quadratic.from_moments(mom, scaler, True)
     theta = torch.tensor([[0.3, 0.1, -0.2, 0.5, 0.0, 1.0, -0.7]], dtype=torch.float64)
     residual = theta[0, 0] + scaler.transform_x(Xt) @ theta[0, 1:] - scaler.transform_y(Yt)[:, 0]
     direct = (wt * residual ** 2).sum() / wt.sum()

@@ -113,7 +113,7 @@ BATCH, EPOCHS = 40, 50
 FLOOR_SDS = 4.0
 
 
-def minibatch_floor(optimizer, lr, sigma, batch, steps):
+def minibatch_floor(optimizer, lr, sigma, batch, steps, alpha=0.9999):
     """Standard deviation of the stationary fluctuation of each standardized parameter.
 
     On standardized data the loss Hessian is about ``2 I`` and a minibatch
@@ -122,9 +122,12 @@ def minibatch_floor(optimizer, lr, sigma, batch, steps):
 
     * SGD with a constant ``lr``: ``θ ← θ - lr (2 (θ - θ*) + ξ)`` has
       stationary variance ``lr σ² / (B (1 - lr))``.
-    * Adam, AdamW, RMSprop divide the step by ``√v ≈ s``: SGD with learning
-      rate ``lr / s``, so variance ``lr s / 4`` (RMSprop's default
-      ``alpha=0.9999`` remembers the larger early gradients: ``√v > s``, less).
+    * Adam and AdamW divide the step by ``√v ≈ s``: SGD with learning
+      rate ``lr / s``, so variance ``lr s / 4``.
+    * RMSprop has no bias correction: after ``T`` steps ``v ≈ (1 - αᵀ) s²``,
+      which with the default ``α = 0.9999`` and a few hundred steps is far
+      below ``s²``, so its steps and its variance are ``1 / √(1 - αᵀ)`` times
+      larger: ``lr s / (4 √(1 - αᵀ))``.
     * Adagrad divides by ``√(Σ g²) ≈ s √T`` after ``T`` steps: ``lr s / (4 √T)``.
 
     Sampling rows without replacement makes the real spread smaller (about
@@ -137,6 +140,8 @@ def minibatch_floor(optimizer, lr, sigma, batch, steps):
     s = 2 * sigma / np.sqrt(batch)
     if optimizer == "adagrad":
         return np.sqrt(lr * s / (4 * np.sqrt(steps)))
+    if optimizer == "rmsprop":
+        return np.sqrt(lr * s / (4 * np.sqrt(1 - alpha ** steps)))
     return np.sqrt(lr * s / 4)
 
 
@@ -153,7 +158,8 @@ def test_minibatch_optimizer_is_within_its_noise_floor_of_lm(lm_check, simulated
     # lm()'s coefficients on the standardized scale: slopes b sd(x)/sd(y), intercept 0.
     diff = np.concatenate([[(fit.intercept - ref.coef[0, 0]) / sd_y],
                            (fit.coef - ref.coef[0, 1:]) * sd_x / sd_y])
-    floor = minibatch_floor(optimizer, fit.settings["lr"], sigma, BATCH, fit.n_steps)
+    floor = minibatch_floor(optimizer, fit.settings["lr"], sigma, BATCH, fit.n_steps,
+                            fit.settings["optimizer_options"].get("alpha", 0.9999))
     assert np.abs(diff).max() <= FLOOR_SDS * floor
     # ...and the floor is well below the size of the coefficients: the test has teeth.
     assert FLOOR_SDS * floor < 0.2 * np.abs(ref.coef[0, 1:] * sd_x / sd_y).max()

@@ -191,3 +191,25 @@ def test_a_saved_preconditioned_fit_loads_resumes_and_refuses_tampering(tmp_path
     np.savez(tmp_path / "bad.npz", **stored)
     with pytest.raises(tl.InputError, match="not the last step"):
         tl.load(tmp_path / "bad.npz")
+
+
+def test_the_moments_factor_equals_the_rows_factor_on_a_well_conditioned_design(monkeypatch):
+    """Below MOMENTS_CONDITION the factor comes from the moments (no pass over the rows);
+    forced to come from the rows instead, the fit is the same to rounding."""
+    from torchlinreg.engine import preconditioning
+    X, y, _ = tl.simulate(500, 5, noise=0.5, seed=4)
+    from_moments = default_fit(X, y)
+    monkeypatch.setattr(preconditioning, "MOMENTS_CONDITION", 0.0)
+    from_rows = default_fit(X, y)
+    np.testing.assert_allclose(from_rows.coefficients(), from_moments.coefficients(), rtol=1e-12)
+
+
+def test_an_ill_conditioned_design_takes_its_factor_from_the_rows(monkeypatch, r_design):
+    from torchlinreg.engine import preconditioning
+    X, y, _ = r_design("Employed ~ .", "longley")
+    calls = []
+    real = preconditioning.root_of_rows
+    monkeypatch.setattr(preconditioning, "root_of_rows",
+                        lambda *rows: calls.append(1) or real(*rows))
+    default_fit(X, y)
+    assert calls == [1]

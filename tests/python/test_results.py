@@ -78,5 +78,6 @@ def test_repr_says_how_the_fit_ended(fit_and_data):
 def test_settings_record_every_option(fit_and_data):
     fit, _, _ = fit_and_data
     assert {"intercept", "optimizer", "lr", "epochs", "batch_size", "shuffle", "validation",
-            "standardize", "dtype", "seed", "tol", "init"} <= set(fit.settings)
-    assert fit.settings["dtype"] == "float64" and fit.settings["tol"] == 1e-12
+            "standardize", "dtype", "seed", "tol", "init", "precondition"} <= set(fit.settings)
+    assert fit.settings["dtype"] == "float64" and fit.settings["precondition"] == "qr"
+    assert fit.settings["tol"] == 1e-14  # the QR preconditioner's default (1e-12 otherwise)

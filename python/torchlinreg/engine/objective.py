@@ -13,71 +13,16 @@ The torch optimizers still make every update: the gradient is written to
 does in the autograd loop, whose trajectory this one matches to rounding.
 Minibatch epochs are stepped by :mod:`torchlinreg.engine.minibatch`.
 """
-from dataclasses import dataclass
 
 import torch
 
 from ..inputs.rows import epoch_order
 from .linalg import aliased_from_gram
 from .minibatch import BATCHES_PER_BLOCK, BlockMemory, standardize_rows, step_batches
-from .products import matmul
+from .preconditioning import (moments_rotation, needs_rows, qr_quadratic, root_of_rows,
+                              rotate_quadratic)
+from .quadratic import Quadratic
 from .moments import moments, restrict, scaler_from_moments
-
-
-@dataclass
-class Quadratic:
-    """The standardized MSE of one part of the data as a quadratic form.
-
-    ``gram`` is ``(q, q)`` for the parameters ``θ = [b, w]`` (``[w]``
-    without intercept), ``cross`` ``(k, q)`` and ``yy`` ``(k,)``; all are
-    means over the rows (weighted means with weights).
-    """
-
-    gram: torch.Tensor
-    cross: torch.Tensor
-    yy: torch.Tensor
-
-    @classmethod
-    def from_moments(cls, mom, scaler, intercept, centred=False):
-        """Express the moments in the standardized space of ``scaler``.
-
-        ``centred``: the scaler's centres are these rows' means (the
-        training part, standardized with an intercept).
-        """
-        p, d = mom.n_features, mom.center.shape[0]
-        x_center, x_scale, y_center, y_scale = (
-            t.to(torch.float64) for t in (scaler.x_center, scaler.x_scale,
-                                          scaler.y_center, scaler.y_scale))
-        # Rows map u = [1, z - c] to [1, (x - x_center)/x_scale, (y - y_center)/y_scale].
-        transform = torch.zeros(1 + d, 1 + d, dtype=torch.float64)
-        transform[0, 0] = 1.0
-        scale = torch.cat([x_scale, y_scale])
-        transform[1:, 0] = (mom.center - torch.cat([x_center, y_center])) / scale
-        transform[1:, 1:] = torch.diag(1.0 / scale)
-        total = mom.total if mom.total > 0 else torch.ones((), dtype=torch.float64)
-        stats = matmul(matmul(transform, mom.matrix()), transform.T) / total
-        if centred:
-            # Centred columns have mean 0 exactly; their computed means are
-            # rounding, which Adam (dividing by sqrt(v) + eps) would amplify
-            # into a wandering intercept when it starts at its optimum, 0.
-            stats[0, 1:] = 0.0
-            stats[1:, 0] = 0.0
-        params = slice(0 if intercept else 1, 1 + p)
-        return cls(stats[params, params].contiguous(), stats[1 + p:, params].contiguous(),
-                   stats[1 + p:, 1 + p:].diagonal().contiguous())
-
-    def to(self, device):
-        """The same quadratic with its tensors on ``device``."""
-        return Quadratic(self.gram.to(device), self.cross.to(device), self.yy.to(device))
-
-    def residual(self, theta):
-        """``Θ G - C`` (half the gradient of each output's MSE), ``(k, q)``."""
-        return matmul(theta, self.gram) - self.cross
-
-    def per_output(self, theta, residual=None):
-        """Each output's MSE at ``Θ`` ``(k, q)``."""
-        residual = self.residual(theta) if residual is None else residual
-        return ((residual - self.cross) * theta).sum(1) + self.yy
 
 
 def _theta(model):
@@ -160,12 +105,11 @@ def build_objectives(X, Y, weights, valid, intercept, precondition):
     objectives' tensors put there; the returned scaler is on the CPU.
     ``precondition="qr"`` adds a pass over the rows for their QR factor.
     """
-    from .preconditioning import root_of_rows
     device = X.device
     valid_mom = None if valid is None else moments(*valid)
-    root = root_of_rows(X, Y, weights) if precondition == "qr" else None
     scaler, train_quadratic, valid_quadratic, aliased = quadratics(
-        moments(X, Y, weights), valid_mom, intercept, precondition, X.dtype, root)
+        moments(X, Y, weights), valid_mom, intercept, precondition, X.dtype,
+        lambda: root_of_rows(X, Y, weights))
     columns = None if bool((~aliased).all()) else (~aliased).to(device)
     train = GramObjective(train_quadratic.to(device), X.shape[0],
                           (X, Y, weights, None, columns), scaler.to(device))
@@ -174,16 +118,16 @@ def build_objectives(X, Y, weights, valid, intercept, precondition):
     return scaler, train, valid_objective, aliased
 
 
-def quadratics(train_mom, valid_mom, intercept, precondition, dtype, root=None):
+def quadratics(train_mom, valid_mom, intercept, precondition, dtype, root_of=None):
     """Scaler, training and validation :class:`Quadratic` s and the aliased columns.
 
     The alias check runs on ``AᵀWA`` rebuilt from the training moments, as
     :func:`torchlinreg.engine.linalg.aliased_columns` would compute it from the
-    rows; ``valid_mom`` may be None. With ``precondition="qr"``, ``root`` is
+    rows; ``valid_mom`` may be None. With ``precondition="qr"`` the
+    quadratics are in the preconditioned coordinates; ``root_of()`` returns
     the training rows' :class:`~torchlinreg.engine.preconditioning.RowRoot`
-    and the quadratics are in the preconditioned coordinates.
+    and is called only when the design is too ill-conditioned for its moments.
     """
-    from .preconditioning import qr_quadratic, rotate_quadratic
     standardize = precondition != "none"
     aliased = aliased_from_gram(train_mom.raw_gram(intercept))[int(intercept):]
     kept = ~aliased
@@ -191,12 +135,16 @@ def quadratics(train_mom, valid_mom, intercept, precondition, dtype, root=None):
     scaler = scaler_from_moments(train_mom, intercept, standardize, dtype)
     valid = None if valid_mom is None else Quadratic.from_moments(
         restrict(valid_mom, kept), scaler, intercept)
+    train = Quadratic.from_moments(train_mom, scaler, intercept, intercept and standardize)
     if precondition != "qr":
-        train = Quadratic.from_moments(train_mom, scaler, intercept, intercept and standardize)
         return scaler, train, valid, aliased
-    kept_root = root.restrict(kept.numpy(), len(kept))
-    train, rotation = qr_quadratic(kept_root, scaler, train_mom.total, intercept,
-                                   train_mom.n_features)
+    if needs_rows(train, intercept):
+        kept_root = root_of().restrict(kept.numpy(), len(kept))
+        train, rotation = qr_quadratic(kept_root, scaler, train_mom.total, intercept,
+                                       train_mom.n_features)
+    else:
+        rotation = moments_rotation(train, intercept)
+        train = rotate_quadratic(train, rotation, intercept)
     if valid is not None:
         valid = rotate_quadratic(valid, rotation, intercept)
     return scaler.with_rotation(rotation), train, valid, aliased

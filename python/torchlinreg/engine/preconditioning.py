@@ -26,9 +26,14 @@ import numpy as np
 import torch
 
 from .moments import CHUNK_ROWS
-from .objective import Quadratic
+from .quadratic import Quadratic
+from .threads import threads
 
-CHOICES = ("qr", "standardize", "none")
+# Rows per QR: LAPACK's Householder QR of a tall block runs several times faster
+# when the block fits in cache (benchmarks/RESULTS.md, section 8).
+QR_BLOCK_ROWS = 4096
+# The condition number below which the moments give the factor (see needs_rows).
+MOMENTS_CONDITION = 30.0
 
 
 @dataclass
@@ -110,7 +115,10 @@ class RootAccumulator:
         block[:, 1:] -= self.center
         if w is not None:
             block *= np.sqrt(w)[:, None]
-        self.R = _triangular(np.concatenate([self.R, block]))
+        with threads(1):
+            factors = [self.R] + [_triangular(block[start:start + QR_BLOCK_ROWS])
+                                  for start in range(0, block.shape[0], QR_BLOCK_ROWS)]
+            self.R = _triangular(np.concatenate(factors))
 
     def result(self):
         """The :class:`RowRoot` of every row added."""
@@ -178,6 +186,30 @@ def _upper_inverse(R):
     for j in range(q - 1, -1, -1):
         inverse[j] = (identity[j] - R[j, j + 1:] @ inverse[j + 1:]) / R[j, j]
     return inverse
+
+
+def needs_rows(quadratic, intercept):
+    """Whether the QR factor must come from the rows: True unless the standardized
+    design is so well conditioned that its moments give the factor to 1e-12.
+
+    The moments' Gram matrix has the square of the design's condition number in
+    rounding: below :data:`MOMENTS_CONDITION` that costs at most about 1e-12 in
+    the coefficients, and the Cholesky factor of the moments is then as good as
+    the rows' QR, at no pass over the rows. Above it (or when the Cholesky
+    fails) the rows' QR is used.
+    """
+    gram = quadratic.gram.cpu().numpy()[int(intercept):, int(intercept):]
+    if gram.shape[0] == 0:
+        return False
+    eigenvalues = np.linalg.eigvalsh(gram)
+    return not eigenvalues[0] > 0 or eigenvalues[-1] / eigenvalues[0] > MOMENTS_CONDITION ** 2
+
+
+def moments_rotation(quadratic, intercept):
+    """``M`` from the Cholesky factor of the standardized moments (well-conditioned designs)."""
+    gram = quadratic.gram.cpu().numpy()[int(intercept):, int(intercept):]
+    upper = np.linalg.cholesky(gram).T
+    return torch.from_numpy(np.ascontiguousarray(_upper_inverse(upper)))
 
 
 def rotate_quadratic(quadratic, rotation, intercept):

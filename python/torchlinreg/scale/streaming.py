@@ -286,10 +286,21 @@ def split_parts(parts, valid):
     return pick(~valid), pick(valid)
 
 
-def source_moments(source, device="cpu", root=False):
+def source_root(source):
+    """Another pass over ``source``: its training rows'
+    :class:`~torchlinreg.engine.preconditioning.RowRoot` (for the QR preconditioner of an
+    ill-conditioned design)."""
+    roots = RootAccumulator(len(source.feature_names) + len(source.response_names),
+                            source.has_weights)
+    for train_part, _ in source.parts():
+        if train_part is not None:
+            roots.add(*train_part)
+    return roots.result()
+
+
+def source_moments(source, device="cpu"):
     """One pass over ``source``: the :class:`~torchlinreg.engine.moments.Moments` of each part,
-    summed on ``device``, and with ``root`` the training rows'
-    :class:`~torchlinreg.engine.preconditioning.RowRoot` (else None).
+    summed on ``device``.
 
     The sums run on one torch thread: the other core reads ahead (see
     :func:`torchlinreg.inputs.files.prefetch`), and two threads fighting over it
@@ -297,15 +308,12 @@ def source_moments(source, device="cpu", root=False):
     """
     p, k = len(source.feature_names), len(source.response_names)
     train, valid = (MomentAccumulator(p, p + k, source.has_weights, device) for _ in range(2))
-    roots = RootAccumulator(p + k, source.has_weights) if root else None
     with threads(1):
         for train_part, valid_part in source.parts():
             for sums, part in ((train, train_part), (valid, valid_part)):
                 if part is not None:
                     sums.add(*part)
-            if roots is not None and train_part is not None:
-                roots.add(*train_part)
-    return train.result(), valid.result(), None if roots is None else roots.result()
+    return train.result(), valid.result()
 
 
 class StreamObjective(GramObjective):
@@ -355,13 +363,14 @@ def fit_source(source, settings, verbose=None, reduce=None, objective=StreamObje
     ``objective`` makes the training objective from ``(quadratic, n_rows,
     source, scaler, aliased, local_rows)``.
     """
-    train_mom, valid_mom, root = source_moments(source, settings.device,
-                                                root=settings.precondition == "qr")
+    train_mom, valid_mom = source_moments(source, settings.device)
     local_rows = train_mom.n_rows
     if reduce is not None:
         train_mom, valid_mom = reduce(train_mom), reduce(valid_mom)
-    if reduce_root is not None and root is not None:
-        root = reduce_root(root)
+
+    def root_of():  # only for an ill-conditioned design: a second pass over the rows
+        root = source_root(source)
+        return root if reduce_root is None else reduce_root(root)
     p, k = len(source.feature_names), len(source.response_names)
     check_enough_rows(train_mom.n_rows, p + settings.intercept)
     check_batch_size(settings, train_mom.n_rows)
@@ -370,7 +379,7 @@ def fit_source(source, settings, verbose=None, reduce=None, objective=StreamObje
     has_valid = valid_mom.n_rows > 0
     scaler, train_q, valid_q, aliased = quadratics(
         train_mom, valid_mom if has_valid else None, settings.intercept, settings.precondition,
-        resolve_dtype(settings.dtype), root)
+        resolve_dtype(settings.dtype), root_of)
     if not settings.standardize:
         _warn_scales_from_moments(train_mom, aliased, source.feature_names, settings.intercept)
     device = settings.device
