@@ -106,7 +106,7 @@ MINIBATCH = {
     "sgd": {"lr": 0.05},
     "adam": {"lr": 0.01},
     "adamw": {"lr": 0.01},
-    "rmsprop": {"lr": 0.01},
+    "rmsprop": {"lr": 0.003},
     "adagrad": {},
 }
 BATCH, EPOCHS = 40, 50
