@@ -36,7 +36,10 @@
 #' libpython and fail to import `ssl`, which pip needs; so Pythons are run
 #' without R's `LD_LIBRARY_PATH`, or with it where only that works. An
 #' existing virtualenv whose Python no longer starts, or lacks `ssl` or
-#' pip, is broken: it is rebuilt, as it is with `force = TRUE`. A
+#' pip, is broken: one that `install_torchlinreg()` made (or named
+#' `r-torchlinreg`) is rebuilt, as with `force = TRUE`; another is an
+#' error until `force = TRUE`. A working one made from another Python
+#' than `python` is not reused either without `force = TRUE`. A
 #' virtualenv this call created is removed when the install fails.
 #'
 #' @param envname The virtualenv: a name (in reticulate's virtualenv root)
@@ -205,9 +208,14 @@ choose_python <- function() {
                        "; pass one that can: install_torchlinreg(python = \"/path/to/python3\")"))
 }
 
+# The file that marks a virtualenv install_torchlinreg() made.
+MADE_HERE <- ".made-by-install_torchlinreg"
+
 # The virtualenv at `dir` when it can be used as it is (a probe of its
 # Python), or NULL when it is to be made: it does not exist, or it is
-# broken, or force = TRUE (both said, and the old one removed).
+# broken, or force = TRUE (both said, and the old one removed). Only a
+# virtualenv install_torchlinreg() made (or one named r-torchlinreg) is
+# removed unasked when broken; someone else's takes force = TRUE.
 reusable_virtualenv <- function(dir, base, force) {
   if (!file.exists(dir) || (dir.exists(dir) && length(list.files(dir, all.files = TRUE, no.. = TRUE)) == 0)) {
     return(NULL)
@@ -217,6 +225,10 @@ reusable_virtualenv <- function(dir, base, force) {
   }
   venv <- probe_python(env_python(dir), c("ssl", "pip"))
   why <- if (force) "force = TRUE" else if (!is.null(venv$problem)) paste("it is broken:", venv$problem)
+  ours <- basename(dir) == ENVNAME || file.exists(file.path(dir, MADE_HERE))
+  if (!force && !is.null(why) && !ours) {
+    install_error(sprintf("the virtualenv %s is broken (%s); force = TRUE rebuilds it", dir, venv$problem))
+  }
   if (is.null(why)) {
     if (!is.null(base) && !identical(base$base, venv$base)) {
       install_error(sprintf(paste0("the virtualenv %s was made from %s, not %s; ",
@@ -238,6 +250,7 @@ create_virtualenv <- function(dir, base, verbose) {
     install_error(sprintf("%s -m venv %s failed: %s", base$python, dir,
                           venv$problem %||% paste(utils::tail(out$output, 5), collapse = "\n")))
   }
+  writeLines("This virtualenv was made by torchlinreg::install_torchlinreg().", file.path(dir, MADE_HERE))
   venv
 }
 

@@ -35,7 +35,7 @@ find_python <- function() {
   found_python(NULL, "none", paste0(
     "no Python was chosen (RETICULATE_PYTHON, RETICULATE_PYTHON_ENV, reticulate::use_python() ",
     "or use_virtualenv(), VIRTUAL_ENV), TORCHLINREG_PYTHON is not set, and there is no ",
-    "virtualenv '", ENVNAME, "' in ", virtualenv_dir(".")))
+    "virtualenv '", ENVNAME, "' in ", dirname(virtualenv_dir(ENVNAME))))
 }
 
 found_python <- function(python, source, reason, problem = NULL) {
@@ -132,6 +132,16 @@ start_python <- function() {
   }
   .state$found <- found
   invisible(TRUE)
+}
+
+# What to do about a Python that lacks the modules: a virtualenv (other
+# than the one install_torchlinreg() makes by default) can be given them.
+install_fix <- function(python) {
+  venv <- dirname(dirname(python))
+  if (!file.exists(file.path(venv, "pyvenv.cfg")) || identical(venv, virtualenv_dir(ENVNAME))) return(NULL)
+  sprintf(paste0("install_torchlinreg(envname = \"%s\") installs them into that virtualenv; ",
+                 "or choose another Python, or none (then torchlinreg uses the virtualenv '%s')"),
+          venv, ENVNAME)
 }
 
 stop_no_python <- function(what, fix = NULL) {
@@ -235,8 +245,9 @@ python_bridge <- function() {
   for (module in c("numpy", "torch", BRIDGE_MODULE)) {
     problem <- import_problem(module)
     if (!is.null(problem)) {
-      stop_no_python(sprintf("the Python at %s cannot import '%s' (%s)",
-                             reticulate::py_config()$python, module, problem))
+      python <- reticulate::py_config()$python
+      stop_no_python(sprintf("the Python at %s (chosen because %s) cannot import '%s' (%s)",
+                             python, find_python()$reason, module, problem), install_fix(python))
     }
   }
   .state$ready <- TRUE

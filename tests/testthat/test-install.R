@@ -41,6 +41,11 @@ test_that("a broken virtualenv is rebuilt, a working one from another Python is 
   dir.create(file.path(broken, "bin"), recursive = TRUE)
   writeLines("home = /nonexistent", file.path(broken, "pyvenv.cfg"))
   file.symlink("/nonexistent/python3", file.path(broken, "bin", "python"))
+  # Someone else's is left alone unless force = TRUE.
+  expect_error(torchlinreg:::reusable_virtualenv(broken, NULL, force = FALSE),
+               class = "torchlinreg_install_error", regexp = "is broken \\(it does not exist\\); force = TRUE")
+  expect_true(file.exists(file.path(broken, "pyvenv.cfg")))
+  writeLines("", file.path(broken, torchlinreg:::MADE_HERE))   # one install_torchlinreg() made
   expect_message(venv <- torchlinreg:::reusable_virtualenv(broken, NULL, force = FALSE),
                  "Rebuilding the virtualenv .*broken \\(it is broken: it does not exist\\)")
   expect_null(venv)

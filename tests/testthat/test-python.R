@@ -103,6 +103,19 @@ test_that("a Python chosen with reticulate::use_virtualenv() before the first fi
   expect_match(out, "chosen by: +reticulate::use_python\\(\\) or use_virtualenv\\(\\)")
 })
 
+test_that("a chosen Python without torch is named, with the install into it", {
+  base <- skip_if_no_real_python()
+  venv <- file.path(withr::local_tempdir(), "bare")
+  status <- system2(base, c("-I", "-m", "venv", "--without-pip", shQuote(venv)), env = "LD_LIBRARY_PATH=")
+  expect_identical(status, 0L)
+  out <- run_fresh(paste(
+    "e <- tryCatch(torchlinreg::torch_lm(dist ~ speed, data = cars), error = identity);",
+    "cat(conditionMessage(e), '\\n')"),
+    c(NO_CHOICE, RETICULATE_PYTHON = file.path(venv, "bin", "python"), PYTHONPATH = NA))
+  expect_match(out, "chosen because the environment variable RETICULATE_PYTHON is set")
+  expect_match(out, sprintf("install_torchlinreg(envname = \"%s\")", venv), fixed = TRUE)
+})
+
 test_that("a broken r-torchlinreg virtualenv is reported as broken, with what to do", {
   home <- withr::local_tempdir()
   fake_virtualenv(file.path(home, "r-torchlinreg"))
