@@ -254,21 +254,26 @@ create_virtualenv <- function(dir, base, verbose) {
   venv
 }
 
-# One pip run for the package and its pins (a first for torch alone when it
-# comes from PyTorch's CPU index, so that no other torch is considered).
 # pip builds in the directory it installs from, so it gets a copy.
 pip_install <- function(venv, source, requirements, extras, torch, verbose) {
   copy <- tempfile("torchlinreg-python-")
   dir.create(copy)
   on.exit(unlink(copy, recursive = TRUE), add = TRUE)
   file.copy(list.files(source, full.names = TRUE), copy, recursive = TRUE)
+  index <- getOption("torchlinreg.torch_index", "https://download.pytorch.org/whl/cpu")
+  for (args in pip_runs(requirements, extras, torch, index, copy)) pip(venv, args, verbose)
+}
+
+# pip's arguments, run by run: one for the package and its pins, after one
+# for torch alone when it comes from PyTorch's CPU index (so that no other
+# torch is considered, PyPI's CUDA build of the same version included).
+pip_runs <- function(requirements, extras, torch, index, package) {
   core <- requirements[["core"]]
   is_torch <- grepl("^torch([^a-zA-Z0-9_.-]|$)", core)
-  index <- getOption("torchlinreg.torch_index", "https://download.pytorch.org/whl/cpu")
   if (torch == "cuda") core <- c(core[!is_torch], requirements[["cuda"]])
-  else if (nzchar(index)) pip(venv, c(core[is_torch], "--index-url", index), verbose)
-  package <- if (length(extras)) sprintf("%s[%s]", copy, paste(extras, collapse = ",")) else copy
-  pip(venv, c(core, unlist(requirements[extras], use.names = FALSE), package), verbose)
+  if (length(extras)) package <- sprintf("%s[%s]", package, paste(extras, collapse = ","))
+  c(if (torch == "cpu" && nzchar(index)) list(c(core[is_torch], "--index-url", index)),
+    list(c(core, unlist(requirements[extras], use.names = FALSE), package)))
 }
 
 # --no-compile: compiling all of torch's modules is most of pip's time (30 of
