@@ -78,17 +78,19 @@ skip_if_no_real_python <- function() {
   python
 }
 
-# A virtualenv at `dir`, without pip, that sees `base`'s packages through a
-# .pth file: a second Python with torch in a fraction of a second.
+# A virtualenv at `dir`, without pip, that sees `base`'s packages (its
+# site directories, with their .pth files: an editable torchlinreg is one):
+# a second Python with torch in a fraction of a second.
 make_sharing_virtualenv <- function(base, dir) {
-  env <- c("LD_LIBRARY_PATH=", "PYTHONHOME=")   # R's library path breaks some Pythons
-  site <- system2(base, c("-c", shQuote("import sysconfig; print(sysconfig.get_paths()['purelib'])")),
-                  stdout = TRUE, env = env)
-  status <- system2(base, c("-m", "venv", "--without-pip", shQuote(dir)), env = env)
+  env <- "LD_LIBRARY_PATH="   # R's library path breaks some Pythons
+  sites <- system2(base, c("-I", "-c", shQuote("import site; print('\\n'.join(site.getsitepackages()))")),
+                   stdout = TRUE, env = env)
+  status <- system2(base, c("-I", "-m", "venv", "--without-pip", shQuote(dir)), env = env)
   stopifnot(status == 0)
   own <- system2(file.path(dir, "bin", "python"),
-                 c("-c", shQuote("import sysconfig; print(sysconfig.get_paths()['purelib'])")),
+                 c("-I", "-c", shQuote("import sysconfig; print(sysconfig.get_paths()['purelib'])")),
                  stdout = TRUE, env = env)
-  writeLines(site, file.path(own, "shared.pth"))
+  writeLines(sprintf("import site; site.addsitedir(%s)", encodeString(sites, quote = "'")),
+             file.path(own, "shared.pth"))
   invisible(dir)
 }

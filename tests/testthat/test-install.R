@@ -89,7 +89,7 @@ test_that("the pins the R package carries are requirements.txt's", {
   expect_identical(pins$core, c("torch==2.13.0", "numpy<2", "pandas<3", "scipy", "threadpoolctl>=3"))
   expect_identical(pins$files, "pyarrow>=14,<21")
   expect_identical(pins$cuda, "torch>=2.0")   # no pin to the CPU build
-  expect_true(file.exists(file.path(staged, "torchlinreg", "bridge.py")))
+  expect_true(file.exists(file.path(staged, "torchlinreg", "__init__.py")))
   installed <- system.file("python", "requirements.txt", package = "torchlinreg")
   if (nzchar(installed)) {
     expect_identical(readLines(installed), readLines(file.path(staged, "requirements.txt")))
