@@ -261,7 +261,12 @@ pip_install <- function(venv, source, requirements, extras, torch, verbose) {
   on.exit(unlink(copy, recursive = TRUE), add = TRUE)
   file.copy(list.files(source, full.names = TRUE), copy, recursive = TRUE)
   index <- getOption("torchlinreg.torch_index", "https://download.pytorch.org/whl/cpu")
-  for (args in pip_runs(requirements, extras, torch, index, copy)) pip(venv, args, verbose)
+  for (args in pip_runs(requirements, extras, torch, index, copy)) {
+    hint <- if ("--index-url" %in% args) paste(
+      "options(torchlinreg.torch_index = ) names another index for torch's CPU build",
+      "(\"\": pip's configured indexes)")
+    pip(venv, args, verbose, hint)
+  }
 }
 
 # pip's arguments, run by run: one for the package and its pins, after one
@@ -278,13 +283,14 @@ pip_runs <- function(requirements, extras, torch, index, package) {
 
 # --no-compile: compiling all of torch's modules is most of pip's time (30 of
 # 40 s here); the import that checks the install compiles those it uses.
-pip <- function(venv, args, verbose) {
+pip <- function(venv, args, verbose, hint = NULL) {
   out <- run_python(venv$python, c("-I", "-m", "pip", "install", "--disable-pip-version-check",
                                    "--no-compile", if (!verbose) "--quiet", shQuote(args)),
                     venv$env, verbose)
   if (out$status != 0) {
     install_error(paste0("pip install ", paste(args, collapse = " "), " failed",
-                         if (length(out$output)) paste0(":\n", paste(utils::tail(out$output, 15), collapse = "\n"))))
+                         if (length(out$output)) paste0(":\n", paste(utils::tail(out$output, 15), collapse = "\n")),
+                         if (!is.null(hint)) paste0("\n", hint)))
   }
 }
 

@@ -115,10 +115,11 @@ test_that("a failed install removes the virtualenv it made and shows pip's last 
   dir <- file.path(withr::local_tempdir(), "env")
   # No index and no wheels: pip fails at once.
   withr::local_envvar(PIP_NO_INDEX = "1", PIP_FIND_LINKS = "", PIP_CONFIG_FILE = "/dev/null")
-  withr::local_options(torchlinreg.torch_index = "")
+  withr::local_options(torchlinreg.torch_index = "file:///nonexistent/simple")
   e <- tryCatch(install_torchlinreg(envname = dir, python = python), error = identity)
   expect_s3_class(e, "torchlinreg_install_error")
   expect_match(conditionMessage(e), "pip install torch==2\\.13\\.0 .* failed:\n.*No matching distribution")
+  expect_match(conditionMessage(e), "options(torchlinreg.torch_index = ) names another index", fixed = TRUE)
   expect_false(file.exists(dir))
   expect_error(install_torchlinreg(envname = dir, extras = "nope"),
                class = "torchlinreg_install_error", regexp = "unknown extras \"nope\"; .*files")
