@@ -9,12 +9,18 @@ VENV := .venv
 PYTHON := $(VENV)/bin/python
 RLIB := $(CURDIR)/.Rlib
 STAMPS := .stamps
+VERSION := $(shell sed -n 's/^Version: *//p' DESCRIPTION)
+TARBALL := torchlinreg_$(VERSION).tar.gz
+PACKAGE_FILES := DESCRIPTION NAMESPACE LICENSE .Rbuildignore pyproject.toml requirements.txt \
+  $(wildcard R/*.R man/*.Rd data/*.rda tests/testthat.R tests/testthat/*.R) \
+  $(shell find python/torchlinreg -type f -not -path '*/__pycache__/*') \
+  tools/build_r_package.sh tools/stage_python.py
 
 # R (reticulate) uses the project's virtual environment.
 export TORCHLINREG_PYTHON := $(CURDIR)/$(PYTHON)
 export R_LIBS := $(RLIB)
 
-.PHONY: all demo test test-python test-r r-check examples bench deps clean
+.PHONY: all demo test test-python test-r r-check build examples bench deps clean
 
 all: test
 
@@ -33,11 +39,17 @@ $(STAMPS)/venv: requirements.txt pyproject.toml $(STAMPS)/r-deps
 	$(PYTHON) -m pip install --quiet --no-deps -e .
 	@touch $@
 
-# The R package from the checkout (R/, man/, NAMESPACE, data/ as committed;
-# `Rscript -e 'roxygen2::roxygenise()'` regenerates man/ and NAMESPACE).
-$(STAMPS)/r-package: DESCRIPTION NAMESPACE $(wildcard R/*.R man/*.Rd data/*.rda) $(STAMPS)/r-deps
+# The R package's tarball (R/, man/, NAMESPACE, data/ as committed, and the
+# Python core staged into inst/python; `Rscript -e 'roxygen2::roxygenise()'`
+# regenerates man/ and NAMESPACE), installed into .Rlib as a user installs it.
+build: $(TARBALL)
+
+$(TARBALL): $(PACKAGE_FILES) $(STAMPS)/r-deps
+	PYTHON=$(PYTHON_SYSTEM) tools/build_r_package.sh $(CURDIR)
+
+$(STAMPS)/r-package: $(TARBALL)
 	@mkdir -p $(STAMPS) $(RLIB)
-	R CMD INSTALL --no-test-load --library=$(RLIB) .
+	R CMD INSTALL --no-test-load --library=$(RLIB) $(TARBALL)
 	@touch $@
 
 demo: deps
@@ -52,20 +64,16 @@ test-python: deps
 # built tarball through R CMD check, which fails here on an ERROR or WARNING.
 # The check skips the tests (--no-tests): testthat has just run them, and a
 # second run would add minutes to every `make test`.
+# TORCHLINREG_TEST_INSTALL=1 runs test-install.R's full install: the tarball
+# into a fresh library, install_torchlinreg() into a fresh virtualenv (about
+# a minute and 2.5 GB of temporary disk, removed afterwards).
 test-r: deps
-	cd tests && Rscript testthat.R
+	cd tests && TORCHLINREG_TEST_INSTALL=1 Rscript testthat.R
 	$(MAKE) r-check
 
 r-check: deps
-	rm -rf torchlinreg.Rcheck torchlinreg_*.tar.gz
-	@# R CMD build copies the whole directory (.venv included) before it
-	@# applies .Rbuildignore, so build from a copy of the package files only.
-	tmp=$$(mktemp -d) && mkdir -p $$tmp/torchlinreg/tests && \
-	  cp -R DESCRIPTION NAMESPACE LICENSE .Rbuildignore R man data $$tmp/torchlinreg/ && \
-	  cp -R tests/testthat.R tests/testthat $$tmp/torchlinreg/tests/ && \
-	  (cd $$tmp && R CMD build --no-build-vignettes torchlinreg) && \
-	  mv $$tmp/torchlinreg_*.tar.gz . && rm -rf $$tmp
-	_R_CHECK_FORCE_SUGGESTS_=false R CMD check --no-manual --no-tests torchlinreg_*.tar.gz
+	rm -rf torchlinreg.Rcheck
+	_R_CHECK_FORCE_SUGGESTS_=false R CMD check --no-manual --no-tests $(TARBALL)
 	@! grep -E "^\* .*\.\.\. (ERROR|WARNING)" torchlinreg.Rcheck/00check.log
 	@echo "R CMD check: no ERROR, no WARNING"
 

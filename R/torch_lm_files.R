@@ -214,8 +214,9 @@ require_pyarrow <- function() {
   problem <- import_problem("pyarrow")
   if (is.null(problem)) return(invisible(TRUE))
   abort(paste0("torch_lm_files() reads files with the Python package pyarrow, which the Python at ",
-               reticulate::py_config()$python, " cannot import (", problem, "); install it ",
-               "there (pip install pyarrow, or reticulate::py_install(\"pyarrow\"))."),
+               reticulate::py_config()$python, " cannot import (", problem, "); ",
+               "install_torchlinreg(extras = \"files\") adds it to the virtualenv it makes ",
+               "(or pip install 'torchlinreg[files]' in that Python)."),
         c("torchlinreg_python_missing", "torchlinreg_error"))
 }
 

@@ -1,7 +1,7 @@
 .onLoad <- function(libname, pkgname) {
   # Nothing starts here: the bridge module is imported on first use, after
   # python_bridge() has chosen the Python (see find_python()).
-  .state$bridge <- reticulate::import("torchlinreg.interop.bridge", delay_load = TRUE, convert = TRUE)
+  .state$bridge <- reticulate::import(BRIDGE_MODULE, delay_load = TRUE, convert = TRUE)
   .state$ready <- FALSE
 }
 

@@ -57,4 +57,40 @@ expect_matches_lm <- function(fit, reference, newdata = NULL, rel = 1e-6) {
   }
 }
 
-repository <- function() torchlinreg:::find_repository(testthat::test_path("."), need_venv = FALSE)
+# The source checkout holding these tests (with pyproject.toml), or NULL: the
+# tests that need python/, tools/ or examples/ run only there.
+repository <- function() {
+  dir <- normalizePath(testthat::test_path("."), mustWork = FALSE)
+  repeat {
+    if (file.exists(file.path(dir, "pyproject.toml")) && file.exists(file.path(dir, "DESCRIPTION"))) {
+      return(dir)
+    }
+    parent <- dirname(dir)
+    if (identical(parent, dir)) return(NULL)
+    dir <- parent
+  }
+}
+
+# The Python the tests use (TORCHLINREG_PYTHON, set by make), or skip.
+skip_if_no_real_python <- function() {
+  python <- Sys.getenv("TORCHLINREG_PYTHON")
+  skip_if_not(nzchar(python) && file.exists(python), "TORCHLINREG_PYTHON is not set to a Python")
+  python
+}
+
+# A virtualenv at `dir`, without pip, that sees `base`'s packages (its
+# site directories, with their .pth files: an editable torchlinreg is one):
+# a second Python with torch in a fraction of a second.
+make_sharing_virtualenv <- function(base, dir) {
+  env <- "LD_LIBRARY_PATH="   # R's library path breaks some Pythons
+  sites <- system2(base, c("-I", "-c", shQuote("import site; print('\\n'.join(site.getsitepackages()))")),
+                   stdout = TRUE, env = env)
+  status <- system2(base, c("-I", "-m", "venv", "--without-pip", shQuote(dir)), env = env)
+  stopifnot(status == 0)
+  own <- system2(file.path(dir, "bin", "python"),
+                 c("-I", "-c", shQuote("import sysconfig; print(sysconfig.get_paths()['purelib'])")),
+                 stdout = TRUE, env = env)
+  writeLines(sprintf("import site; site.addsitedir(%s)", encodeString(sites, quote = "'")),
+             file.path(own, "shared.pth"))
+  invisible(dir)
+}

@@ -71,6 +71,7 @@ def open_files(paths, format=None):
     a glob pattern, or a list of these. ``format``: "parquet" or "csv";
     inferred from the suffixes when None.
     """
+    _require_pyarrow()
     files = expand_paths(paths)
     fmt = _format(files, format)
     schemas = [_schema(path, fmt) for path in files]
@@ -82,6 +83,16 @@ def open_files(paths, format=None):
                              "every file must have the same columns.")
     numeric = {name: _is_numeric(schemas[0].field(name).type) for name in columns}
     return FileTable(files, fmt, columns, numeric)
+
+
+def _require_pyarrow():
+    """pyarrow is the ``files`` extra; without it, say how to install it."""
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError as error:
+        raise ImportError("reading files (fit_files, torch_lm_files()) needs pyarrow: "
+                          "pip install 'torchlinreg[files]' (or pyarrow); from R, "
+                          "install_torchlinreg(extras = \"files\").") from error
 
 
 def expand_paths(paths):
