@@ -273,18 +273,6 @@ def report_distributed(r):
     return lines
 
 
-BENCHMARKS = {  # number: (name in RESULTS.json, run(quick), report)
-    1: ("full_batch", lambda quick: bench_full_batch.run(quick), report_full_batch),
-    2: ("minibatch", lambda quick: bench_minibatch.run(quick), report_minibatch),
-    3: ("r", lambda quick: bench_r.run(quick), report_r),
-    4: ("memory", lambda quick: bench_memory.run(HERE, quick), report_memory),
-    5: ("scaling", lambda quick: bench_scaling.run(HERE, quick), report_scaling),
-    6: ("streaming", lambda quick: bench_streaming.run(HERE, quick), report_streaming),
-    7: ("distributed", lambda quick: bench_distributed.run(HERE, quick), report_distributed),
-    8: ("conditioning", lambda quick: bench_conditioning.run(HERE, quick), report_conditioning),
-}
-
-
 def report_conditioning(r):
     lines = [f"## 8. Steps to exact least squares against the condition number", ""] + _measured(r)
     lines += [f"Full batch, `tol=0`, at most {r['max_steps']:,} steps (L-BFGS 200); the first "
@@ -322,6 +310,18 @@ def report_conditioning(r):
     if r.get("plot"):
         lines += ["", f"![steps against conditioning]({r['plot']})"]
     return lines
+
+
+BENCHMARKS = {  # number: (name in RESULTS.json, run(quick), report)
+    1: ("full_batch", lambda quick: bench_full_batch.run(quick), report_full_batch),
+    2: ("minibatch", lambda quick: bench_minibatch.run(quick), report_minibatch),
+    3: ("r", lambda quick: bench_r.run(quick), report_r),
+    4: ("memory", lambda quick: bench_memory.run(HERE, quick), report_memory),
+    5: ("scaling", lambda quick: bench_scaling.run(HERE, quick), report_scaling),
+    6: ("streaming", lambda quick: bench_streaming.run(HERE, quick), report_streaming),
+    7: ("distributed", lambda quick: bench_distributed.run(HERE, quick), report_distributed),
+    8: ("conditioning", lambda quick: bench_conditioning.run(HERE, quick), report_conditioning),
+}
 
 
 def _now():

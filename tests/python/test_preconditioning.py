@@ -213,3 +213,26 @@ def test_an_ill_conditioned_design_takes_its_factor_from_the_rows(monkeypatch, r
                         lambda *rows: calls.append(1) or real(*rows))
     default_fit(X, y)
     assert calls == [1]
+
+
+def _advice(**options):
+    X, y, _ = tl.simulate(200, 3, seed=1)
+    with pytest.warns(tl.ConvergenceWarning) as caught:
+        tl.fit(X, y, seed=1, **options)
+    return X, y, str(caught[0].message)
+
+
+def test_the_convergence_warning_advises_what_works():
+    """Each piece of advice, followed, gives a converged fit."""
+    import re
+    X, y, message = _advice(epochs=100)
+    epochs = int(re.search(r"raise epochs to about ([0-9,]+)", message).group(1).replace(",", ""))
+    assert tl.fit(X, y, seed=1, epochs=epochs).converged
+    X, y, _ = tl.simulate(200, 3, seed=1)
+    X[:, 1] = X[:, 0] + 0.01 * X[:, 1]  # correlated at 0.99995: standardized SGD crawls
+    with pytest.warns(tl.ConvergenceWarning, match="use precondition='qr'"):
+        tl.fit(X, y, seed=1, epochs=2000, precondition="standardize", optimizer="sgd", lr=0.2)
+    assert tl.fit(X, y, seed=1, epochs=2000, optimizer="sgd", lr=0.2).converged
+    X, y, message = _advice(lr=1e-4, epochs=200)
+    lr = float(re.search(r"try lr=([0-9.e-]+)", message).group(1))
+    assert lr == 1e-3 and "too slowly" in message

@@ -94,7 +94,46 @@ def _report_ending(trace, settings, result):
             step=trace.n_steps, last_finite_loss=trace.last_finite_loss(),
             suggested_lr=suggested, history=result.history)
     if trace.stop_reason == "max_epochs" and settings.batch_size is None:
+        grad_norm = result.history["grad_norm"].to_numpy()
         warnings.warn(
             f"stopped after {trace.n_iter} steps before the gradient norm fell below "
-            f"tol={settings.tol:g} of its start (it is at {result.history['grad_norm'].iloc[-1]:.3g}); "
-            "raise epochs, change lr, or use optimizer='lbfgs'.", ConvergenceWarning, stacklevel=5)
+            f"tol={settings.tol:g} of its start (it is at {grad_norm[-1]:.3g}); the "
+            f"coefficients are not least squares: {convergence_advice(grad_norm, settings)}.",
+            ConvergenceWarning, stacklevel=5)
+
+
+def _round_up(value):
+    """``value`` rounded up to two significant digits."""
+    magnitude = 10 ** max(int(np.floor(np.log10(value))) - 1, 0)
+    return int(np.ceil(value / magnitude) * magnitude)
+
+
+# Steps over which the gradient norm's recent rate of decrease is measured.
+ADVICE_WINDOW = 100
+
+
+def convergence_advice(grad_norm, settings):
+    """What would make an unconverged full-batch fit converge, from how it went.
+
+    Without the QR preconditioner the likely cause is the design's
+    conditioning; with it, either the gradient is still falling steadily
+    (then more steps, as many as its recent rate needs) or it has stalled
+    (a learning rate too large for the optimizer to settle, or too small).
+    """
+    if settings.precondition != "qr":
+        return ("use precondition='qr' (the default), on which gradient descent converges "
+                "whatever the correlations of the columns")
+    recent = grad_norm[-min(ADVICE_WINDOW, len(grad_norm) - 1) - 1:]
+    recent = recent[recent > 0]
+    if len(recent) >= 2 and recent[-1] < recent[0]:
+        rate = (recent[-1] / recent[0]) ** (1 / (len(recent) - 1))
+        if settings.tol > 0 and rate < 1:
+            # Half as many again: Adam's rate is not constant to the end.
+            more = 1.5 * np.log(settings.tol / recent[-1]) / np.log(rate)
+            if more < 100 * settings.epochs:
+                return (f"it was still falling steadily; raise epochs to about "
+                        f"{_round_up(settings.epochs + more):,}")
+            return (f"it falls too slowly at lr={settings.lr:g}; try lr={settings.lr * 10:g} "
+                    "(or raise epochs a great deal)")
+    return (f"it has stopped falling at lr={settings.lr:g}; try lr={settings.lr / 10:g}, or "
+            "optimizer='lbfgs'")
