@@ -91,6 +91,22 @@ class FitSettings:
         return out
 
 
+# The options of every fit (fit(), fit_files(), the distributed fits, the bridge) and
+# their defaults, in one place; keyword arguments not named here are the optimizer's.
+FIT_OPTIONS = {"intercept": True, "optimizer": "adam", "lr": None, "epochs": None,
+               "batch_size": None, "shuffle": True, "validation": 0.0, "standardize": True,
+               "dtype": "float64", "seed": None, "tol": None, "init": "zeros",
+               "engine": "auto", "device": "cpu", "precondition": None}
+
+
+def split_options(options):
+    """``(fit options, optimizer options)`` of keyword arguments as the public functions
+    take them: the names in :data:`FIT_OPTIONS`, and the rest (``momentum``, ...)."""
+    fit_options = {name: value for name, value in options.items() if name in FIT_OPTIONS}
+    return fit_options, {name: value for name, value in options.items()
+                         if name not in FIT_OPTIONS}
+
+
 def _flag(value, name):
     """``True`` or ``False`` (numpy's bools too); anything else is an :class:`OptionError`."""
     if isinstance(value, (bool, np.bool_)):

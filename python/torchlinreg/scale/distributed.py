@@ -37,7 +37,7 @@ import torch.distributed as dist
 from torch.distributed.elastic.multiprocessing.errors import record
 
 from ..engine.preconditioning import RowRoot
-from ..engine.settings import fresh_seed
+from ..engine.settings import FIT_OPTIONS, fresh_seed, split_options
 from ..errors import OptionError
 from ..inputs.arrays import as_design, as_response, as_weights, resolve_dtype
 from ..inputs.files import expand_paths, open_files
@@ -182,12 +182,14 @@ def _set_reduced_gradient(model, x, y, w, collective):
 
 def _settings(collective, options, names):
     """The fit's settings, the same on every rank (rank 0 draws the seed if none is given)."""
+    options, optimizer_options = split_options(options)
     if options.get("seed") is None:
         options["seed"] = collective.broadcast_int(fresh_seed())
-    if options["device"] == "auto":
+    if options.get("device", FIT_OPTIONS["device"]) == "auto":
         # Each process on a machine takes its own GPU, as torchrun numbers them.
         options["device"] = f"cuda:{collective.local_rank}" if torch.cuda.is_available() else "cpu"
-    settings = statistics_settings(**options)
+    settings = statistics_settings(**{"engine": "gram", **options},
+                                   optimizer_options=optimizer_options)
     same = {k: v for k, v in settings.to_dict().items() if k != "device"}
     described = json.dumps([same, names], sort_keys=True, default=str)
     collective.check_same(described, "options or column names")
@@ -230,25 +232,13 @@ def shutdown(exit_code=None):
         os._exit(exit_code)
 
 
-def _options(intercept, optimizer, lr, epochs, batch_size, shuffle, validation, standardize,
-             dtype, seed, tol, init, device, optimizer_options, precondition=None):
-    return dict(intercept=intercept, optimizer=optimizer, lr=lr, epochs=epochs,
-                batch_size=batch_size, shuffle=shuffle, validation=validation,
-                standardize=standardize, dtype=dtype, seed=seed, tol=tol, init=init,
-                engine="gram", device=device, optimizer_options=optimizer_options,
-                precondition=precondition)
-
-
-def fit(X, y, *, weights=None, intercept=True, optimizer="adam", lr=None, epochs=None,
-        batch_size=None, shuffle=True, validation=0.0, standardize=True, dtype="float64",
-        seed=None, tol=None, init="zeros", device="cpu", verbose=None,
-        batch_rows=None, precondition=None, **optimizer_options):
+def fit(X, y, *, weights=None, verbose=None, batch_rows=None, **options):
     """Fit on this rank's shard of the rows; every rank gets the same :class:`LinearFit`.
 
     Call on every rank of a process group (``torchrun`` sets one up; so can
     ``torch.distributed.init_process_group``) with the same options; ``X``,
     ``y`` and ``weights`` are this rank's rows, of any size. The options are
-    those of :func:`torchlinreg.fit`; ``validation`` (a fraction) holds out
+    those of :func:`torchlinreg.fit` (``engine`` is "gram"); ``validation`` (a fraction) holds out
     rows by a seeded hash of their global row number (ranks in order).
     ``batch_size`` is the global batch: see the module docstring.
     ``device="auto"`` puts each process on its own GPU (``cuda:LOCAL_RANK``)
@@ -256,13 +246,10 @@ def fit(X, y, *, weights=None, intercept=True, optimizer="adam", lr=None, epochs
     ``train_index`` of the result is None; ``inference``, ``summary()`` and
     ``exact`` use the all-reduced moments.
     """
-    dtype_ = resolve_dtype(dtype)
+    dtype_ = resolve_dtype(options.get("dtype", FIT_OPTIONS["dtype"]))
     design = as_design(X, dtype_)
     response = as_response(y, design.values.shape[0], dtype_)
     w = as_weights(weights, design.values.shape[0], dtype_)
-    options = _options(intercept, optimizer, lr, epochs, batch_size, shuffle, validation,
-                       standardize, dtype, seed, tol, init, device, optimizer_options,
-                       precondition)
 
     def source_of(settings, collective):
         n = design.values.shape[0]
@@ -274,22 +261,17 @@ def fit(X, y, *, weights=None, intercept=True, optimizer="adam", lr=None, epochs
 
 
 def fit_files(paths, response, predictors=None, *, format=None, batch_rows=None,
-              weights=None, intercept=True, optimizer="adam", lr=None, epochs=None,
-              batch_size=None, shuffle=True, validation=0.0, standardize=True, dtype="float64",
-              seed=None, tol=None, init="zeros", device="cpu", verbose=None,
-              precondition=None, **optimizer_options):
+              weights=None, verbose=None, **options):
     """:func:`torchlinreg.fit_files` on this rank's files; every rank gets the same fit.
 
     ``paths`` are this rank's files (:func:`main` deals a list out by rank).
     Validation rows are chosen by a hash of each row's file name and row
     number, so the split does not depend on which rank reads which file.
+    The options are those of :func:`torchlinreg.fit`.
     """
     table = open_files(paths, format)
     responses = [response] if isinstance(response, str) else list(response)
     names = predictor_columns(table, predictors, responses, weights)
-    options = _options(intercept, optimizer, lr, epochs, batch_size, shuffle, validation,
-                       standardize, dtype, seed, tol, init, device, optimizer_options,
-                       precondition)
 
     def source_of(settings, _collective):
         return FileSource(table, names, responses, weights, batch_rows, settings)
