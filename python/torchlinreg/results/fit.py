@@ -132,6 +132,17 @@ class LinearFit:
                 f"converged={self.converged}, stop_reason={self.stop_reason!r}, "
                 f"outputs={self.output_names}, features={self.feature_names})")
 
+    def _repr_html_(self):
+        """The fit for notebooks: how it ended and its summary's tables."""
+        import html
+        head = html.escape(repr(self))
+        try:
+            body = self.summary()._repr_html_()
+        except MissingDataError:  # loaded without its rows: no inference to show
+            body = pd.DataFrame({"coefficient": self.params}, index=self.term_names).to_html() \
+                if self._one else ""
+        return f"<p><code>{head}</code></p>\n{body}"
+
     @property
     def term_names(self):
         """Coefficient names as ``lm()`` gives them: ``(Intercept)`` first when present."""
@@ -238,6 +249,12 @@ class LinearFit:
     def ssr(self):
         """Residual sum of squares (weighted), one per output."""
         return self._one_output(self.inference.sigma ** 2 * self.df_resid)
+
+    @cached_property
+    def condition_number(self):
+        """``√(λmax / λmin)`` of ``AᵀWA`` (intercept column included), as statsmodels' ``condition_number``."""
+        eigen = np.linalg.eigvalsh(self.inference.cov_unscaled)
+        return float(np.sqrt(eigen[-1] / eigen[0]))
 
     def conf_int(self, level=0.95, cov_type="nonrobust"):
         """Confidence limits of ``params``: ``(m, 2)`` (``(k, m, 2)`` for several outputs)."""
