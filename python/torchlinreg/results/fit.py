@@ -176,24 +176,35 @@ class LinearFit:
         inf = self.inference
         ones = [np.ones((design.shape[0], 1))] if self.settings["intercept"] else []
         A = np.concatenate(ones + [design], axis=1)
-        out = prediction_intervals(A, self.coefficients(), inf.aliased, inf.cov_unscaled,
-                                   inf.sigma, inf.df_residual, interval, level,
-                                   center=inf.center, weight_total=inf.weight_total)
+        with np.errstate(invalid="ignore"):
+            out = prediction_intervals(A, self.coefficients(), inf.aliased, inf.cov_unscaled,
+                                       inf.sigma, inf.df_residual, interval, level,
+                                       center=inf.center, weight_total=inf.weight_total)
         limits = np.stack([out["fit"], out["lwr"], out["upr"]], axis=-1)
         return limits[:, 0, :] if self._one else limits
 
     def _new_design(self, X):
         """New rows as a float64 ``(n, p)`` array of the training columns."""
         build = (self._parts["model_spec"] or {}).get("design")
+        if build is not None and isinstance(X, pd.DataFrame) and not (
+                set(self.feature_names) <= set(map(str, X.columns))
+                and all(pd.api.types.is_numeric_dtype(X[c]) for c in X.columns)):
+            X = build(X)  # the formula's variables, not already its design
+        missing = None
         if build is not None and isinstance(X, pd.DataFrame):
-            X = build(X)
+            # As predict.lm (na.pass): a row with a missing variable predicts NaN.
+            missing = X.isna().any(axis=1).to_numpy()
+            X = X.fillna(0.0)
         if isinstance(X, pd.DataFrame) and set(self.feature_names) <= set(map(str, X.columns)):
             X = X.rename(columns=str)[self.feature_names]
         design = as_design(X, torch.float64)
         if design.values.shape[1] != len(self.feature_names):
             raise ShapeError(f"X has {design.values.shape[1]} columns but the model was fitted "
                              f"on {len(self.feature_names)} ({self.feature_names}).")
-        return design.values.numpy()
+        values = design.values.numpy().copy()
+        if missing is not None:
+            values[missing] = np.nan
+        return values
 
     # statsmodels' names for what `inference` holds; (k, ...) arrays lose k for one output.
 
