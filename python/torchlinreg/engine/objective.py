@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import torch
 
 from ..inputs.rows import epoch_order
-from .linalg import aliased_from_gram
+from .linalg import aliased_from_gram, aliased_of_rows
 from .minibatch import BATCHES_PER_BLOCK, BlockMemory, standardize_rows, step_batches
 from .products import matmul
 from .moments import moments, restrict, scaler_from_moments
@@ -161,8 +161,10 @@ def build_objectives(X, Y, weights, valid, intercept, standardize):
     """
     device = X.device
     valid_mom = None if valid is None else moments(*valid)
+    train_mom = moments(X, Y, weights)
+    aliased = aliased_of_rows(X, weights, intercept, train_mom.raw_gram(intercept))
     scaler, train_quadratic, valid_quadratic, aliased = quadratics(
-        moments(X, Y, weights), valid_mom, intercept, standardize, X.dtype)
+        train_mom, valid_mom, intercept, standardize, X.dtype, aliased[int(intercept):])
     columns = None if bool((~aliased).all()) else (~aliased).to(device)
     train = GramObjective(train_quadratic.to(device), X.shape[0],
                           (X, Y, weights, None, columns), scaler.to(device))
@@ -171,14 +173,16 @@ def build_objectives(X, Y, weights, valid, intercept, standardize):
     return scaler, train, valid_objective, aliased
 
 
-def quadratics(train_mom, valid_mom, intercept, standardize, dtype):
+def quadratics(train_mom, valid_mom, intercept, standardize, dtype, aliased=None):
     """Scaler, training and validation :class:`Quadratic` s and the aliased columns.
 
     The alias check runs on ``AᵀWA`` rebuilt from the training moments, as
     :func:`torchlinreg.engine.linalg.aliased_columns` would compute it from the
-    rows; ``valid_mom`` may be None.
+    rows (unless ``aliased``, the features' mask, is given: from the rows);
+    ``valid_mom`` may be None.
     """
-    aliased = aliased_from_gram(train_mom.raw_gram(intercept))[int(intercept):]
+    if aliased is None:
+        aliased = aliased_from_gram(train_mom.raw_gram(intercept))[int(intercept):]
     kept = ~aliased
     train_mom = restrict(train_mom, kept)
     scaler = scaler_from_moments(train_mom, intercept, standardize, dtype)

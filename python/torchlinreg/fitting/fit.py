@@ -160,7 +160,7 @@ def _split(design, response, w, settings, generator):
 def _fit_parts(parts, feature_names, response, settings, generator, verbose=None, resume=None):
     (X, Y, w), valid, train_index, valid_index = parts
     n_train, n_features = X.shape
-    check_enough_rows(n_train, n_features + settings.intercept)
+    check_enough_rows(n_train, 1)  # as lm(): more coefficients than rows alias the rest
     check_batch_size(settings, n_train)
     # The objectives work on the rows where the fit runs; the result keeps the CPU rows.
     rows = on(settings.device, X, Y, w)
