@@ -61,14 +61,15 @@ class LinearFit:
     train_index, valid_index : numpy.ndarray or None
         Rows of the input used for training and for validation; None for a
         fit from files (:func:`torchlinreg.fit_files`), which keeps only the
-        training rows' moments (``n_train`` and ``n_valid`` count them).
+        training rows' moments (``n_train`` and ``n_valid`` count them), and
+        for the fit of an unpickled ``TorchLinearRegression``.
     n_train, n_valid : int
     """
 
     def __init__(self, *, weight, bias, weight_std, bias_std, aliased, trace, history,
                  feature_names, output_names, one_output, settings, train_data,
                  train_index, valid_index, scaler, statistics=None, n_valid=None, state=None,
-                 fingerprint=None, model_spec=None):
+                 fingerprint=None, model_spec=None, n_train=None):
         # Everything the fit is made of, for _with(): a changed copy, never a changed fit.
         self._parts = dict(
             weight=weight, bias=bias, weight_std=weight_std, bias_std=bias_std, aliased=aliased,
@@ -76,7 +77,7 @@ class LinearFit:
             output_names=output_names, one_output=one_output, settings=settings,
             train_data=train_data, train_index=train_index, valid_index=valid_index,
             scaler=scaler, statistics=statistics, n_valid=n_valid, state=state,
-            fingerprint=fingerprint, model_spec=model_spec)
+            fingerprint=fingerprint, model_spec=model_spec, n_train=n_train)
         self._weight, self._bias = weight, bias
         self._one = one_output
         self.coef = weight[0] if one_output else weight
@@ -95,7 +96,8 @@ class LinearFit:
         self.engine = settings.get("engine", "autograd")
         self.train_index = train_index
         self.valid_index = valid_index
-        self.n_train = statistics.n_rows if train_index is None else len(train_index)
+        self.n_train = n_train if n_train is not None else (
+            statistics.n_rows if train_index is None else len(train_index))
         self.n_valid = n_valid if valid_index is None else len(valid_index)
         self.scaler = scaler
         spec = model_spec or {}
