@@ -27,7 +27,7 @@ from .finish import finish_fit
 def fit(X, y, *, intercept=True, optimizer="adam", lr=None, epochs=None, batch_size=None,
         shuffle=True, validation=0.0, standardize=True, dtype="float64", seed=None, tol=None,
         init="zeros", weights=None, engine="auto", device="cpu", verbose=None, resume=None,
-        **optimizer_options):
+        patience=None, **optimizer_options):
     """Fit ``y ≈ X Wᵀ + b`` by gradient descent on the mean squared error.
 
     Parameters
@@ -54,7 +54,8 @@ def fit(X, y, *, intercept=True, optimizer="adam", lr=None, epochs=None, batch_s
         Draw a new permutation each epoch; False keeps the row order.
     validation : float or (X_valid, y_valid), default 0
         A fraction of rows held out by a seeded split, or explicit data. Its
-        loss is tracked at every step; it never affects the fit.
+        loss is tracked at every step; it affects the fit only through
+        ``patience``.
     standardize : bool, default True
         Optimize on z-scored columns and target; coefficients are reported
         on the original scale too.
@@ -90,6 +91,11 @@ def fit(X, y, *, intercept=True, optimizer="adam", lr=None, epochs=None, batch_s
         (default: the previous limit again) and the history goes on from the
         previous one. Pass the same data; options left out keep the previous
         values, and one that differs (except ``epochs``, ``tol``) is an error.
+    patience : int, optional
+        Early stopping: stop when the validation loss has set no new low for
+        this many steps (full batch) or epochs (minibatch), with
+        ``stop_reason="early_stopping"``; the fit keeps its last coefficients
+        (the history shows the best). Needs ``validation``.
     **optimizer_options
         Passed to the torch optimizer (``momentum``, ``betas``, ...).
 
@@ -110,7 +116,8 @@ def fit(X, y, *, intercept=True, optimizer="adam", lr=None, epochs=None, batch_s
     options = dict(intercept=intercept, optimizer=optimizer, lr=lr, epochs=epochs,
                    batch_size=batch_size, shuffle=shuffle, validation=validation,
                    standardize=standardize, dtype=dtype, seed=seed, tol=tol, init=init,
-                   engine=engine, device=device, optimizer_options=optimizer_options)
+                   engine=engine, device=device, optimizer_options=optimizer_options,
+                   patience=patience)
     if resume is None:
         settings = make_settings(**options)
     else:
@@ -201,7 +208,7 @@ def run_training(train_split, valid_split, scaler, aliased, n_outputs, settings,
     optimizer = make_optimizer(settings.optimizer_class, model.parameters(), settings.lr,
                                settings.optimizer_options)
     schedule = Schedule(settings.epochs, settings.tol, settings.batch_size, settings.shuffle,
-                        generator)
+                        generator, settings.patience)
     trace = train(model, optimizer, train_split, valid_split, schedule, scaler.y_scale ** 2,
                   verbose)
     return model, optimizer, trace

@@ -24,7 +24,7 @@ from .data import check_same_data
 
 
 # Options that may change when a fit is resumed; every other one must match.
-_MAY_CHANGE = ("epochs", "tol", "device")
+_MAY_CHANGE = ("epochs", "tol", "device", "patience")
 
 
 def resume_settings(previous, given, defaults):
@@ -105,7 +105,7 @@ def continue_training(previous, settings, train_data, aliased, train_split, vali
         before, converged=False, stop_reason="",
         **{name: list(getattr(before, name)) for name in ("parameters",) + _TRACE_LISTS})
     schedule = Schedule(settings.epochs, settings.tol, settings.batch_size, settings.shuffle,
-                        generator)
+                        generator, settings.patience)
     trace = train(model, optimizer, train_split, valid_split, schedule, scaler.y_scale ** 2,
                   verbose, start=start)
     return model, optimizer, trace

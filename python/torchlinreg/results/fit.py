@@ -52,7 +52,8 @@ class LinearFit:
     n_steps : int
         Optimizer updates run.
     stop_reason : str
-        ``"converged"``, ``"max_epochs"``, ``"interrupted"`` or ``"diverged"``.
+        ``"converged"``, ``"early_stopping"`` (``patience``), ``"max_epochs"``,
+        ``"interrupted"`` or ``"diverged"``.
     settings : dict
         Every option used, the seed included, so the fit can be repeated.
     engine : str
