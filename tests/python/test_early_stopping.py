@@ -52,3 +52,15 @@ def test_explicit_validation_data_and_a_patience_longer_than_the_fit(overfitting
     patient = tl.fit(X[:60, :1], y[:60], validation=(X[60:, :1], y[60:]), patience=10_000,
                      seed=1)
     assert patient.stop_reason == "converged"
+
+
+def test_estimator_early_stopping_uses_scikit_learns_names(overfitting):
+    X, y = overfitting
+    est = tl.TorchLinearRegression(early_stopping=True, n_iter_no_change=4,
+                                   validation_fraction=0.25, lr=0.01, random_state=1).fit(X, y)
+    fit = est.linear_fit_
+    _stopped_as_documented(fit, 4)
+    assert fit.settings["validation"] == 0.25 and fit.n_valid == 20
+    assert est.n_iter_ == fit.n_iter
+    plain = tl.TorchLinearRegression(lr=0.01, random_state=1, max_iter=fit.n_iter + 10)
+    assert plain.fit(X, y).linear_fit_.stop_reason != "early_stopping"

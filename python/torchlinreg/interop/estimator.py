@@ -58,6 +58,14 @@ class TorchLinearRegression(RegressorMixin, BaseEstimator):
         Continue the previous fit (``fit(..., resume=)``), its optimizer
         state included, for ``max_iter`` more steps; the rows must be the
         same (an :class:`~torchlinreg.errors.InputError` otherwise).
+    early_stopping : bool, default False
+        Stop when the validation loss has set no new low for
+        ``n_iter_no_change`` steps (epochs with minibatches), holding out
+        ``validation`` of the rows (``validation_fraction`` when
+        ``validation`` is 0); ``fit(patience=)``. The stop reason is
+        ``linear_fit_.stop_reason == "early_stopping"``.
+    n_iter_no_change : int, default 5
+    validation_fraction : float, default 0.1
 
     See :func:`torchlinreg.fit` for what each parameter does.
 
@@ -78,7 +86,8 @@ class TorchLinearRegression(RegressorMixin, BaseEstimator):
     def __init__(self, intercept=True, optimizer="adam", lr=None, epochs=None, batch_size=None,
                  shuffle=True, validation=0.0, standardize=True, dtype="float64", seed=None,
                  tol=None, init="zeros", engine="auto", verbose=False, optimizer_options=None,
-                 fit_intercept=None, max_iter=None, random_state=None, warm_start=False):
+                 fit_intercept=None, max_iter=None, random_state=None, warm_start=False,
+                 early_stopping=False, n_iter_no_change=5, validation_fraction=0.1):
         self.intercept = intercept
         self.optimizer = optimizer
         self.lr = lr
@@ -98,6 +107,9 @@ class TorchLinearRegression(RegressorMixin, BaseEstimator):
         self.max_iter = max_iter
         self.random_state = random_state
         self.warm_start = warm_start
+        self.early_stopping = early_stopping
+        self.n_iter_no_change = n_iter_no_change
+        self.validation_fraction = validation_fraction
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -124,13 +136,18 @@ class TorchLinearRegression(RegressorMixin, BaseEstimator):
         design = pd.DataFrame(X, columns=[str(n) for n in names]) if names is not None else X
         self._y_2d = y.ndim == 2
         resume = getattr(self, "linear_fit_", None) if self.warm_start else None
+        validation, patience = self.validation, None
+        if self.early_stopping:
+            patience = self.n_iter_no_change
+            if isinstance(validation, (int, float)) and validation == 0:
+                validation = self.validation_fraction
         self.linear_fit_ = fit(
             design, y, intercept=self._either("intercept", "fit_intercept"),
             optimizer=self.optimizer, lr=self.lr, epochs=self._either("epochs", "max_iter"),
-            batch_size=self.batch_size, shuffle=self.shuffle, validation=self.validation,
+            batch_size=self.batch_size, shuffle=self.shuffle, validation=validation,
             standardize=self.standardize, dtype=self.dtype, seed=self._seed(), tol=self.tol,
             init=self.init, engine=self.engine, verbose=self.verbose, weights=sample_weight,
-            resume=resume, **(self.optimizer_options or {}))
+            resume=resume, patience=patience, **(self.optimizer_options or {}))
         result = self.linear_fit_
         coef = np.asarray(result.coef, dtype=np.float64)
         intercept = np.atleast_1d(np.asarray(result.intercept, dtype=np.float64))
