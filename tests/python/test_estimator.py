@@ -1,5 +1,6 @@
 """TorchLinearRegression: scikit-learn's estimator checks, and agreement with ols() and lm()."""
 import subprocess
+from contextlib import nullcontext
 import sys
 
 import numpy as np
@@ -194,3 +195,37 @@ def test_warm_start_continues_the_previous_fit(data):
         at_once = TorchLinearRegression(max_iter=60, seed=1, tol=0).fit(X, y)
     assert est.linear_fit_.n_steps == 60
     np.testing.assert_array_equal(est.coef_, at_once.coef_)
+
+
+@pytest.mark.parametrize("batch_size", [None, 32])
+def test_partial_fit_passes_equal_one_fit_of_as_many_epochs(data, batch_size):
+    """partial_fit on the same rows k times is fit(epochs=k): the same steps, in the same order."""
+    X, y = data
+    est = TorchLinearRegression(batch_size=batch_size, optimizer="sgd", lr=0.05, seed=2)
+    for _ in range(4):
+        est.partial_fit(X, y)
+    with pytest.warns(torchlinreg.ConvergenceWarning) if batch_size is None else nullcontext():
+        once = torchlinreg.fit(X, y, batch_size=batch_size, optimizer="sgd", lr=0.05, seed=2,
+                               epochs=4, tol=0)
+    fit = est.linear_fit_
+    assert fit.n_iter == 4 and fit.n_steps == once.n_steps and len(fit.history) == 5
+    np.testing.assert_allclose(est.coef_, once.coef, rtol=1e-12)
+    np.testing.assert_allclose(fit.history["grad_norm"], once.history["grad_norm"], rtol=1e-9)
+
+
+def test_partial_fit_over_pieces_reaches_least_squares_and_keeps_their_moments(rng):
+    X = rng.normal(size=(600, 3))
+    y = X @ [1.0, 2.0, 3.0] + 1 + rng.normal(size=600) * 0.1
+    est = TorchLinearRegression(batch_size=50, optimizer="sgd", lr=0.05, seed=1)
+    for _ in range(20):
+        for part in np.array_split(np.arange(600), 3):
+            est.partial_fit(X[part], y[part])
+    exact = torchlinreg.ols(X, y)
+    np.testing.assert_allclose(est.coef_, exact.coef, atol=5e-3)
+    fit = est.linear_fit_
+    assert fit.n_iter == 60 and fit.n_steps == 60 * 4 and fit.nobs == 20 * 600
+    np.testing.assert_allclose(fit.exact[0][0], exact.coef, rtol=1e-9)  # from the moments
+    assert "Coefficients:" in str(fit.summary())
+    with pytest.raises(ValueError, match="features"):
+        est.partial_fit(X[:10, :2], y[:10])
+    assert est.fit(X, y).linear_fit_.n_train == 600  # fit() starts afresh

@@ -135,6 +135,7 @@ class TorchLinearRegression(RegressorMixin, BaseEstimator):
         names = getattr(self, "feature_names_in_", None)
         design = pd.DataFrame(X, columns=[str(n) for n in names]) if names is not None else X
         self._y_2d = y.ndim == 2
+        self._partial = False
         resume = getattr(self, "linear_fit_", None) if self.warm_start else None
         validation, patience = self.validation, None
         if self.early_stopping:
@@ -148,6 +149,47 @@ class TorchLinearRegression(RegressorMixin, BaseEstimator):
             standardize=self.standardize, dtype=self.dtype, seed=self._seed(), tol=self.tol,
             init=self.init, engine=self.engine, verbose=self.verbose, weights=sample_weight,
             resume=resume, patience=patience, **(self.optimizer_options or {}))
+        return self._fitted(y)
+
+    def partial_fit(self, X, y, sample_weight=None):
+        """One pass of steps over the rows given, continuing the previous ``partial_fit``.
+
+        One epoch of minibatches of ``batch_size`` rows (one full-batch step
+        without ``batch_size``) from where the last call stopped, optimizer
+        state included (:func:`torchlinreg.fitting.partial.partial_fit`). The
+        first call fixes the standardization, the aliased columns and the
+        options; ``linear_fit_`` then describes every row seen, from their
+        moments. ``fit()`` starts afresh.
+
+        Returns
+        -------
+        self
+        """
+        import pandas as pd
+
+        from ..fitting.partial import partial_fit
+
+        first = getattr(self, "linear_fit_", None) is None or not getattr(self, "_partial", False)
+        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, reset=first,
+                             dtype=[np.float64, np.float32])
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        names = getattr(self, "feature_names_in_", None)
+        design = pd.DataFrame(X, columns=[str(n) for n in names]) if names is not None else X
+        if first:
+            self._y_2d = y.ndim == 2
+            self.linear_fit_ = partial_fit(
+                None, design, y, sample_weight, intercept=self._either("intercept", "fit_intercept"),
+                optimizer=self.optimizer, lr=self.lr, batch_size=self.batch_size,
+                shuffle=self.shuffle, standardize=self.standardize, dtype=self.dtype,
+                seed=self._seed(), init=self.init, verbose=False, **(self.optimizer_options or {}))
+        else:
+            self.linear_fit_ = partial_fit(self.linear_fit_, design, y, sample_weight)
+        self._partial = True
+        return self._fitted(y)
+
+    def _fitted(self, y):
+        """Set the fitted attributes from ``linear_fit_``; return self."""
         result = self.linear_fit_
         coef = np.asarray(result.coef, dtype=np.float64)
         intercept = np.atleast_1d(np.asarray(result.intercept, dtype=np.float64))
