@@ -18,7 +18,7 @@ from ..engine.optimizers import make_optimizer
 from ..engine.settings import make_settings
 from ..engine.training import Schedule, train
 from ..errors import OptionError, ScaleWarning, ShapeError
-from ..inputs.arrays import as_design, as_response, as_weights, check_enough_rows, resolve_dtype
+from ..inputs.arrays import as_design, as_response, as_weights, check_has_rows, resolve_dtype
 from ..inputs.rows import split_rows
 from ..inputs.torch_data import is_torch_data, read_torch_data
 from .finish import finish_fit
@@ -167,7 +167,7 @@ def _split(design, response, w, settings, generator):
 def _fit_parts(parts, feature_names, response, settings, generator, verbose=None, resume=None):
     (X, Y, w), valid, train_index, valid_index = parts
     n_train, n_features = X.shape
-    check_enough_rows(n_train, 1)  # as lm(): more coefficients than rows alias the rest
+    check_has_rows(n_train)  # as lm(): more coefficients than rows alias the rest
     check_batch_size(settings, n_train)
     # The objectives work on the rows where the fit runs; the result keeps the CPU rows.
     rows = on(settings.device, X, Y, w)

@@ -122,15 +122,16 @@ def plot_fit(fit, path=None, *, scale=None, figsize=None, dpi=150):
     paths, exact = parameter_paths(fit, scale)
     rows = -(-len(paths.columns) // PANELS_PER_ROW)
     fig = plt.figure(figsize=figsize or (10, 2.8 + 1.9 * rows), dpi=dpi, layout="constrained")
-    grid = fig.add_gridspec(1 + rows, PANELS_PER_ROW, height_ratios=[1.45] + [1] * rows)
-    ax_loss = fig.add_subplot(grid[0, :2])
-    ax_grad = fig.add_subplot(grid[0, 2:])
+    # Two subfigures, so that the parameter panels are not aligned to the top panels' labels.
+    top, bottom = fig.subfigures(2, 1, height_ratios=[2.8, 1.9 * rows])
+    ax_loss, ax_grad = top.subplots(1, 2)
     unit = "step" if fit.settings.get("batch_size") is None else "epoch"
     steps = fit.history["iteration"].to_numpy()
     _loss_panel(ax_loss, fit, steps, unit)
     _gradient_panel(ax_grad, fit, steps, unit)
+    grid = bottom.add_gridspec(rows, PANELS_PER_ROW)
     for k, name in enumerate(paths.columns):
-        ax = fig.add_subplot(grid[1 + k // PANELS_PER_ROW, k % PANELS_PER_ROW])
+        ax = bottom.add_subplot(grid[k // PANELS_PER_ROW, k % PANELS_PER_ROW])
         _parameter_panel(ax, paths.index, paths[name].to_numpy(), exact[name], name,
                          unit if k // PANELS_PER_ROW == rows - 1 else None)
     fig.suptitle(f"{fit.settings['optimizer']}, {fit.n_steps} updates; parameters on the "
@@ -142,12 +143,16 @@ def plot_fit(fit, path=None, *, scale=None, figsize=None, dpi=150):
 
 def _readable_log_axis(ax, values):
     """Enough labelled ticks on a log axis to read values off it, however narrow its range."""
-    from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
+    from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter
     values = np.asarray(values, dtype=float)
     values = values[np.isfinite(values) & (values > 0)]
     if values.size and values.max() / values.min() < 100:
-        # Under two decades a log axis labels one or two ticks: put evenly spaced ones.
-        ax.yaxis.set_major_locator(MaxNLocator(6))
+        # Under two decades a log axis labels one or two ticks: put six, evenly spaced on
+        # the log scale from the lowest value to the highest, at two significant digits.
+        ticks = np.geomspace(values.min(), values.max(), 6)
+        digits = 1 - np.floor(np.log10(ticks)).astype(int)
+        ticks = np.unique([round(t, d) for t, d in zip(ticks, digits)])
+        ax.yaxis.set_major_locator(FixedLocator(ticks))
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: _short(v)))
         ax.yaxis.set_minor_formatter(NullFormatter())
     else:
