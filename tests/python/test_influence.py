@@ -274,6 +274,10 @@ def test_a_fit_from_files_has_llf_but_not_rows(tmp_path, rng):
     assert streamed.aic == pytest.approx(in_memory.aic, rel=1e-9)
     np.testing.assert_allclose(streamed.conf_int(), in_memory.conf_int(), rtol=1e-7)
     np.testing.assert_allclose(streamed.cov_params(), in_memory.cov_params(), rtol=1e-7)
+    new = X[:5] + 1e3  # far from the training rows: leverages taken about the moments' means
+    for interval in ("confidence", "prediction"):
+        np.testing.assert_allclose(streamed.predict(new, interval=interval),
+                                   in_memory.predict(new, interval=interval), rtol=1e-7)
     for needs_rows in (lambda f: f.resid, lambda f: f.get_influence(),
                        lambda f: f.cov_params("HC3")):
         with pytest.raises(MissingDataError, match="keeps only the moments"):
