@@ -13,6 +13,9 @@ EXAMPLES = """examples:
   torchlinreg fit data.csv --formula "y ~ x1 + x2 + x3 + x4" --seed 1 --lm
   torchlinreg fit data.csv --response y --predictors x1,x2 --optimizer sgd --lr 0.01 \\
       --batch-size 128 --epochs 100 --validation 0.2 --out fit.json --plot fit.png
+  torchlinreg simulate --seed 1 | torchlinreg fit - --response y --json
+
+'-' is standard input for a data file and standard output for --out.
 """
 
 
@@ -37,7 +40,7 @@ def _fit_parser(commands):
                     "(estimates, standard errors, t and p values, R², F) and the comparison with "
                     "exact least squares (and with R's lm() when --lm is given).",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("data", help="CSV file with a header row")
+    p.add_argument("data", help="CSV file with a header row ('-': standard input)")
     model = p.add_argument_group("model (give --formula, or --response with optional --predictors)")
     model.add_argument("--formula", help='R-style formula, e.g. "y ~ x1 + C(group) + x1:x2" '
                        "(needs formulaic); rows with missing values are dropped")
@@ -66,8 +69,11 @@ def _fit_parser(commands):
     opt.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                      help="extra torch optimizer option, e.g. momentum=0.9 (repeatable)")
     out = p.add_argument_group("output")
-    out.add_argument("--out", help="write the fit (coefficients, inference, settings, history) "
-                     "as JSON to this file")
+    out.add_argument("--out", help="write the fit (coefficients, inference, statistics, settings, "
+                     "history) as JSON to this file ('-': standard output, the report then "
+                     "goes to standard error)")
+    out.add_argument("--json", action="store_true",
+                     help="print the fit as JSON on standard output, and nothing else")
     out.add_argument("--plot", help="save the loss and parameter-path figure to this file "
                      "(png, pdf, svg; needs matplotlib)")
     out.add_argument("--lm", action="store_true",
@@ -119,7 +125,7 @@ def _optimizer_options(pairs):
 def _read_csv(path):
     import pandas as pd
     try:
-        return pd.read_csv(path)
+        return pd.read_csv(sys.stdin if path == "-" else path)
     except FileNotFoundError:
         raise CliError(f"no such file: {path}") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
@@ -181,42 +187,67 @@ def _jsonable(value):
     return value
 
 
-def _write_json(fit, path, extra):
+def _record(fit, extra):
+    """The fit as JSON-ready values."""
     record = fit.to_dict()
     record["term_names"] = fit.term_names
     record["inference"] = fit.inference.to_dict()
+    record["statistics"] = {"nobs": fit.nobs, "llf": fit.llf, "aic": fit.aic, "bic": fit.bic,
+                            "condition_number": fit.condition_number}
     record["compare"] = fit.compare().to_dict(orient="records")
     record.update(extra)
+    return _jsonable(record)
+
+
+def _write_json(record, path):
+    if path == "-":
+        json.dump(record, sys.stdout, indent=1)
+        sys.stdout.write("\n")
+        return
     with open(path, "w") as handle:
-        json.dump(_jsonable(record), handle, indent=1)
+        json.dump(record, handle, indent=1)
 
 
 def run_fit(args):
     import pandas as pd
     data = _read_csv(args.data)
     fit = _fit(args, data)
-    print(fit.summary())
-    print()
-    print("Comparison with exact least squares (float64 QR):")
+    # Standard output carries the JSON alone with --json or --out -; the report goes
+    # to standard error with --out -, nowhere with --json.
+    quiet = args.json
+    report = sys.stderr if args.out == "-" else sys.stdout
+
+    def say(*lines):
+        if not quiet:
+            print(*lines, file=report)
+
+    say(fit.summary())
+    say()
+    say("Comparison with exact least squares (float64 QR):")
     with pd.option_context("display.float_format", "{:.10g}".format, "display.width", 120):
-        print(fit.compare().to_string(index=False))
+        say(fit.compare().to_string(index=False))
     extra = {"formula": getattr(fit, "formula", None), "n_dropped": getattr(fit, "n_dropped", 0)}
     if args.lm:
         table, note = _lm_comparison(fit)
-        print()
+        say()
         if table is None:
-            print(note)
+            say(note)
         else:
-            print(f"Comparison with lm() ({note}), on the {len(fit.train_index)} training rows:")
+            say(f"Comparison with lm() ({note}), on the {len(fit.train_index)} training rows:")
             with pd.option_context("display.float_format", "{:.10g}".format, "display.width", 120):
-                print(table.to_string(index=False))
+                say(table.to_string(index=False))
             extra["lm"] = table.to_dict(orient="records")
+    if args.out or args.json:
+        record = _record(fit, extra)
     if args.out:
-        _write_json(fit, args.out, extra)
-        print(f"\nWrote {args.out}")
+        _write_json(record, args.out)
+        if args.out != "-":
+            say(f"\nWrote {args.out}")
+    if args.json and args.out != "-":
+        _write_json(record, "-")
     if args.plot:
         fit.plot(args.plot)
-        print(f"Saved the plot to {args.plot}")
+        say(f"Saved the plot to {args.plot}")
     return 0
 
 

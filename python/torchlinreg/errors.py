@@ -5,6 +5,9 @@ built-in exception a Python user would expect (``ValueError`` for bad
 input, ``RuntimeError`` for a fit that broke down), so ``except ValueError``
 keeps working.
 """
+import importlib.abc
+import importlib.util
+import sys
 
 
 class TorchlinregError(Exception):
@@ -50,8 +53,52 @@ class MissingDataError(TorchlinregError, RuntimeError):
     """The fit was loaded without its training data, which this method needs."""
 
 
-class ConvergenceWarning(UserWarning):
-    """The fit stopped before the gradient-norm tolerance was met."""
+class _ConvergenceWarningBase(UserWarning):
+    """Stands where scikit-learn's ``ConvergenceWarning`` goes once it is loaded (same layout)."""
+
+
+class ConvergenceWarning(_ConvergenceWarningBase):
+    """The fit stopped before the gradient-norm tolerance was met.
+
+    A subclass of scikit-learn's ``ConvergenceWarning`` whenever
+    scikit-learn is loaded, so its warning filters (``filterwarnings("ignore",
+    category=sklearn.exceptions.ConvergenceWarning)``) catch it too.
+    """
+
+
+def _adopt_sklearn_base(sklearn_warning):
+    """Put scikit-learn's ``ConvergenceWarning`` under ours (both subclass ``UserWarning`` only).
+
+    Importing scikit-learn takes seconds, and ``import torchlinreg`` must not:
+    so the base is set when ``sklearn.exceptions`` is loaded, by whoever.
+    """
+    if not issubclass(ConvergenceWarning, sklearn_warning):
+        ConvergenceWarning.__bases__ = (sklearn_warning,)
+
+
+class _WhenSklearnLoads(importlib.abc.MetaPathFinder):
+    """Runs :func:`_adopt_sklearn_base` right after ``sklearn.exceptions`` is executed."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "sklearn.exceptions":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.loader is None:
+            return spec
+        execute = spec.loader.exec_module
+
+        def exec_module(module):
+            execute(module)
+            _adopt_sklearn_base(module.ConvergenceWarning)
+        spec.loader.exec_module = exec_module
+        return spec
+
+
+if "sklearn.exceptions" in sys.modules:
+    _adopt_sklearn_base(sys.modules["sklearn.exceptions"].ConvergenceWarning)
+else:
+    sys.meta_path.insert(0, _WhenSklearnLoads())
 
 
 class ScaleWarning(UserWarning):

@@ -124,3 +124,37 @@ def test_console_script_is_installed():
         pytest.skip("package not installed with its console script (pip install -e .)")
     done = subprocess.run([str(script), "--version"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stdout.startswith("torchlinreg ")
+
+
+def test_fit_out_dash_writes_json_to_standard_output(data_csv, tmp_path):
+    """Was: a file named '-' (while simulate --out - meant standard output)."""
+    path, _ = data_csv
+    done = run_cli("fit", str(path), "--formula", "y ~ x1 + x2 + x3", "--seed", "1",
+                   "--out", "-", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert not (tmp_path / "-").exists()
+    record = json.loads(done.stdout)
+    assert record["term_names"] == ["(Intercept)", "x1", "x2", "x3"]
+    assert "Coefficients:" in done.stderr  # the report moves to standard error
+
+
+def test_json_prints_the_result_alone(data_csv, capsys):
+    path, _ = data_csv
+    assert main(["fit", str(path), "--response", "y", "--seed", "1", "--json"]) == 0
+    captured = capsys.readouterr()
+    record = json.loads(captured.out)
+    fit = torchlinreg.fit(pd.read_csv(path)[["x1", "x2", "x3"]], pd.read_csv(path)["y"], seed=1)
+    np.testing.assert_allclose(record["coef"], fit.coef, rtol=1e-12)
+    assert record["statistics"]["aic"] == pytest.approx(fit.aic, rel=1e-12)
+    assert record["statistics"]["nobs"] == 300
+    assert captured.err == ""
+
+
+def test_simulate_piped_into_fit(tmp_path):
+    simulate = subprocess.run([sys.executable, "-m", "torchlinreg", "simulate", "--n-obs", "50",
+                               "--seed", "2"], capture_output=True, text=True, check=True)
+    done = subprocess.run([sys.executable, "-m", "torchlinreg", "fit", "-", "--response", "y",
+                           "--json", "--seed", "1"], input=simulate.stdout, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["statistics"]["nobs"] == 50

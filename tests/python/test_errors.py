@@ -130,13 +130,22 @@ def test_object_array_of_numbers_is_accepted(data):
 
 # --- too few rows ----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("n_rows", [0, 1, 3])
-def test_too_few_rows_says_how_many_are_needed(data, n_rows):
+def test_no_rows_is_an_error(data):
     X, y = data
-    with pytest.raises(InputError, match=rf"has {n_rows} rows .* at least 4 rows are needed"):
-        tl.fit(X[:n_rows], y[:n_rows])
-    with pytest.raises(InputError, match="at least 4 rows are needed"):
-        tl.ols(X[:n_rows], y[:n_rows])
+    with pytest.raises(InputError, match="has no rows; at least 1 row is needed"):
+        tl.fit(X[:0], y[:0])
+    with pytest.raises(InputError, match="has no rows"):
+        tl.ols(X[:0], y[:0])
+
+
+@pytest.mark.parametrize("n_rows", [1, 3])
+def test_fewer_rows_than_coefficients_alias_the_rest_as_lm(data, n_rows):
+    """lm() fits and gives NA beyond the rows' span (was an error here)."""
+    X, y = data
+    fit, exact = tl.fit(X[:n_rows], y[:n_rows], seed=0), tl.ols(X[:n_rows], y[:n_rows])
+    assert fit.aliased.sum() == X.shape[1] + 1 - n_rows
+    np.testing.assert_array_equal(fit.aliased, exact.aliased)
+    np.testing.assert_allclose(fit.predict(X[:n_rows]), y[:n_rows], atol=1e-8)
 
 
 def test_exactly_as_many_rows_as_coefficients(data):
@@ -144,10 +153,10 @@ def test_exactly_as_many_rows_as_coefficients(data):
     assert_matches_ols(quick(X[:4], y[:4]), X[:4], y[:4], rtol=1e-7)
 
 
-def test_validation_leaving_too_few_training_rows(data):
+def test_validation_leaving_one_training_row_fits_it_as_lm(data):
     X, y = data
-    with pytest.raises(InputError, match="training data has 1 rows"):
-        tl.fit(X, y, validation=0.99)
+    fit = tl.fit(X, y, validation=0.99, seed=1)
+    assert fit.n_train == 1 and fit.aliased.all() and fit.df_resid == 0
 
 
 # --- aliased columns -------------------------------------------------------------------------

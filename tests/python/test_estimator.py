@@ -1,5 +1,6 @@
 """TorchLinearRegression: scikit-learn's estimator checks, and agreement with ols() and lm()."""
 import subprocess
+from contextlib import nullcontext
 import sys
 
 import numpy as np
@@ -16,21 +17,12 @@ from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 import torchlinreg  # noqa: E402
 from torchlinreg import TorchLinearRegression  # noqa: E402
 
-# Checks that cannot apply, and why. Anything else must pass.
-EXPECTED_FAILED_CHECKS = {
-    "check_sample_weight_equivalence_on_dense_data":
-        "uses 30 features on fewer rows; torchlinreg refuses designs with fewer rows than "
-        "coefficients (lm() would alias columns; there is no unique least-squares solution to "
-        "reach by gradient descent)",
-}
-
 # Full-batch SGD with momentum converges in a few hundred steps on the checks' small,
 # well-conditioned data sets (default Adam takes longer on some), which keeps this file fast.
 FAST = dict(optimizer="sgd", lr=0.3, optimizer_options={"momentum": 0.9}, seed=0)
 
 
-@parametrize_with_checks([TorchLinearRegression(**FAST)],
-                         expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS)
+@parametrize_with_checks([TorchLinearRegression(**FAST)])
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
 
@@ -75,7 +67,9 @@ def test_parameters_are_fit_parameters():
     params = TorchLinearRegression().get_params()
     assert set(params) == {"intercept", "optimizer", "lr", "epochs", "batch_size", "shuffle",
                            "validation", "standardize", "dtype", "seed", "tol", "init", "engine",
-                           "verbose", "optimizer_options"}
+                           "verbose", "optimizer_options", "fit_intercept", "max_iter",
+                           "random_state", "warm_start", "early_stopping", "n_iter_no_change",
+                           "validation_fraction"}
     model = TorchLinearRegression().set_params(optimizer="sgd", lr=0.05)
     assert model.get_params()["optimizer"] == "sgd" and clone(model).lr == 0.05
 
@@ -141,3 +135,97 @@ def test_errors_are_value_errors_with_what_to_change():
         TorchLinearRegression(optimizer="nope").fit(X, np.arange(5.0))
     with pytest.raises(ValueError, match="NaN"):
         TorchLinearRegression().fit(np.array([[1.0], [np.nan], [2.0]]), np.arange(3.0))
+
+
+def test_convergence_warning_is_scikit_learns():
+    from sklearn.exceptions import ConvergenceWarning
+    import warnings
+    assert issubclass(torchlinreg.ConvergenceWarning, ConvergenceWarning)
+    X = np.arange(20.0).reshape(10, 2) ** [1, 2]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warnings.filterwarnings("ignore", category=ConvergenceWarning)
+        TorchLinearRegression(max_iter=3, seed=0).fit(X, X.sum(1))
+
+
+def test_convergence_warning_is_scikit_learns_whatever_is_imported_first():
+    code = ("import sys, torchlinreg; assert not any(m.startswith('sklearn') for m in sys.modules); "
+            "from sklearn.exceptions import ConvergenceWarning; "
+            "print(issubclass(torchlinreg.ConvergenceWarning, ConvergenceWarning))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True"
+
+
+def test_scikit_learn_parameter_names(data):
+    X, y = data
+    ours = TorchLinearRegression(intercept=False, epochs=40, seed=3).fit(X, y)
+    theirs = TorchLinearRegression(fit_intercept=False, max_iter=40, random_state=3).fit(X, y)
+    np.testing.assert_array_equal(ours.coef_, theirs.coef_)
+    assert theirs.intercept_ == 0 and theirs.n_iter_ == 40
+    drawn = TorchLinearRegression(random_state=np.random.RandomState(1), max_iter=5).fit(X, y)
+    assert isinstance(drawn.linear_fit_.settings["seed"], int)
+    with pytest.warns(torchlinreg.ConvergenceWarning):  # scikit-learn's name wins
+        assert TorchLinearRegression(epochs=10, max_iter=20).fit(X, y).n_iter_ == 20
+
+
+def test_pickle_holds_what_predicting_needs_not_the_rows(rng):
+    import pickle
+    X = rng.normal(size=(50_000, 4))
+    y = X @ [1.0, 2.0, 3.0, 4.0] + rng.normal(size=50_000)
+    est = TorchLinearRegression(seed=0).fit(X, y)
+    data = pickle.dumps(est)
+    assert len(data) < 300_000  # was 2.6 MB: the rows (1.6 MB) and row indices (0.4 MB)
+    again = pickle.loads(data)
+    np.testing.assert_array_equal(again.predict(X[:100]), est.predict(X[:100]))
+    fit = again.linear_fit_
+    assert fit._train is None and fit.train_index is None and fit.n_train == 50_000
+    assert fit.fingerprint == est.linear_fit_.fingerprint
+    with pytest.raises(torchlinreg.MissingDataError):
+        fit.inference
+
+
+def test_warm_start_continues_the_previous_fit(data):
+    X, y = data
+    est = TorchLinearRegression(max_iter=30, warm_start=True, seed=1, tol=0)
+    with pytest.warns(torchlinreg.ConvergenceWarning):
+        est.fit(X, y)
+    with pytest.warns(torchlinreg.ConvergenceWarning):
+        est.fit(X, y)
+    with pytest.warns(torchlinreg.ConvergenceWarning):
+        at_once = TorchLinearRegression(max_iter=60, seed=1, tol=0).fit(X, y)
+    assert est.linear_fit_.n_steps == 60
+    np.testing.assert_array_equal(est.coef_, at_once.coef_)
+
+
+@pytest.mark.parametrize("batch_size", [None, 32])
+def test_partial_fit_passes_equal_one_fit_of_as_many_epochs(data, batch_size):
+    """partial_fit on the same rows k times is fit(epochs=k): the same steps, in the same order."""
+    X, y = data
+    est = TorchLinearRegression(batch_size=batch_size, optimizer="sgd", lr=0.05, seed=2)
+    for _ in range(4):
+        est.partial_fit(X, y)
+    with pytest.warns(torchlinreg.ConvergenceWarning) if batch_size is None else nullcontext():
+        once = torchlinreg.fit(X, y, batch_size=batch_size, optimizer="sgd", lr=0.05, seed=2,
+                               epochs=4, tol=0)
+    fit = est.linear_fit_
+    assert fit.n_iter == 4 and fit.n_steps == once.n_steps and len(fit.history) == 5
+    np.testing.assert_allclose(est.coef_, once.coef, rtol=1e-12)
+    np.testing.assert_allclose(fit.history["grad_norm"], once.history["grad_norm"], rtol=1e-9)
+
+
+def test_partial_fit_over_pieces_reaches_least_squares_and_keeps_their_moments(rng):
+    X = rng.normal(size=(600, 3))
+    y = X @ [1.0, 2.0, 3.0] + 1 + rng.normal(size=600) * 0.1
+    est = TorchLinearRegression(batch_size=50, optimizer="sgd", lr=0.05, seed=1)
+    for _ in range(20):
+        for part in np.array_split(np.arange(600), 3):
+            est.partial_fit(X[part], y[part])
+    exact = torchlinreg.ols(X, y)
+    np.testing.assert_allclose(est.coef_, exact.coef, atol=5e-3)
+    fit = est.linear_fit_
+    assert fit.n_iter == 60 and fit.n_steps == 60 * 4 and fit.nobs == 20 * 600
+    np.testing.assert_allclose(fit.exact[0][0], exact.coef, rtol=1e-9)  # from the moments
+    assert "Coefficients:" in str(fit.summary())
+    with pytest.raises(ValueError, match="features"):
+        est.partial_fit(X[:10, :2], y[:10])
+    assert est.fit(X, y).linear_fit_.n_train == 600  # fit() starts afresh

@@ -118,3 +118,113 @@ def test_errors_say_what_to_change(frame):
         torchlinreg.fit_formula("y ~ x1", frame, intercept=False)
     with pytest.raises(InputError, match="weights column"):
         torchlinreg.fit_formula("y ~ x1", frame, weights="missing")
+
+
+R_PREDICT = r"""
+function(d, f, nd, dates, times) {
+  for (v in dates) { d[[v]] <- as.Date(d[[v]]); nd[[v]] <- as.Date(nd[[v]]) }
+  for (v in times) { d[[v]] <- as.POSIXct(d[[v]], tz = "UTC"); nd[[v]] <- as.POSIXct(nd[[v]], tz = "UTC") }
+  fit <- lm(as.formula(f), data = d)
+  list(names = names(coef(fit)), coef = unname(coef(fit)),
+       pred = unname(predict(fit, newdata = nd)))
+}
+"""
+
+
+def r_predict(frame, formula, new, dates=(), times=()):
+    """lm() and predict.lm on ``new``; columns in ``dates``/``times`` are ISO strings made Date/POSIXct."""
+    from torchlinreg.interop.lm_check import start_r
+    try:
+        ro = start_r()
+    except ImportError as error:
+        pytest.skip(f"R/rpy2 missing: {error.__cause__!r}")
+    from rpy2.robjects import pandas2ri
+    from rpy2.robjects.conversion import localconverter
+    with localconverter(ro.default_converter + pandas2ri.converter):
+        to_r = ro.conversion.get_conversion().py2rpy
+        d, nd = to_r(frame.reset_index(drop=True)), to_r(new.reset_index(drop=True))
+    out = ro.r(R_PREDICT)(d, formula, nd, ro.StrVector(list(dates)), ro.StrVector(list(times)))
+    return {"names": list(out.rx2("names")), "coef": np.array(out.rx2("coef")),
+            "pred": np.array(out.rx2("pred"))}
+
+
+@pytest.fixture(scope="module")
+def typed():
+    """A frame with an object, a pandas "string", a bool and a date column."""
+    rng = np.random.default_rng(11)
+    n = 60
+    data = pd.DataFrame({"x": rng.normal(size=n), "g": rng.choice(["lo", "mid", "hi"], n),
+                         "flag": rng.uniform(size=n) > 0.4})
+    data["s"] = pd.array(rng.choice(["p", "q"], n), dtype="string")
+    data["day"] = pd.Timestamp("2024-03-01") + pd.to_timedelta(rng.integers(0, 400, n), "D")
+    data["y"] = (data["x"] + (data["g"] == "hi") - data["flag"] + 0.01 * data["day"].dt.day
+                 + (data["s"] == "q").astype(float) + rng.normal(size=n))
+    return data
+
+
+def _for_r(data):
+    """The frame as R should see it: strings as character, dates as ISO strings."""
+    out = data.copy()
+    for name in out.columns:
+        if pd.api.types.is_datetime64_any_dtype(out[name]):
+            out[name] = out[name].dt.strftime("%Y-%m-%d %H:%M:%S" if (out[name].dt.normalize() != out[name]).any()
+                                              else "%Y-%m-%d")
+        elif pd.api.types.is_string_dtype(out[name]):
+            out[name] = out[name].astype(object)
+    return out
+
+
+def test_predict_new_data_builds_the_design_from_the_formula(typed):
+    """Was: X has non-numeric columns ['g'] ... use a formula interface."""
+    formula = "y ~ g + x + g:x"
+    fit = torchlinreg.fit_formula(formula, typed, optimizer="lbfgs", seed=1)
+    new = typed.iloc[[3, 0, 7]][["x", "g"]].copy()
+    new.loc[new.index[0], "g"] = "lo"
+    ref = r_predict(_for_r(typed), formula, _for_r(new))
+    assert fit.feature_names == ref["names"][1:]
+    np.testing.assert_allclose(fit.predict(new), ref["pred"], rtol=1e-7)
+    np.testing.assert_allclose(fit.predict(new.iloc[:1]), ref["pred"][:1], rtol=1e-7)
+    limits = fit.predict(new, interval="prediction")
+    assert limits.shape == (3, 3) and (limits[:, 1] < limits[:, 0]).all()
+    new.loc[new.index[1], "x"] = np.nan  # predict.lm's na.pass: NA for that row
+    pred = fit.predict(new)
+    assert np.isnan(pred[1]) and np.isfinite(pred[[0, 2]]).all()
+
+
+def test_a_level_unseen_in_training_is_a_clear_error(typed):
+    fit = torchlinreg.fit_formula("y ~ g + x", typed, seed=1)
+    new = pd.DataFrame({"x": [0.0, 1.0], "g": ["lo", "top"]})
+    with pytest.raises(InputError, match=r"'g' has levels not seen in training: \['top'\]"):
+        fit.predict(new)
+    with pytest.raises(InputError, match="needs the column 'g'"):
+        fit.predict(pd.DataFrame({"x": [0.0]}))
+
+
+def test_a_formula_fit_pickles_and_predicts(typed):
+    import pickle
+    fit = torchlinreg.fit_formula("y ~ g + x", typed, seed=1)
+    again = pickle.loads(pickle.dumps(fit))
+    np.testing.assert_array_equal(again.predict(typed.head()), fit.predict(typed.head()))
+
+
+@pytest.mark.parametrize("formula", ["y ~ s + x", "y ~ flag + x", "y ~ day + x",
+                                     "y ~ g + s + flag + day + x"])
+def test_string_bool_and_date_columns_as_lm_reads_them(typed, formula):
+    """pandas "string" was a bare ValueError, a bool column was named flag (R: flagTRUE),
+    a datetime column failed (R's lm reads a Date as days since 1970-01-01)."""
+    fit = torchlinreg.fit_formula(formula, typed, optimizer="lbfgs", seed=1)
+    new = typed.iloc[:4]
+    ref = r_predict(_for_r(typed), formula, _for_r(new), dates=["day"])
+    assert fit.term_names == ref["names"]
+    np.testing.assert_allclose(fit.coefficients()[0], ref["coef"], rtol=1e-6)
+    np.testing.assert_allclose(fit.predict(new), ref["pred"], rtol=1e-7)
+
+
+def test_datetimes_with_times_are_seconds_as_posixct(typed):
+    data = typed.copy()
+    data["when"] = data["day"] + pd.to_timedelta(np.arange(len(data)) * 3611, "s")
+    fit = torchlinreg.fit_formula("y ~ when + x", data, optimizer="lbfgs", seed=1)
+    ref = r_predict(_for_r(data), "y ~ when + x", _for_r(data.iloc[:3]), times=["when"])
+    assert fit.term_names == ref["names"]
+    np.testing.assert_allclose(fit.coefficients()[0], ref["coef"], rtol=1e-6)
+    np.testing.assert_allclose(fit.predict(data.iloc[:3]), ref["pred"], rtol=1e-7)

@@ -205,12 +205,11 @@ def test_the_moments_factor_equals_the_rows_factor_on_a_well_conditioned_design(
 
 
 def test_an_ill_conditioned_design_takes_its_factor_from_the_rows(monkeypatch, r_design):
-    from torchlinreg.engine import preconditioning
+    from torchlinreg.engine import objective
     X, y, _ = r_design("Employed ~ .", "longley")
     calls = []
-    real = preconditioning.root_of_rows
-    monkeypatch.setattr(preconditioning, "root_of_rows",
-                        lambda *rows: calls.append(1) or real(*rows))
+    real = objective.root_of_rows
+    monkeypatch.setattr(objective, "root_of_rows", lambda *rows: calls.append(1) or real(*rows))
     default_fit(X, y)
     assert calls == [1]
 

@@ -84,9 +84,8 @@ def _corrupt(X, y, how, rng):
         bad = X.astype(object)
         bad[i, j] = "oops"
         return bad, y, {}, InputError, f"column(s) [{j}]"
-    if how == "few_rows":
-        m = int(rng.integers(0, p + 1))
-        return X[:m], y[:m], {}, InputError, f"at least {p + 1} rows are needed"
+    if how == "few_rows":  # fewer rows than coefficients fit as lm(); none is an error
+        return X[:0], y[:0], {}, InputError, "has no rows"
     options = {"lr": {"lr": -float(rng.uniform(0, 1))},
                "epochs": {"epochs": -int(rng.integers(0, 5))},
                "batch_small": {"batch_size": 0},

@@ -147,3 +147,74 @@ def test_confidence_level_and_formatting_helpers():
     assert [significance_stars(p) for p in (1e-4, 0.005, 0.02, 0.07, 0.5)] == \
         ["***", "**", "*", ".", ""]
     assert isinstance(fit.summary().tables["optimization"], pd.DataFrame)
+
+
+def _statsmodels_ols(fit, X, y):
+    import statsmodels.api as sm
+    return sm.OLS(y, sm.add_constant(np.asarray(X, dtype=float))).fit()
+
+
+def test_diagnostics_match_statsmodels_summary():
+    """Durbin-Watson, Omnibus, Jarque-Bera, skew, kurtosis (1e-6 relative: the residuals
+    are the fit's, within 1e-9 of the exact ones) and the condition number (1e-6)."""
+    from statsmodels.stats.stattools import durbin_watson, jarque_bera, omni_normtest
+    winners = torchlinreg.datasets.ultra_winners()
+    fit = torchlinreg.fit(winners[PREDICTORS], winners["time_in_seconds"], seed=1)
+    res = _statsmodels_ols(fit, winners[PREDICTORS], winners["time_in_seconds"])
+    diag = fit.summary().diagnostics.iloc[0]
+    assert diag["durbin_watson"] == pytest.approx(durbin_watson(res.resid), rel=1e-6)
+    omnibus, omnibus_p = omni_normtest(res.resid)
+    assert diag["omnibus"] == pytest.approx(omnibus, rel=1e-6)
+    assert diag["omnibus_p"] == pytest.approx(omnibus_p, rel=1e-5)
+    jb, jb_p, skew, kurtosis = jarque_bera(res.resid)
+    assert [diag["jarque_bera"], diag["skew"], diag["kurtosis"]] == pytest.approx(
+        [jb, skew, kurtosis], rel=1e-6)
+    assert diag["jarque_bera_p"] == pytest.approx(jb_p, rel=1e-5)
+    assert fit.condition_number == pytest.approx(res.condition_number, rel=1e-6)
+    model = fit.summary().model.iloc[0]
+    assert model["llf"] == pytest.approx(res.llf, rel=1e-9)
+    assert model["aic"] == pytest.approx(res.aic + 2, rel=1e-9)
+
+
+def test_printed_residual_quantiles_and_likelihood_match_r(case):
+    """print.summary.lm's residual quantiles and logLik/AIC/BIC, as printed (5 and 6 digits)."""
+    from torchlinreg.interop.lm_check import start_r
+    fit = case[0]
+    frame = torchlinreg.datasets.ultra_winners().iloc[fit.train_index]
+    formula = "time_in_seconds ~ distance + elevation_gain + elevation_loss"
+    weights = fit._training_data()[2]
+    ro = start_r()
+    from rpy2.robjects import pandas2ri
+    from rpy2.robjects.conversion import localconverter
+    with localconverter(ro.default_converter + pandas2ri.converter):
+        r_frame = ro.conversion.get_conversion().py2rpy(frame.reset_index(drop=True))
+    w = ro.NULL if weights is None else ro.FloatVector(np.asarray(weights, dtype=float))
+    out = ro.r("""function(d, f, w) {
+      fit <- if (is.null(w)) lm(as.formula(f), data = d) else lm(as.formula(f), data = d, weights = w)
+      c(quantile(weighted.residuals(fit)), logLik(fit), AIC(fit), BIC(fit))
+    }""")(r_frame, formula, w)
+    ref = np.array(out, dtype=float)
+    summary = fit.summary()
+    np.testing.assert_allclose(summary.residuals.iloc[0], ref[:5], rtol=1e-6)
+    np.testing.assert_allclose(summary.model.iloc[0][["llf", "aic", "bic"]], ref[5:], rtol=1e-9)
+    printed = str(summary)
+    assert "Residuals:" in printed and f"AIC: {ref[6]:.6g}" in printed
+    assert "Durbin-Watson:" in printed and "Condition number:" in printed
+
+
+def test_html_for_notebooks(case):
+    fit = case[0]
+    page = fit._repr_html_()
+    assert page.startswith("<p><code>LinearFit(") and "<table" in page
+    assert "Std. Error" in fit.summary()._repr_html_() and "aic" in fit.summary()._repr_html_()
+
+
+def test_summary_of_a_fit_from_files_leaves_out_what_needs_rows(tmp_path):
+    rng = np.random.default_rng(3)
+    data = pd.DataFrame(rng.normal(size=(60, 2)), columns=["x1", "x2"])
+    data["y"] = data["x1"] - data["x2"] + rng.normal(size=60)
+    data.to_csv(tmp_path / "rows.csv", index=False)
+    summary = torchlinreg.fit_files([tmp_path / "rows.csv"], "y", ["x1", "x2"], seed=1).summary()
+    assert np.isfinite(summary.model.iloc[0][["llf", "aic", "bic", "condition_number"]]).all()
+    assert summary.diagnostics.isna().all().all() and summary.residuals.isna().all().all()
+    assert "Residuals:" not in str(summary) and "Durbin-Watson" not in str(summary)

@@ -18,33 +18,91 @@ def with_intercept(X, intercept):
     return torch.cat([torch.ones(X.shape[0], 1, dtype=X.dtype, device=X.device), X], dim=1)
 
 
+# Rows per block of the alias check's QR.
+ALIAS_BLOCK_ROWS = 1 << 15
+
+# A Gram matrix's rounding is about 1e-8 of a column's norm in the norm of what remains of
+# it after projecting out the columns before it, near the 1e-7 of ALIAS_TOL: a column whose
+# remaining part is below GRAM_CLEAR of its norm is decided on the rows' QR factor instead.
+GRAM_CLEAR = 1e-4
+
+
 def aliased_columns(A, tol=ALIAS_TOL):
     """Boolean mask of the columns of ``A`` that ``lm()`` would alias.
 
-    Works on the Gram matrix ``AᵀA`` in float64 (one pass over the rows),
-    with a Cholesky factorization that visits columns in order and skips
-    those whose remaining squared norm is below ``tol²`` of their own.
+    As LINPACK's ``dqrdc2`` (``lm.fit``): in column order, a column is aliased
+    when its part orthogonal to the columns kept before it has a norm below
+    ``tol`` of its own. The norms come from the QR factor R of ``A`` (rows in
+    blocks, :func:`combined_r`), which has ``A``'s column norms and angles to
+    rounding in ``A``, not in ``AᵀA``; more columns than rows is fine.
     """
-    gram = A.T.to(torch.float64) @ A.to(torch.float64)
-    return aliased_from_gram(gram.cpu(), tol)
+    factors = [torch.linalg.qr(A[start:start + ALIAS_BLOCK_ROWS].to(torch.float64),
+                               mode="r").R for start in range(0, A.shape[0], ALIAS_BLOCK_ROWS)]
+    return aliased_from_r(combined_r(factors).cpu(), tol)
+
+
+def aliased_from_r(R, tol=ALIAS_TOL):
+    """:func:`aliased_columns` given a QR factor ``R`` of ``A`` (any number of rows)."""
+    p = R.shape[1]
+    norms = R.norm(dim=0)
+    basis = torch.zeros(R.shape[0], 0, dtype=torch.float64)
+    aliased = torch.zeros(p, dtype=torch.bool)
+    for j in range(p):
+        v = R[:, j].clone()
+        for _ in range(2):  # Gram-Schmidt twice is orthogonal to rounding
+            v = v - basis @ (basis.T @ v)
+        remaining = v.norm()
+        if norms[j] <= 0 or remaining <= tol * norms[j]:
+            aliased[j] = True
+            continue
+        basis = torch.cat([basis, (v / remaining)[:, None]], dim=1)
+    return aliased
+
+
+def aliased_of_rows(X, weights, intercept, gram, tol=ALIAS_TOL):
+    """The aliased columns of ``√W [1, X]`` (or ``√W X``), from ``gram`` = its ``AᵀWA`` when clear.
+
+    The Gram matrix (from the moments) decides unless some column comes within
+    ``GRAM_CLEAR`` of the span of those before it; then the rows' QR factor
+    does (:func:`aliased_columns`), as for more coefficients than rows.
+    """
+    aliased, closest = _gram_alias_check(gram, tol)
+    if closest > GRAM_CLEAR:
+        return aliased
+    root = None if weights is None else weights.to(torch.float64).sqrt()[:, None]
+    factors = []
+    for start in range(0, X.shape[0], ALIAS_BLOCK_ROWS):
+        A = with_intercept(X[start:start + ALIAS_BLOCK_ROWS].to(torch.float64), intercept)
+        factors.append(torch.linalg.qr(A if root is None else A * root[start:start + A.shape[0]],
+                                       mode="r").R)
+    return aliased_from_r(combined_r(factors).cpu(), tol)
 
 
 def aliased_from_gram(gram, tol=ALIAS_TOL):
-    """:func:`aliased_columns` given the Gram matrix ``AᵀA``."""
+    """:func:`aliased_columns` given the Gram matrix ``AᵀA`` (for fits that keep only moments)."""
+    return _gram_alias_check(gram, tol)[0]
+
+
+def _gram_alias_check(gram, tol):
+    """The aliased columns by a Cholesky factorization in column order, and the smallest
+    ratio of a column's remaining norm to its own (how close the decision was)."""
     p = gram.shape[0]
     factor = torch.zeros_like(gram)
     aliased = torch.zeros(p, dtype=torch.bool)
+    closest = float("inf")
     # An aliased column keeps a zero column in ``factor``, so it drops out
     # of every later projection, as dqrdc2's pivoting moves it to the end.
     for j in range(p):
         row = factor[j, :j]
         remaining = gram[j, j] - row @ row
+        if gram[j, j] > 0:
+            closest = min(closest, float(remaining.clamp_min(0) / gram[j, j]) ** 0.5)
         if gram[j, j] <= 0 or remaining <= tol ** 2 * gram[j, j]:
             aliased[j] = True
             continue
         factor[j, j] = remaining.sqrt()
         factor[j + 1:, j] = (gram[j + 1:, j] - factor[j + 1:, :j] @ row) / factor[j, j]
-    return aliased
+    return aliased, closest
 
 
 def solve_least_squares(A, Y, weights=None):

@@ -17,7 +17,7 @@ Minibatch epochs are stepped by :mod:`torchlinreg.engine.minibatch`.
 import torch
 
 from ..inputs.rows import epoch_order
-from .linalg import aliased_from_gram
+from .linalg import aliased_from_gram, aliased_of_rows
 from .minibatch import BATCHES_PER_BLOCK, BlockMemory, standardize_rows, step_batches
 from .preconditioning import (moments_rotation, needs_rows, qr_quadratic, root_of_rows,
                               rotate_quadratic)
@@ -107,9 +107,11 @@ def build_objectives(X, Y, weights, valid, intercept, precondition):
     """
     device = X.device
     valid_mom = None if valid is None else moments(*valid)
+    train_mom = moments(X, Y, weights)
+    aliased = aliased_of_rows(X, weights, intercept, train_mom.raw_gram(intercept))
     scaler, train_quadratic, valid_quadratic, aliased = quadratics(
-        moments(X, Y, weights), valid_mom, intercept, precondition, X.dtype,
-        lambda: root_of_rows(X, Y, weights))
+        train_mom, valid_mom, intercept, precondition, X.dtype,
+        lambda: root_of_rows(X, Y, weights), aliased[int(intercept):])
     columns = None if bool((~aliased).all()) else (~aliased).to(device)
     train = GramObjective(train_quadratic.to(device), X.shape[0],
                           (X, Y, weights, None, columns), scaler.to(device))
@@ -118,18 +120,20 @@ def build_objectives(X, Y, weights, valid, intercept, precondition):
     return scaler, train, valid_objective, aliased
 
 
-def quadratics(train_mom, valid_mom, intercept, precondition, dtype, root_of=None):
+def quadratics(train_mom, valid_mom, intercept, precondition, dtype, root_of=None, aliased=None):
     """Scaler, training and validation :class:`Quadratic` s and the aliased columns.
 
     The alias check runs on ``AᵀWA`` rebuilt from the training moments, as
     :func:`torchlinreg.engine.linalg.aliased_columns` would compute it from the
-    rows; ``valid_mom`` may be None. With ``precondition="qr"`` the
-    quadratics are in the preconditioned coordinates; ``root_of()`` returns
-    the training rows' :class:`~torchlinreg.engine.preconditioning.RowRoot`
-    and is called only when the design is too ill-conditioned for its moments.
+    rows (unless ``aliased``, the features' mask, is given: from the rows);
+    ``valid_mom`` may be None. With ``precondition="qr"`` the quadratics are
+    in the preconditioned coordinates; ``root_of()`` returns the training
+    rows' :class:`~torchlinreg.engine.preconditioning.RowRoot` and is called
+    only when the design is too ill-conditioned for its moments.
     """
     standardize = precondition != "none"
-    aliased = aliased_from_gram(train_mom.raw_gram(intercept))[int(intercept):]
+    if aliased is None:
+        aliased = aliased_from_gram(train_mom.raw_gram(intercept))[int(intercept):]
     kept = ~aliased
     train_mom = restrict(train_mom, kept)
     scaler = scaler_from_moments(train_mom, intercept, standardize, dtype)

@@ -81,6 +81,7 @@ class FitSettings:
     precondition: str = "qr"
     optimizer_options: dict = field(default_factory=dict)
     optimizer_class: type = None
+    patience: int = None
 
     def to_dict(self):
         """Plain values, for ``LinearFit.settings`` and R."""
@@ -96,7 +97,7 @@ class FitSettings:
 FIT_OPTIONS = {"intercept": True, "optimizer": "adam", "lr": None, "epochs": None,
                "batch_size": None, "shuffle": True, "validation": 0.0, "standardize": True,
                "dtype": "float64", "seed": None, "tol": None, "init": "zeros",
-               "engine": "auto", "device": "cpu", "precondition": None}
+               "engine": "auto", "device": "cpu", "precondition": None, "patience": None}
 
 
 def split_options(options):
@@ -149,7 +150,7 @@ def fresh_seed():
 def make_settings(*, intercept=True, optimizer="adam", lr=None, epochs=None, batch_size=None,
                   shuffle=True, validation=0.0, standardize=True, dtype="float64", seed=None,
                   tol=None, init="zeros", engine="auto", device="cpu", optimizer_options=None,
-                  precondition=None):
+                  precondition=None, patience=None):
     """Validate every option and fill in the defaults; see :func:`torchlinreg.fit`."""
     name, optimizer_class = resolve_optimizer(optimizer)
     check_options(optimizer_class, dict(optimizer_options or {}))
@@ -164,6 +165,7 @@ def make_settings(*, intercept=True, optimizer="adam", lr=None, epochs=None, bat
         raise OptionError(f"engine must be one of {list(ENGINES)}; got {engine!r}.")
     mode = "full_batch" if batch_size is None else "minibatch"
     precondition = _precondition(precondition, _flag(standardize, "standardize"))
+    validation = _check_validation(validation)
     return FitSettings(
         intercept=_flag(intercept, "intercept"),
         optimizer=name,
@@ -171,7 +173,7 @@ def make_settings(*, intercept=True, optimizer="adam", lr=None, epochs=None, bat
         epochs=as_int(DEFAULT_EPOCHS[mode] if epochs is None else epochs, "epochs", 1),
         batch_size=batch_size,
         shuffle=_flag(shuffle, "shuffle"),
-        validation=_check_validation(validation),
+        validation=validation,
         standardize=precondition != "none",
         dtype=str(torch_dtype).replace("torch.", ""),
         seed=fresh_seed() if seed is None else as_int(seed, "seed", 0, 2 ** 63 - 1),
@@ -183,7 +185,19 @@ def make_settings(*, intercept=True, optimizer="adam", lr=None, epochs=None, bat
         optimizer_options=options,
         optimizer_class=optimizer_class,
         precondition=precondition,
+        patience=_check_patience(patience, validation),
     )
+
+
+def _check_patience(patience, validation):
+    """Early stopping's patience: None (off), or updates without a new validation low."""
+    if patience is None:
+        return None
+    patience = as_int(patience, "patience", 1)
+    if isinstance(validation, float) and validation == 0:
+        raise OptionError("patience stops on the validation loss, which needs validation data: "
+                          "give validation=0.2 (a fraction held out) or (X_valid, y_valid).")
+    return patience
 
 
 PRECONDITIONERS = ("qr", "standardize", "none")

@@ -3,8 +3,9 @@
 Each history row holds the parameters and the losses *at the same point*:
 row 0 is the starting point and row ``t`` the state after ``t`` updates
 (steps for full batch, epochs for minibatches). The loop stops when the
-gradient norm falls below ``tol`` times its starting value, at the step or
-epoch limit, on divergence, or on Ctrl-C.
+gradient norm falls below ``tol`` times its starting value, when the
+validation loss has set no new low for ``patience`` updates (early
+stopping), at the step or epoch limit, on divergence, or on Ctrl-C.
 """
 
 import copy
@@ -41,6 +42,7 @@ class Schedule:
     batch_size: int = None
     shuffle: bool = True
     generator: torch.Generator = None
+    patience: int = None
 
 
 @dataclass
@@ -48,7 +50,8 @@ class Trace:
     """What the loop recorded; losses are on the original scale of ``y``.
 
     ``best_grad_norm`` and ``best_iter`` follow the lowest gradient norm so
-    far, for the precision-floor stop.
+    far, for the precision-floor stop; ``best_val_loss`` and ``best_val_iter``
+    the lowest validation loss, for early stopping.
     """
 
     parameters: list = field(default_factory=list)
@@ -61,6 +64,8 @@ class Trace:
     n_steps: int = 0
     converged: bool = False
     stop_reason: str = ""
+    best_val_loss: float = math.inf
+    best_val_iter: int = 0
 
     @property
     def n_iter(self):
@@ -112,9 +117,20 @@ def _stop_reason(trace, schedule):
     if trace.grad_norm[-1] <= schedule.tol * trace.grad_norm[0] \
             or _at_precision_floor(trace, schedule):
         return "converged"
+    if schedule.patience is not None and _validation_stalled(trace, schedule):
+        return "early_stopping"
     if trace.n_iter >= schedule.max_epochs:
         return "max_epochs"
     return ""
+
+
+def _validation_stalled(trace, schedule):
+    """True when the validation loss has set no new low for ``schedule.patience`` updates
+    (scikit-learn's ``n_iter_no_change``, brulee's ``stop_iter``)."""
+    loss = trace.val_loss[-1]
+    if loss < trace.best_val_loss:
+        trace.best_val_loss, trace.best_val_iter = loss, trace.n_iter
+    return trace.n_iter - trace.best_val_iter >= schedule.patience
 
 
 def _full_batch_update(model, optimizer, train):

@@ -18,7 +18,7 @@ from ..engine.optimizers import make_optimizer
 from ..engine.settings import make_settings
 from ..engine.training import Schedule, train
 from ..errors import OptionError, ScaleWarning, ShapeError
-from ..inputs.arrays import as_design, as_response, as_weights, check_enough_rows, resolve_dtype
+from ..inputs.arrays import as_design, as_response, as_weights, check_has_rows, resolve_dtype
 from ..inputs.rows import split_rows
 from ..inputs.torch_data import is_torch_data, read_torch_data
 from .finish import finish_fit
@@ -27,7 +27,7 @@ from .finish import finish_fit
 def fit(X, y, *, intercept=True, optimizer="adam", lr=None, epochs=None, batch_size=None,
         shuffle=True, validation=0.0, standardize=True, dtype="float64", seed=None, tol=None,
         init="zeros", weights=None, engine="auto", device="cpu", verbose=None, resume=None,
-        precondition=None, **optimizer_options):
+        precondition=None, patience=None, **optimizer_options):
     """Fit ``y ≈ X Wᵀ + b`` by gradient descent on the mean squared error.
 
     Parameters
@@ -54,7 +54,8 @@ def fit(X, y, *, intercept=True, optimizer="adam", lr=None, epochs=None, batch_s
         Draw a new permutation each epoch; False keeps the row order.
     validation : float or (X_valid, y_valid), default 0
         A fraction of rows held out by a seeded split, or explicit data. Its
-        loss is tracked at every step; it never affects the fit.
+        loss is tracked at every step; it affects the fit only through
+        ``patience``.
     precondition : {"qr", "standardize", "none"}, optional
         What the optimizer works on. "qr" (the default): the coefficients
         of the orthonormalized, centred and standardized design, so the loss
@@ -98,6 +99,11 @@ def fit(X, y, *, intercept=True, optimizer="adam", lr=None, epochs=None, batch_s
         (default: the previous limit again) and the history goes on from the
         previous one. Pass the same data; options left out keep the previous
         values, and one that differs (except ``epochs``, ``tol``) is an error.
+    patience : int, optional
+        Early stopping: stop when the validation loss has set no new low for
+        this many steps (full batch) or epochs (minibatch), with
+        ``stop_reason="early_stopping"``; the fit keeps its last coefficients
+        (the history shows the best). Needs ``validation``.
     **optimizer_options
         Passed to the torch optimizer (``momentum``, ``betas``, ...).
 
@@ -119,7 +125,7 @@ def fit(X, y, *, intercept=True, optimizer="adam", lr=None, epochs=None, batch_s
                    batch_size=batch_size, shuffle=shuffle, validation=validation,
                    standardize=standardize, dtype=dtype, seed=seed, tol=tol, init=init,
                    engine=engine, device=device, optimizer_options=optimizer_options,
-                   precondition=precondition)
+                   precondition=precondition, patience=patience)
     if resume is None:
         settings = make_settings(**options)
     else:
@@ -169,7 +175,7 @@ def _split(design, response, w, settings, generator):
 def _fit_parts(parts, feature_names, response, settings, generator, verbose=None, resume=None):
     (X, Y, w), valid, train_index, valid_index = parts
     n_train, n_features = X.shape
-    check_enough_rows(n_train, n_features + settings.intercept)
+    check_has_rows(n_train)  # as lm(): more coefficients than rows alias the rest
     check_batch_size(settings, n_train)
     # The objectives work on the rows where the fit runs; the result keeps the CPU rows.
     rows = on(settings.device, X, Y, w)
@@ -210,7 +216,7 @@ def run_training(train_split, valid_split, scaler, aliased, n_outputs, settings,
     optimizer = make_optimizer(settings.optimizer_class, model.parameters(), settings.lr,
                                settings.optimizer_options)
     schedule = Schedule(settings.epochs, settings.tol, settings.batch_size, settings.shuffle,
-                        generator)
+                        generator, settings.patience)
     trace = train(model, optimizer, train_split, valid_split, schedule, scaler.y_scale ** 2,
                   verbose)
     return model, optimizer, trace

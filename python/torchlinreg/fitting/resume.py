@@ -24,7 +24,7 @@ from .data import check_same_data
 
 
 # Options that may change when a fit is resumed; every other one must match.
-_MAY_CHANGE = ("epochs", "tol", "device")
+_MAY_CHANGE = ("epochs", "tol", "device", "patience")
 
 
 def resume_settings(previous, given, defaults):
@@ -89,6 +89,19 @@ def continue_training(previous, settings, train_data, aliased, train_split, vali
     check_same_data(previous, train_data)
     if not np.array_equal(np.asarray(aliased), previous.aliased):
         raise InputError("the aliased columns differ from the previous fit's; pass the same data.")
+    model, optimizer, start = restore_training(previous, settings, generator)
+    schedule = Schedule(settings.epochs, settings.tol, settings.batch_size, settings.shuffle,
+                        generator, settings.patience)
+    trace = train(model, optimizer, train_split, valid_split, schedule, scaler.y_scale ** 2,
+                  verbose, start=start)
+    return model, optimizer, trace
+
+
+def restore_training(previous, settings, generator):
+    """``(model, optimizer, trace)`` of ``previous`` as it stopped, ``generator`` set to its state.
+
+    The trace is a copy to go on from (its last row the model's point).
+    """
     state = previous._state
     k = len(previous.output_names)
     flat = _resume_point(previous).clone()
@@ -104,11 +117,7 @@ def continue_training(previous, settings, train_data, aliased, train_split, vali
     start = dataclasses.replace(
         before, converged=False, stop_reason="",
         **{name: list(getattr(before, name)) for name in ("parameters",) + _TRACE_LISTS})
-    schedule = Schedule(settings.epochs, settings.tol, settings.batch_size, settings.shuffle,
-                        generator)
-    trace = train(model, optimizer, train_split, valid_split, schedule, scaler.y_scale ** 2,
-                  verbose, start=start)
-    return model, optimizer, trace
+    return model, optimizer, start
 
 
 def _resume_point(previous):

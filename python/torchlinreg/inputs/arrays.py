@@ -193,6 +193,13 @@ def as_weights(weights, n_rows, dtype=torch.float64):
     return values
 
 
+def check_has_rows(n_rows, what="the training data"):
+    """Raise unless there is a row: with fewer rows than coefficients, ``lm()`` aliases the rest."""
+    if n_rows < 1:
+        raise InputError(f"{what} has no rows; at least 1 row is needed (more rows than "
+                         "coefficients for standard errors).")
+
+
 def check_enough_rows(n_rows, n_coefficients, what="the training data"):
     """Raise unless there are at least as many rows as coefficients."""
     if n_rows < max(n_coefficients, 1):

@@ -285,17 +285,24 @@ def _inference_values(inference, residual_products):
         "rank": int(inference.rank),
         "n_obs": int(inference.n_obs),
         "cov_unscaled": np.asarray(inference.cov_unscaled, dtype=np.float64),
+        # For predict_matrix: leverages about the training means (see prediction_intervals);
+        # no centre (empty) without an intercept.
+        "center": np.asarray([] if inference.center is None else inference.center, np.float64),
+        "weight_total": float(inference.weight_total),
         "vcov": np.stack([inference.vcov(i) for i in range(k)]),
         "residual_cov": residual_cov,
     }
 
 
 def predict_matrix(x, coefficients, aliased, cov_unscaled, sigma, df_residual,
-                   interval="none", level=0.95, pred_weights=1.0):
+                   interval="none", level=0.95, pred_weights=1.0, center=None,
+                   weight_total=None):
     """Predictions (and limits) for the design ``x`` from stored numbers.
 
     ``x`` includes the intercept column when the model has one; the other
-    arguments are what :func:`fit_matrix` returned. Returns ``fit``,
+    arguments are what :func:`fit_matrix` returned (``center`` and
+    ``weight_total`` too, for a model with an intercept: without them a
+    column far from zero loses precision in ``se_fit``). Returns ``fit``,
     ``se_fit`` and, for an interval, ``lwr`` and ``upr``, each ``(n, k)``.
     """
     if interval not in ("none", "confidence", "prediction"):
@@ -312,7 +319,10 @@ def predict_matrix(x, coefficients, aliased, cov_unscaled, sigma, df_residual,
                                     np.asarray(aliased, dtype=bool).reshape(-1), cov,
                                     np.asarray(sigma, dtype=np.float64).reshape(-1),
                                     as_int(df_residual, "df_residual"), interval, float(level),
-                                    np.asarray(pred_weights, dtype=np.float64))
+                                    np.asarray(pred_weights, dtype=np.float64),
+                                    None if center is None or np.size(center) == 0
+                                    else np.asarray(center, dtype=np.float64).reshape(-1),
+                                    None if weight_total is None else float(weight_total))
 
 
 def conf_int(estimate, std_error, df_residual, level=0.95):

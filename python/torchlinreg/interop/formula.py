@@ -23,6 +23,17 @@ formulaic                   torchlinreg (= R)     R's formula
 formulaic's ``C(g)`` is R's plain factor ``g`` (treatment contrasts),
 not R's ``C()``, which takes a contrast argument; so ``C(g)[T.b]`` maps to
 ``gb``. ``coef_names="formulaic"`` keeps formulaic's names.
+
+Columns are read as ``lm()`` reads the R columns they become: strings
+(``object`` or pandas ``"string"``) and categoricals are factors; a bool
+column is a logical, a factor with levels ``FALSE`` and ``TRUE``
+(coefficient ``flagTRUE``); a datetime column is numeric, in days since
+1970-01-01 when every value is a midnight (R's ``Date``), else in seconds
+(R's ``POSIXct``, time zones in UTC).
+
+The fit keeps a :class:`FormulaDesign` (formulaic's model spec of the
+right-hand side, these column rules and the factor levels), with which
+``fit.predict(new_data)`` builds the design of new rows.
 """
 
 import re
@@ -61,6 +72,99 @@ def _formulaic():
     return formulaic
 
 
+_SECONDS_PER_DAY = 86400.0
+
+
+def column_kinds(data):
+    """How each column that is not numeric or a factor must be read: ``{name: kind}``.
+
+    ``"string"`` (pandas' string dtype, read as ``object``), ``"bool"``,
+    ``"days"`` or ``"seconds"`` (datetimes, see the module docstring).
+    """
+    kinds = {}
+    for name in data.columns:
+        column = data[name]
+        if pd.api.types.is_bool_dtype(column) or (
+                column.dtype == object and pd.api.types.infer_dtype(column, skipna=True) == "boolean"):
+            kinds[name] = "bool"
+        elif pd.api.types.is_datetime64_any_dtype(column):
+            stamps = _utc(column)
+            kinds[name] = "days" if (stamps.dropna() == stamps.dropna().dt.normalize()).all() \
+                else "seconds"
+        elif column.dtype == object and pd.api.types.infer_dtype(column, skipna=True) == "date":
+            kinds[name] = "days"
+        elif pd.api.types.is_string_dtype(column) and column.dtype != object:
+            kinds[name] = "string"
+    return kinds
+
+
+def _utc(column):
+    stamps = pd.to_datetime(column)
+    return stamps.dt.tz_convert("UTC").dt.tz_localize(None) if stamps.dt.tz is not None else stamps
+
+
+def as_lm_columns(data, kinds):
+    """``data`` with the columns of ``kinds`` converted as ``lm()`` reads them."""
+    data = data.copy()
+    for name, kind in kinds.items():
+        if name not in data.columns:
+            continue
+        column = data[name]
+        missing = column.isna()
+        if kind == "bool":
+            labels = column.map(lambda v: "TRUE" if v else "FALSE").where(~missing, None)
+            data[name] = pd.Categorical(labels, categories=["FALSE", "TRUE"])
+        elif kind == "string":
+            data[name] = column.astype(object).where(~missing, None)
+        else:
+            stamps = _utc(column)
+            seconds = (stamps - pd.Timestamp("1970-01-01")).dt.total_seconds()
+            data[name] = seconds / _SECONDS_PER_DAY if kind == "days" else seconds
+    return data
+
+
+class FormulaDesign:
+    """The design of new rows for a formula fit: formulaic's model spec and R's column rules.
+
+    Called with a DataFrame of the formula's variables, it returns the
+    design's feature columns (no intercept), named as the fit names them;
+    a factor level not seen in training is an :class:`InputError`, as in
+    ``predict.lm``. Rows with a missing value give NaN rows.
+    """
+
+    def __init__(self, spec, kinds, levels, names):
+        self.spec, self.kinds, self.levels, self.names = spec, kinds, levels, names
+
+    def __call__(self, data):
+        missing = sorted(set(self.spec.required_variables) - set(map(str, data.columns)))
+        if missing:
+            raise InputError(f"predicting from the formula needs the column {missing[0]!r}"
+                             f"{' (and ' + repr(missing[1:]) + ')' if missing[1:] else ''}; "
+                             f"new data has {list(map(str, data.columns))}.")
+        data = as_lm_columns(data, self.kinds)
+        for name, levels in self.levels.items():
+            unseen = sorted(set(data[name].dropna().astype(str)) - set(levels))
+            if unseen:
+                raise InputError(f"factor {name!r} has levels not seen in training: {unseen}; "
+                                 f"the fit knows {levels}.")
+        rhs = pd.DataFrame(self.spec.get_model_matrix(data, na_action="ignore"))
+        rhs = rhs.drop(columns=["Intercept"], errors="ignore")
+        rhs.columns = self.names
+        return rhs.astype("float64")
+
+
+def _factor_levels(data, variables, rows):
+    """The training levels of each factor among ``variables`` (rows kept by the model frame)."""
+    levels = {}
+    for name in sorted(variables):
+        if name in data.columns:
+            column = data.loc[rows, name]
+            if not pd.api.types.is_numeric_dtype(column) or isinstance(column.dtype,
+                                                                      pd.CategoricalDtype):
+                levels[name] = sorted(set(column.dropna().astype(str)))
+    return levels
+
+
 def model_frame(formula, data, coef_names="r"):
     """Response, design and the rows used, as formulaic builds them.
 
@@ -70,7 +174,8 @@ def model_frame(formula, data, coef_names="r"):
         ``y`` (DataFrame, one column per response), ``X`` (DataFrame without
         the intercept column, columns named per ``coef_names``), ``intercept``
         (bool), ``rows`` (the index labels of the rows kept) and ``n_dropped``
-        (rows dropped for missing values, as ``na.omit``).
+        (rows dropped for missing values, as ``na.omit``), ``design`` (the
+        :class:`FormulaDesign` that builds ``X`` for new rows).
     """
     formulaic = _formulaic()
     if coef_names not in ("r", "formulaic"):
@@ -79,6 +184,8 @@ def model_frame(formula, data, coef_names="r"):
         data = pd.DataFrame(data)
     if "~" not in str(formula):
         raise InputError(f"the formula needs a response: 'y ~ x1 + x2'; got {formula!r}.")
+    kinds = column_kinds(data)
+    data = as_lm_columns(data, kinds)
     try:
         matrices = formulaic.model_matrix(str(formula), data, na_action="drop")
     except Exception as error:  # formulaic raises many types for a bad formula or column
@@ -93,8 +200,13 @@ def model_frame(formula, data, coef_names="r"):
         X.columns = names
     if lhs.shape[1] == 0:
         raise InputError(f"the formula {formula!r} has no response on the left of '~'.")
+    spec = matrices.rhs.model_spec
+    design = FormulaDesign(spec, {k: v for k, v in kinds.items()
+                                  if k in spec.required_variables},
+                           _factor_levels(data, spec.required_variables, rhs.index),
+                           list(X.columns))
     return {"y": lhs, "X": X.astype("float64"), "intercept": intercept,
-            "rows": rhs.index, "n_dropped": int(len(data) - len(rhs))}
+            "rows": rhs.index, "n_dropped": int(len(data) - len(rhs)), "design": design}
 
 
 def fit_formula(formula, data, *, weights=None, coef_names="r", **fit_options):
@@ -124,7 +236,8 @@ def fit_formula(formula, data, *, weights=None, coef_names="r", **fit_options):
     -------
     LinearFit
         With ``formula``, ``n_dropped`` and ``row_labels`` (the index
-        labels of the rows used, in ``data``) set.
+        labels of the rows used, in ``data``) set; ``predict(new_data)``
+        builds the design of new rows from the formula.
     """
     from ..fitting.fit import fit
 
@@ -136,7 +249,8 @@ def fit_formula(formula, data, *, weights=None, coef_names="r", **fit_options):
     y = frame["y"].iloc[:, 0] if frame["y"].shape[1] == 1 else frame["y"]
     result = fit(frame["X"], y, intercept=frame["intercept"], weights=w, **fit_options)
     return result._with(model_spec={"formula": str(formula), "n_dropped": frame["n_dropped"],
-                                    "row_labels": np.asarray(frame["rows"])})
+                                    "row_labels": np.asarray(frame["rows"]),
+                                    "design": frame["design"]})
 
 
 def _weights(weights, data, rows):

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from ..engine.linalg import exact_solution
-from ..inputs.arrays import as_design, as_response, as_weights, check_enough_rows
+from ..inputs.arrays import as_design, as_response, as_weights, check_has_rows
 
 
 @dataclass
@@ -59,7 +59,7 @@ def ols(X, y, intercept=True, weights=None):
     design = as_design(X, torch.float64)
     response = as_response(y, design.values.shape[0], torch.float64)
     w = as_weights(weights, design.values.shape[0], torch.float64)
-    check_enough_rows(design.values.shape[0], design.values.shape[1] + int(intercept))
+    check_has_rows(design.values.shape[0])  # as lm(): coefficients beyond the rows alias
     weight, bias, aliased = exact_solution(design.values, response.values, w, intercept)
     safe = torch.nan_to_num(weight)
     pred = design.values @ safe.T + bias

@@ -14,7 +14,15 @@ import torch
 from ..engine.linalg import exact_solution
 from ..errors import MissingDataError, ShapeError
 from ..inputs.arrays import as_design, fingerprint as hash_rows
-from .inference import compute_inference
+from .inference import compute_inference, prediction_intervals
+from .influence import FitInfluence, hat_values
+from .robust import COV_TYPES, robust_covariance
+
+
+def stats_t_quantile(level, df):
+    """The ``(1 + level) / 2`` quantile of Student's t with ``df`` degrees of freedom."""
+    from scipy import stats
+    return stats.t.ppf((1 + level) / 2, df) if df > 0 else np.nan
 
 
 class LinearFit:
@@ -44,7 +52,8 @@ class LinearFit:
     n_steps : int
         Optimizer updates run.
     stop_reason : str
-        ``"converged"``, ``"max_epochs"``, ``"interrupted"`` or ``"diverged"``.
+        ``"converged"``, ``"early_stopping"`` (``patience``), ``"max_epochs"``,
+        ``"interrupted"`` or ``"diverged"``.
     settings : dict
         Every option used, the seed included, so the fit can be repeated.
     engine : str
@@ -53,14 +62,15 @@ class LinearFit:
     train_index, valid_index : numpy.ndarray or None
         Rows of the input used for training and for validation; None for a
         fit from files (:func:`torchlinreg.fit_files`), which keeps only the
-        training rows' moments (``n_train`` and ``n_valid`` count them).
+        training rows' moments (``n_train`` and ``n_valid`` count them), and
+        for the fit of an unpickled ``TorchLinearRegression``.
     n_train, n_valid : int
     """
 
     def __init__(self, *, weight, bias, weight_std, bias_std, aliased, trace, history,
                  feature_names, output_names, one_output, settings, train_data,
                  train_index, valid_index, scaler, statistics=None, n_valid=None, state=None,
-                 fingerprint=None, model_spec=None):
+                 fingerprint=None, model_spec=None, n_train=None):
         # Everything the fit is made of, for _with(): a changed copy, never a changed fit.
         self._parts = dict(
             weight=weight, bias=bias, weight_std=weight_std, bias_std=bias_std, aliased=aliased,
@@ -68,7 +78,7 @@ class LinearFit:
             output_names=output_names, one_output=one_output, settings=settings,
             train_data=train_data, train_index=train_index, valid_index=valid_index,
             scaler=scaler, statistics=statistics, n_valid=n_valid, state=state,
-            fingerprint=fingerprint, model_spec=model_spec)
+            fingerprint=fingerprint, model_spec=model_spec, n_train=n_train)
         self._weight, self._bias = weight, bias
         self._one = one_output
         self.coef = weight[0] if one_output else weight
@@ -87,7 +97,8 @@ class LinearFit:
         self.engine = settings.get("engine", "autograd")
         self.train_index = train_index
         self.valid_index = valid_index
-        self.n_train = statistics.n_rows if train_index is None else len(train_index)
+        self.n_train = n_train if n_train is not None else (
+            statistics.n_rows if train_index is None else len(train_index))
         self.n_valid = n_valid if valid_index is None else len(valid_index)
         self.scaler = scaler
         spec = model_spec or {}
@@ -124,6 +135,17 @@ class LinearFit:
                 f"converged={self.converged}, stop_reason={self.stop_reason!r}, "
                 f"outputs={self.output_names}, features={self.feature_names})")
 
+    def _repr_html_(self):
+        """The fit for notebooks: how it ended and its summary's tables."""
+        import html
+        head = html.escape(repr(self))
+        try:
+            body = self.summary()._repr_html_()
+        except MissingDataError:  # loaded without its rows: no inference to show
+            body = pd.DataFrame({"coefficient": self.params}, index=self.term_names).to_html() \
+                if self._one else ""
+        return f"<p><code>{head}</code></p>\n{body}"
+
     @property
     def term_names(self):
         """Coefficient names as ``lm()`` gives them: ``(Intercept)`` first when present."""
@@ -134,20 +156,252 @@ class LinearFit:
         parts = [self._bias[:, None]] if self.settings["intercept"] else []
         return np.concatenate(parts + [self._weight], axis=1)
 
-    def predict(self, X):
-        """Predictions on the original scale: ``(n,)`` for one output, else ``(n, k)``.
+    def predict(self, X, interval=None, level=0.95):
+        """Predictions on the original scale, with confidence or prediction limits if asked.
 
         ``X`` needs the same columns as the training data; a DataFrame with
-        the training column names is matched by name.
+        the training column names is matched by name, and a formula fit
+        (:func:`torchlinreg.fit_formula`) builds the design from a DataFrame
+        of the formula's variables, factor levels included.
+
+        Without ``interval``: ``(n,)`` for one output, else ``(n, k)``. With
+        ``interval="confidence"`` (for the mean) or ``"prediction"`` (for a
+        new observation), as R's ``predict.lm``: columns fit, lower, upper,
+        ``(n, 3)`` for one output, ``(n, k, 3)`` for several.
         """
+        design = self._new_design(X)
+        if interval is None or interval == "none":
+            pred = design @ np.nan_to_num(self._weight).T + self._bias
+            return pred[:, 0] if self._one else pred
+        if interval not in ("confidence", "prediction"):
+            raise ValueError("interval must be None, 'confidence' or 'prediction'; "
+                             f"got {interval!r}.")
+        inf = self.inference
+        ones = [np.ones((design.shape[0], 1))] if self.settings["intercept"] else []
+        A = np.concatenate(ones + [design], axis=1)
+        with np.errstate(invalid="ignore"):
+            out = prediction_intervals(A, self.coefficients(), inf.aliased, inf.cov_unscaled,
+                                       inf.sigma, inf.df_residual, interval, level,
+                                       center=inf.center, weight_total=inf.weight_total)
+        limits = np.stack([out["fit"], out["lwr"], out["upr"]], axis=-1)
+        return limits[:, 0, :] if self._one else limits
+
+    def _new_design(self, X):
+        """New rows as a float64 ``(n, p)`` array of the training columns."""
+        build = (self._parts["model_spec"] or {}).get("design")
+        if build is not None and isinstance(X, pd.DataFrame) and not (
+                set(self.feature_names) <= set(map(str, X.columns))
+                and all(pd.api.types.is_numeric_dtype(X[c]) for c in X.columns)):
+            X = build(X)  # the formula's variables, not already its design
+        missing = None
+        if build is not None and isinstance(X, pd.DataFrame):
+            # As predict.lm (na.pass): a row with a missing variable predicts NaN.
+            missing = X.isna().any(axis=1).to_numpy()
+            X = X.fillna(0.0)
         if isinstance(X, pd.DataFrame) and set(self.feature_names) <= set(map(str, X.columns)):
             X = X.rename(columns=str)[self.feature_names]
         design = as_design(X, torch.float64)
         if design.values.shape[1] != len(self.feature_names):
             raise ShapeError(f"X has {design.values.shape[1]} columns but the model was fitted "
                              f"on {len(self.feature_names)} ({self.feature_names}).")
-        pred = design.values.numpy() @ np.nan_to_num(self._weight).T + self._bias
-        return pred[:, 0] if self._one else pred
+        values = design.values.numpy().copy()
+        if missing is not None:
+            values[missing] = np.nan
+        return values
+
+    # statsmodels' names for what `inference` holds; (k, ...) arrays lose k for one output.
+
+    def _one_output(self, values):
+        return values[0] if self._one else values
+
+    @property
+    def params(self):
+        """All coefficients, the intercept first (statsmodels' ``params``; ``coefficients()``)."""
+        return self._one_output(self.coefficients())
+
+    @property
+    def bse(self):
+        """Standard errors of ``params`` (non-robust)."""
+        return self._one_output(self.inference.std_error)
+
+    @property
+    def tvalues(self):
+        """t statistics of ``params``."""
+        return self._one_output(self.inference.t_value)
+
+    @property
+    def pvalues(self):
+        """Two-sided p-values of ``tvalues``."""
+        return self._one_output(self.inference.p_value)
+
+    @property
+    def rsquared(self):
+        """R², as ``summary.lm``."""
+        return self._one_output(self.inference.r_squared)
+
+    @property
+    def rsquared_adj(self):
+        """Adjusted R²."""
+        return self._one_output(self.inference.adj_r_squared)
+
+    @property
+    def nobs(self):
+        """Observations: training rows of positive weight."""
+        return self.inference.n_obs
+
+    @property
+    def df_resid(self):
+        """Residual degrees of freedom, ``n - rank``."""
+        return self.inference.df_residual
+
+    @property
+    def df_model(self):
+        """Model degrees of freedom, the rank without the intercept."""
+        return self.inference.rank - int(self.settings["intercept"])
+
+    @property
+    def ssr(self):
+        """Residual sum of squares (weighted), one per output."""
+        return self._one_output(self.inference.sigma ** 2 * self.df_resid)
+
+    @cached_property
+    def condition_number(self):
+        """``√(λmax / λmin)`` of ``AᵀWA`` (intercept column included), as statsmodels' ``condition_number``."""
+        eigen = np.linalg.eigvalsh(self.inference.cov_unscaled)
+        return float(np.sqrt(eigen[-1] / eigen[0]))
+
+    def conf_int(self, level=0.95, cov_type="nonrobust"):
+        """Confidence limits of ``params``: ``(m, 2)`` (``(k, m, 2)`` for several outputs)."""
+        se = np.sqrt(np.diagonal(self._cov_all(cov_type), axis1=1, axis2=2))
+        q = stats_t_quantile(level, self.df_resid)
+        est = self.coefficients()
+        return self._one_output(np.stack([est - q * se, est + q * se], axis=-1))
+
+    @cached_property
+    def llf(self):
+        """Gaussian log-likelihood at the fitted coefficients, as R's ``logLik.lm`` (σ̂² = RSS/Σw).
+
+        With weights: ``½ Σ log wᵢ - n/2 (log 2π + 1 - log n + log RSS)``,
+        over the rows of positive weight. One value per output.
+        """
+        n = self.nobs
+        if self._from_statistics():
+            mom = self._statistics.moments
+            if float(mom.total) != mom.n_rows:
+                raise MissingDataError("the log-likelihood of a weighted fit needs Σ log w, which "
+                                       "a fit from files does not keep.")
+            log_w = 0.0
+        else:
+            w = self._training_data()[2]
+            log_w = 0.0 if w is None else float(torch.log(w[w > 0].to(torch.float64)).sum())
+        rss = np.atleast_1d(self.inference.sigma ** 2 * self.df_resid)
+        llf = 0.5 * log_w - n / 2 * (np.log(2 * np.pi) + 1 - np.log(n) + np.log(rss))
+        return float(llf[0]) if self._one else llf
+
+    @property
+    def _n_loglik_params(self):
+        # R's logLik.lm: df = rank + 1, σ counted; statsmodels' aic leaves σ out (2 less).
+        return self.inference.rank + 1
+
+    @cached_property
+    def aic(self):
+        """Akaike's criterion ``-2 llf + 2 (rank + 1)``: R's ``AIC`` (σ counted; statsmodels' is 2 less)."""
+        return -2 * self.llf + 2 * self._n_loglik_params
+
+    @cached_property
+    def bic(self):
+        """Schwarz's criterion ``-2 llf + log(n) (rank + 1)``: R's ``BIC`` (statsmodels' is log n less)."""
+        return -2 * self.llf + np.log(self.nobs) * self._n_loglik_params
+
+    @cached_property
+    def fittedvalues(self):
+        """Fitted values of the training rows: ``(n,)`` for one output, else ``(n, k)``."""
+        X = self._training_data()[0].to(torch.float64).numpy()
+        fitted = X @ np.nan_to_num(self._weight).T + self._bias
+        return fitted[:, 0] if self._one else fitted
+
+    @cached_property
+    def resid(self):
+        """Residuals ``y - fitted`` of the training rows (unweighted, as R's ``residuals``)."""
+        Y = self._training_data()[1].to(torch.float64).numpy()
+        return (Y[:, 0] if self._one else Y) - self.fittedvalues
+
+    @cached_property
+    def _leverage(self):
+        """``(hat values, (center, R))`` of the training design."""
+        X, _, w = self._training_data()
+        kept = ~np.asarray(self.aliased, dtype=bool)
+        return hat_values(X, w, self.settings["intercept"], kept)
+
+    def _weighted_resid(self):
+        """``√w e`` ``(n, k)``, NaN in rows of weight zero (not observations)."""
+        w = self._training_data()[2]
+        E = self.resid.reshape(len(self.resid), -1)
+        if w is None:
+            return E
+        w = w.to(torch.float64).numpy()
+        with np.errstate(invalid="ignore"):
+            return np.where(w[:, None] > 0, np.sqrt(w)[:, None] * E, np.nan)
+
+    def get_influence(self):
+        """Hat values, studentized residuals, Cook's distance, DFFITS (:class:`~torchlinreg.results.influence.FitInfluence`)."""
+        E = self._weighted_resid()
+        hat = np.where(np.isnan(E[:, 0]), np.nan, self._leverage[0])
+        index = self.row_labels if self.row_labels is not None else self.train_index
+        return FitInfluence(hat, E[:, 0] if self._one else E, self.df_resid,
+                            self.inference.rank, index)
+
+    def cov_params(self, cov_type="nonrobust"):
+        """Covariance of ``params`` ``(m, m)`` (``(k, m, m)`` for several outputs).
+
+        ``cov_type``: ``"nonrobust"`` (σ² (AᵀWA)⁻¹, R's ``vcov``) or the
+        heteroscedasticity-consistent ``"HC0"`` … ``"HC3"`` of R's
+        ``sandwich::vcovHC`` and statsmodels. NaN rows for aliased terms.
+        """
+        return self._one_output(self._cov_all(cov_type))
+
+    def _cov_all(self, cov_type):
+        if cov_type not in COV_TYPES:
+            raise ValueError(f"cov_type must be one of {COV_TYPES}; got {cov_type!r}.")
+        inf = self.inference
+        if cov_type == "nonrobust":
+            return np.stack([inf.vcov(i) for i in range(len(self.output_names))])
+        return self._robust(cov_type)
+
+    def _robust(self, cov_type):
+        X, _, w = self._training_data()
+        kept = ~np.asarray(self.aliased, dtype=bool)
+        hat, factor = self._leverage
+        kept_cov = robust_covariance(X, w, self.settings["intercept"], kept, factor,
+                                     self._weighted_resid(), hat, cov_type)
+        m = len(self.term_names)
+        full = np.full((kept_cov.shape[0], m, m), np.nan)
+        terms = np.flatnonzero(~self.inference.aliased)
+        full[:, terms[:, None], terms[None, :]] = kept_cov
+        return full
+
+    def _robust_se(self, cov_type):
+        return self._one_output(np.sqrt(np.diagonal(self._cov_all(cov_type), axis1=1, axis2=2)))
+
+    @cached_property
+    def HC0_se(self):
+        """White's heteroscedasticity-consistent standard errors."""
+        return self._robust_se("HC0")
+
+    @cached_property
+    def HC1_se(self):
+        """HC0 standard errors scaled by ``√(n / (n - p))``."""
+        return self._robust_se("HC1")
+
+    @cached_property
+    def HC2_se(self):
+        """Standard errors from residuals over ``√(1 - h)``."""
+        return self._robust_se("HC2")
+
+    @cached_property
+    def HC3_se(self):
+        """Standard errors from residuals over ``1 - h`` (R's ``vcovHC`` default)."""
+        return self._robust_se("HC3")
 
     @cached_property
     def exact(self):

@@ -39,6 +39,12 @@ class Inference:
     has_intercept : bool
     cov_unscaled : numpy.ndarray, shape (rank, rank)
         ``(XᵀWX)⁻¹`` over the estimated terms.
+    center : numpy.ndarray or None
+        The weighted means of the estimated feature columns (models with an
+        intercept): leverages of new rows are taken about them, free of the
+        cancellation ``xᵀ (XᵀWX)⁻¹ x`` suffers on a column far from zero.
+    weight_total : float or None
+        ``Σ w`` over the training rows (their number without weights).
     """
 
     term_names: list
@@ -59,6 +65,8 @@ class Inference:
     n_obs: int
     has_intercept: bool
     cov_unscaled: np.ndarray
+    center: np.ndarray = None
+    weight_total: float = None
 
     def vcov(self, output=0):
         """Covariance matrix ``(m, m)`` of the coefficients of one output; NaN rows for aliased terms."""
@@ -119,23 +127,66 @@ def compute_inference(X, Y, coefficients, aliased, weights=None, intercept=True,
     kept = ~aliased
     B = coefficients.to(torch.float64)[:, kept]
     w = torch.ones(X.shape[0], dtype=torch.float64) if weights is None else weights.to(torch.float64)
-    fitted, factors = [], []
-    for start in range(0, X.shape[0], QR_BLOCK_ROWS):
-        rows = slice(start, start + QR_BLOCK_ROWS)
-        A = with_intercept(X[rows].to(torch.float64), intercept)[:, kept]
-        fitted.append(A @ B.T)
-        weighted = A if weights is None else A * w[rows].sqrt()[:, None]
-        factors.append(torch.linalg.qr(weighted, mode="r").R)
-    fitted = torch.cat(fitted)
+    center, R = centred_factor(X, weights, intercept, kept[int(intercept):])
+    fitted = torch.cat([with_intercept(X[rows].to(torch.float64), intercept)[:, kept] @ B.T
+                        for rows in row_blocks(X.shape[0])])
     rss = w @ (Y.to(torch.float64) - fitted) ** 2
-    cov = unscaled_covariance(combined_r(factors))
+    cov = lift_covariance(unscaled_covariance(R), center)
     mss = model_sum_of_squares(fitted, w, intercept)
     return assemble_inference(coefficients, aliased, rss, mss, cov, int((w > 0).sum()),
-                              intercept, term_names, output_names)
+                              intercept, term_names, output_names,
+                              center=center, weight_total=float(w.sum()))
+
+
+def row_blocks(n_rows):
+    """Slices of ``QR_BLOCK_ROWS`` rows covering ``range(n_rows)``."""
+    return [slice(start, start + QR_BLOCK_ROWS) for start in range(0, n_rows, QR_BLOCK_ROWS)]
+
+
+def centred_design(X, center, intercept, kept_features):
+    """``[1, X - c]`` (or ``X``) over the kept feature columns, float64."""
+    X = X.to(torch.float64)[:, kept_features]
+    return with_intercept(X - center, True) if intercept else X
+
+
+def centred_factor(X, weights, intercept, kept_features):
+    """``(center, R)``: the weighted column means and the QR factor R of ``√W [1, X - c]``.
+
+    The hat matrix and every quantity of ``lm()`` are the same for ``[1, X]``
+    and ``[1, X - c]``; the centred design keeps ``R`` (and all that comes
+    from it) free of the cancellation a column of mean 1e6 and sd 1 causes.
+    Without an intercept nothing is centred (``center`` is None).
+    """
+    kept_features = torch.as_tensor(kept_features)
+    center = None
+    if intercept:
+        Xk = X[:, kept_features].to(torch.float64)
+        w = None if weights is None else weights.to(torch.float64)
+        total = X.shape[0] if w is None else w.sum()
+        center = (Xk.sum(0) if w is None else w @ Xk) / total
+    factors = []
+    for rows in row_blocks(X.shape[0]):
+        A = centred_design(X[rows], center, intercept, kept_features)
+        if weights is not None:
+            A = A * weights[rows].to(torch.float64).sqrt()[:, None]
+        factors.append(torch.linalg.qr(A, mode="r").R)
+    return center, combined_r(factors)
+
+
+def lift_covariance(cov_centred, center):
+    """``T C Tᵀ``: a covariance of ``[1, X - c]``'s coefficients as one of ``[1, X]``'s.
+
+    ``[1, X] β = [1, X - c] γ`` for ``β = T γ``, ``T = [[1, -cᵀ], [0, I]]``.
+    """
+    if center is None:
+        return cov_centred
+    T = torch.eye(cov_centred.shape[0], dtype=torch.float64)
+    T[0, 1:] = -center
+    return T @ cov_centred @ T.T
 
 
 def assemble_inference(coefficients, aliased, rss, mss, cov, n_obs, intercept, term_names=None,
-                       output_names=None):
+                       output_names=None, center=None, weight_total=None):
     """An :class:`Inference` from the sums of squares and ``(AᵀWA)⁻¹``.
 
     ``rss`` and ``mss`` hold one value per output; ``cov`` is ``(rank, rank)``
@@ -169,6 +220,8 @@ def assemble_inference(coefficients, aliased, rss, mss, cov, n_obs, intercept, t
         r_squared=r2, adj_r_squared=adj, f_statistic=f_stat, f_p_value=f_p,
         f_df=(numdf, df), df_residual=df, rank=rank, n_obs=n_obs,
         has_intercept=bool(intercept), cov_unscaled=cov.numpy(),
+        center=None if center is None else np.asarray(center, dtype=np.float64),
+        weight_total=None if weight_total is None else float(weight_total),
     )
 
 
@@ -199,7 +252,8 @@ def fit_measures(mss, rss, n_obs, rank, intercept):
 
 
 def prediction_intervals(A_new, coefficients, aliased, cov_unscaled, sigma, df_residual,
-                         interval="none", level=0.95, pred_weights=1.0):
+                         interval="none", level=0.95, pred_weights=1.0, center=None,
+                         weight_total=None):
     """Predictions with optional confidence or prediction limits, as ``predict.lm``.
 
     Parameters
@@ -215,6 +269,12 @@ def prediction_intervals(A_new, coefficients, aliased, cov_unscaled, sigma, df_r
     level : float
     pred_weights : float or numpy.ndarray, shape (n,)
         Weights of the new observations (prediction intervals only).
+    center, weight_total : numpy.ndarray and float, optional
+        :attr:`Inference.center` and :attr:`Inference.weight_total` of a
+        model with an intercept: the leverage is then ``1/Σw + (x - c)ᵀ D
+        (x - c)`` (``D`` the slopes' block of ``cov_unscaled``), a sum of
+        positive terms, instead of ``aᵀ (AᵀWA)⁻¹ a``, which loses about
+        ``mean² / sd²`` of relative precision on a column far from zero.
 
     Returns
     -------
@@ -227,7 +287,12 @@ def prediction_intervals(A_new, coefficients, aliased, cov_unscaled, sigma, df_r
     B = np.asarray(coefficients, dtype=np.float64)[:, kept]
     sigma = np.asarray(sigma, dtype=np.float64)
     fit = A @ B.T
-    leverage = np.einsum("ij,jk,ik->i", A, np.asarray(cov_unscaled), A)
+    cov = np.asarray(cov_unscaled, dtype=np.float64)
+    if center is not None and weight_total is not None:
+        d = A[:, 1:] - np.asarray(center, dtype=np.float64)[None, :]
+        leverage = 1.0 / float(weight_total) + np.einsum("ij,jk,ik->i", d, cov[1:, 1:], d)
+    else:
+        leverage = np.einsum("ij,jk,ik->i", A, cov, A)
     se_fit = np.sqrt(leverage)[:, None] * sigma[None, :]
     out = {"fit": fit, "se_fit": se_fit}
     if interval == "none":

@@ -1,9 +1,13 @@
-"""The ultramarathon tutorial's two figures, drawn from a fit's history.
+"""A fit's history as one figure: loss, gradient norm and each parameter's path.
 
-Left: training and validation loss per step (log scale). Right: each
-parameter's path, with the exact least-squares value as a dashed line of
-the same colour. matplotlib is optional (``pip install torchlinreg[plot]``)
-and imported only here; without a display the Agg backend is used.
+Top: training and validation loss (log scale, with the exact least-squares
+loss dashed) and the relative gradient norm that convergence is judged by
+(log scale, ``tol`` dashed). Below: one small panel per parameter, its path
+on the original scale (as ``summary()`` reports it) with the exact value
+dashed; panels of their own, since an intercept of 6e4 and a slope of 5
+share no useful axis. Legends sit above the panels, over no curve.
+matplotlib is optional (``pip install torchlinreg[plot]``) and imported
+only here; without a display the Agg backend is used.
 """
 
 import os
@@ -32,11 +36,10 @@ def parameter_paths(fit, scale=None):
     Parameters
     ----------
     fit : LinearFit
-    scale : {"standardized", "original"}, optional
-        "standardized" (the default for a fit with ``standardize=True``)
-        shows the parameters the optimizer moved, on z-scored data, where
-        they are comparable in size (as in the tutorial); "original" shows
-        them in the units of the data, as ``lm()`` reports them.
+    scale : {"original", "standardized"}, optional
+        "original" (the default) shows the parameters in the units of the
+        data, as ``summary()`` and ``lm()`` report them; "standardized" the
+        parameters the optimizer moved, on z-scored data (as in the tutorial).
 
     Returns
     -------
@@ -75,7 +78,7 @@ def parameter_paths(fit, scale=None):
 
 def _resolve_scale(fit, scale):
     if scale is None:
-        return "standardized" if fit.settings.get("standardize", False) else "original"
+        return "original"
     if scale not in ("standardized", "original"):
         raise ValueError(f"scale must be 'standardized' or 'original'; got {scale!r}.")
     return scale
@@ -89,51 +92,140 @@ def _standardize(scaler, output, w, b):
     return w * x_scale / y_scale, (b - y_center + w @ x_center) / y_scale
 
 
-def plot_fit(fit, path=None, *, scale=None, figsize=(11, 4.2), dpi=100):
-    """Loss curves and parameter paths of ``fit`` in one figure with two panels.
+# Parameter panels per row of the figure.
+PANELS_PER_ROW = 4
+
+
+def plot_fit(fit, path=None, *, scale=None, figsize=None, dpi=150):
+    """Loss, gradient norm and parameter paths of ``fit`` in one figure.
 
     Parameters
     ----------
     fit : LinearFit
     path : str or path-like, optional
         Where to save the figure (the format follows the extension).
-    scale : {"standardized", "original"}, optional
-        Scale of the parameter panel; see :func:`parameter_paths`.
+    scale : {"original", "standardized"}, optional
+        Scale of the parameter panels; see :func:`parameter_paths`.
+    figsize : (float, float), optional
+        Default: 10 inches wide, 2.8 for the top row and 1.9 per row of
+        parameter panels.
+    dpi : int, default 150
 
     Returns
     -------
     matplotlib.figure.Figure
-        Its axes are ``fig.axes[0]`` (losses) and ``fig.axes[1]`` (parameters).
+        ``fig.axes[0]`` holds the losses, ``fig.axes[1]`` the gradient norm,
+        ``fig.axes[2:]`` one parameter each (in ``term_names`` order).
     """
     plt = _pyplot()
     scale = _resolve_scale(fit, scale)
-    history = fit.history
-    unit = "step" if fit.settings.get("batch_size") is None else "epoch"
-    fig, (ax_loss, ax_par) = plt.subplots(1, 2, figsize=figsize, dpi=dpi)
-    steps = history["iteration"].to_numpy()
-    ax_loss.plot(steps, history["loss"].to_numpy(), label="training")
-    val = history["val_loss"].to_numpy(dtype=float)
-    if np.isfinite(val).any():
-        ax_loss.plot(steps, val, label="validation")
-    ax_loss.set_yscale("log")
-    ax_loss.set_xlabel(unit)
-    ax_loss.set_ylabel("mean squared error")
-    ax_loss.set_title("Loss")
-    ax_loss.legend()
-
     paths, exact = parameter_paths(fit, scale)
-    for name in paths.columns:
-        (line,) = ax_par.plot(paths.index, paths[name].to_numpy(), label=name)
-        ax_par.axhline(exact[name], linestyle="--", color=line.get_color(), linewidth=1,
-                       gid=f"exact:{name}")
-    ax_par.set_xlabel(unit)
-    ax_par.set_ylabel(f"value ({scale} scale)")
-    ax_par.set_title("Parameters (dashed: exact least squares)")
-    ax_par.legend(fontsize="small")
-    fig.tight_layout()
+    rows = -(-len(paths.columns) // PANELS_PER_ROW)
+    fig = plt.figure(figsize=figsize or (10, 2.8 + 1.9 * rows), dpi=dpi, layout="constrained")
+    # Two subfigures, so that the parameter panels are not aligned to the top panels' labels.
+    top, bottom = fig.subfigures(2, 1, height_ratios=[2.8, 1.9 * rows])
+    ax_loss, ax_grad = top.subplots(1, 2)
+    unit = "step" if fit.settings.get("batch_size") is None else "epoch"
+    steps = fit.history["iteration"].to_numpy()
+    _loss_panel(ax_loss, fit, steps, unit)
+    _gradient_panel(ax_grad, fit, steps, unit)
+    grid = bottom.add_gridspec(rows, PANELS_PER_ROW)
+    for k, name in enumerate(paths.columns):
+        ax = bottom.add_subplot(grid[k // PANELS_PER_ROW, k % PANELS_PER_ROW])
+        _parameter_panel(ax, paths.index, paths[name].to_numpy(), exact[name], name,
+                         unit if k // PANELS_PER_ROW == rows - 1 else None)
+    fig.suptitle(f"{fit.settings['optimizer']}, {fit.n_steps} updates; parameters on the "
+                 f"{scale} scale; dashed: exact least squares", fontsize="medium")
     if path is not None:
         fig.savefig(path)
     return fig
+
+
+def _readable_log_axis(ax, values):
+    """Enough labelled ticks on a log axis to read values off it, however narrow its range."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values) & (values > 0)]
+    if values.size and values.max() / values.min() < 100:
+        # Under two decades a log axis labels one or two ticks: put six, evenly spaced on
+        # the log scale from the lowest value to the highest, at two significant digits.
+        ticks = np.geomspace(values.min(), values.max(), 6)
+        digits = 1 - np.floor(np.log10(ticks)).astype(int)
+        ticks = np.unique([round(t, d) for t, d in zip(ticks, digits)])
+        ax.yaxis.set_major_locator(FixedLocator(ticks))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: _short(v)))
+        ax.yaxis.set_minor_formatter(NullFormatter())
+    else:
+        ax.yaxis.set_major_locator(LogLocator(base=10, numticks=8))
+
+
+def _short(value):
+    """``3.6e8`` rather than ``3.6e+08``: a tick label that stays short."""
+    text = f"{value:.4g}"
+    mantissa, _, exponent = text.partition("e")
+    return f"{mantissa}e{int(exponent)}" if exponent else text
+
+
+def _loss_panel(ax, fit, steps, unit):
+    loss = fit.history["loss"].to_numpy(dtype=float)
+    ax.plot(steps, loss, label="training", color="C0")
+    val = fit.history["val_loss"].to_numpy(dtype=float)
+    shown = [loss]
+    if np.isfinite(val).any():
+        ax.plot(steps, val, label="validation", color="C1")
+        shown.append(val)
+    exact = fit.loss(exact=True) if _has_loss(fit) else None
+    if exact is not None and exact > 0:
+        ax.axhline(exact, linestyle="--", color="0.3", linewidth=1, label="exact (training)",
+                   gid="exact:loss")
+        shown.append([exact])
+    ax.set_yscale("log")
+    _readable_log_axis(ax, np.concatenate(shown))
+    ax.set_xlabel(unit)
+    ax.set_ylabel("mean squared error")
+    ax.set_title(f"Loss (final training {loss[-1]:.6g})", fontsize="medium")
+    ax.legend(loc="lower left", bbox_to_anchor=(0, 1.12), ncol=3, frameon=False,
+              fontsize="small", borderaxespad=0)
+    ax.grid(True, which="major", alpha=0.3)
+
+
+def _has_loss(fit):
+    from ..errors import MissingDataError
+    try:
+        fit.loss(exact=True)
+    except MissingDataError:
+        return False
+    return True
+
+
+def _gradient_panel(ax, fit, steps, unit):
+    grad = fit.history["grad_norm"].to_numpy(dtype=float)
+    positive = np.where(grad > 0, grad, np.nan)
+    ax.plot(steps, positive, color="C2", label="gradient norm / start")
+    tol = fit.settings.get("tol")
+    if tol:
+        ax.axhline(tol, linestyle="--", color="0.3", linewidth=1, label=f"tol = {tol:g}",
+                   gid="tol")
+    ax.set_yscale("log")
+    _readable_log_axis(ax, np.concatenate([positive, [tol] if tol else []]))
+    ax.set_xlabel(unit)
+    ax.set_ylabel("relative gradient norm")
+    ending = "converged" if fit.converged else f"stopped: {fit.stop_reason}"
+    ax.set_title(f"Gradient norm ({ending} after {fit.n_iter} {unit}s)", fontsize="medium")
+    ax.legend(loc="lower left", bbox_to_anchor=(0, 1.12), ncol=2, frameon=False,
+              fontsize="small", borderaxespad=0)
+    ax.grid(True, which="major", alpha=0.3)
+
+
+def _parameter_panel(ax, steps, path, exact, name, xlabel):
+    ax.plot(steps, path, color="C0", linewidth=1.2, label=name)
+    ax.axhline(exact, linestyle="--", color="0.3", linewidth=1, gid=f"exact:{name}")
+    ax.set_title(f"{name} = {path[-1]:.6g}", fontsize="small")
+    ax.tick_params(labelsize="x-small")
+    ax.yaxis.get_offset_text().set_fontsize("x-small")
+    ax.grid(True, alpha=0.3)
+    if xlabel:
+        ax.set_xlabel(xlabel, fontsize="small")
 
 
 def plot_line(fit, x, y, path=None, *, figsize=(6, 4.5), dpi=100):

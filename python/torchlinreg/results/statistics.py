@@ -94,7 +94,9 @@ class TrainingStatistics:
         mss = ((weight @ about[:p, :p]) * weight).sum(1)
         return assemble_inference(coefficients, aliased, rss, mss,
                                   _unscaled_covariance(mom, intercept), mom.n_positive,
-                                  intercept, term_names, output_names)
+                                  intercept, term_names, output_names,
+                                  center=mom.mean()[:p] if intercept else None,
+                                  weight_total=float(mom.total))
 
 
 def _about_mean(mom):

@@ -6,10 +6,14 @@ history, and ``str()`` formats them. No statistic is recomputed here; the
 numbers are the ones ``inference.py`` computed at the fitted coefficients.
 """
 
+import html
 import math
 
 import numpy as np
 import pandas as pd
+from scipy import stats
+
+from ..errors import MissingDataError
 
 
 # R prints p-values below .Machine$double.eps as "<2e-16".
@@ -48,14 +52,22 @@ class Summary:
     model : pandas.DataFrame
         One row per output: residual standard error, its degrees of
         freedom, R², adjusted R², F statistic with its degrees of freedom
-        and p-value, number of observations.
+        and p-value, number of observations, log-likelihood, AIC and BIC
+        (R's, σ counted), condition number of the design.
+    diagnostics : pandas.DataFrame
+        One row per output, from the (weighted) residuals, as statsmodels'
+        summary: Durbin–Watson, Omnibus (D'Agostino's K²) and Jarque–Bera
+        with their p-values, skew and kurtosis. NaN for a fit without its rows.
+    residuals : pandas.DataFrame
+        One row per output: the quantiles of the (weighted) residuals that
+        ``print.summary.lm`` shows (``Min``, ``1Q``, ``Median``, ``3Q``, ``Max``).
     optimization : dict
         How the fit ended: optimizer, lr, steps, epochs, converged, stop
         reason, final relative gradient norm, tolerance, and the largest
         relative difference from the exact least-squares solution.
     tables : dict of str to pandas.DataFrame
-        ``"coefficients"`` (indexed by output and term), ``"model"`` and
-        ``"optimization"``.
+        ``"coefficients"`` (indexed by output and term), ``"model"``,
+        ``"residuals"``, ``"diagnostics"`` and ``"optimization"``.
     """
 
     def __init__(self, fit, level=0.95):
@@ -77,14 +89,22 @@ class Summary:
             "f_df_den": inference.f_df[1],
             "f_p_value": inference.f_p_value,
             "n_obs": inference.n_obs,
+            "llf": np.atleast_1d(_or_nan(lambda: fit.llf)),
+            "aic": np.atleast_1d(_or_nan(lambda: fit.aic)),
+            "bic": np.atleast_1d(_or_nan(lambda: fit.bic)),
+            "condition_number": fit.condition_number,
         }, index=pd.Index(self.output_names, name="output"))
+        residuals = _or_nan(fit._weighted_resid)
+        self.residuals = _residual_quantiles(residuals, self.output_names)
+        self.diagnostics = _diagnostics(residuals, self.output_names)
         self.optimization = _optimization(fit)
 
     @property
     def tables(self):
         """The three parts as DataFrames."""
         coefficients = pd.concat(self.coefficients, names=["output", "term"])
-        return {"coefficients": coefficients, "model": self.model,
+        return {"coefficients": coefficients, "model": self.model, "residuals": self.residuals,
+                "diagnostics": self.diagnostics,
                 "optimization": pd.DataFrame([self.optimization])}
 
     def __str__(self):
@@ -96,9 +116,14 @@ class Summary:
         for name, table in self.coefficients.items():
             if len(self.output_names) > 1:
                 parts.append(f"Response {name}:")
+            if np.isfinite(self.residuals.loc[name]).all():
+                parts.append("Residuals:")
+                parts.append(self.residuals.loc[[name]].to_string(
+                    index=False, float_format=lambda v: f"{v:.5g}"))
             parts.append("Coefficients:")
             parts.append(_format_coefficients(table))
             parts.append(_format_model(self.model.loc[name]))
+            parts.append(_format_diagnostics(self.model.loc[name], self.diagnostics.loc[name]))
             parts.append("")
         parts.append("Signif. codes:  0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1")
         parts.append(_format_optimization(self.optimization))
@@ -106,6 +131,63 @@ class Summary:
 
     def __repr__(self):
         return self.__str__()
+
+    def _repr_html_(self):
+        """The summary as HTML tables, for notebooks."""
+        parts = [f"<p><b>Formula:</b> {html.escape(self.formula)}</p>" if self.formula else ""]
+        for name, table in self.coefficients.items():
+            if len(self.output_names) > 1:
+                parts.append(f"<p><b>Response {html.escape(str(name))}</b></p>")
+            parts.append(table.to_html(float_format=lambda v: f"{v:.6g}"))
+        model = pd.concat([self.model, self.diagnostics], axis=1)
+        parts.append(model.to_html(float_format=lambda v: f"{v:.6g}"))
+        opt = self.optimization
+        ending = "converged" if opt["converged"] else f"not converged ({opt['stop_reason']})"
+        parts.append(f"<p>{html.escape(str(opt['optimizer']))}: {opt['n_iter']} iterations, "
+                     f"{ending}; final gradient norm {opt['grad_norm']:.3g} of its start; "
+                     f"max relative difference from exact least squares "
+                     f"{opt['max_rel_diff']:.3g}</p>")
+        return "\n".join(parts)
+
+
+def _or_nan(compute):
+    """``compute()``, or NaN when the fit lacks the rows it needs (a fit from files)."""
+    try:
+        return compute()
+    except MissingDataError:
+        return np.nan
+
+
+def _residual_quantiles(residuals, names):
+    """``quantile(weighted.residuals(fit))`` as ``print.summary.lm`` shows it, per output."""
+    columns = ["Min", "1Q", "Median", "3Q", "Max"]
+    if np.ndim(residuals) == 0:
+        return pd.DataFrame(np.nan, index=pd.Index(names, name="output"), columns=columns)
+    rows = [np.quantile(e[np.isfinite(e)], [0, 0.25, 0.5, 0.75, 1]) for e in residuals.T]
+    return pd.DataFrame(rows, index=pd.Index(names, name="output"), columns=columns)
+
+
+def _diagnostics(residuals, names):
+    """statsmodels' residual diagnostics, per output (NaN without the rows)."""
+    columns = ["durbin_watson", "omnibus", "omnibus_p", "jarque_bera", "jarque_bera_p",
+               "skew", "kurtosis"]
+    if np.ndim(residuals) == 0:
+        return pd.DataFrame(np.nan, index=pd.Index(names, name="output"), columns=columns)
+    return pd.DataFrame([residual_diagnostics(e[np.isfinite(e)]) for e in residuals.T],
+                        index=pd.Index(names, name="output"), columns=columns)
+
+
+def residual_diagnostics(e):
+    """Durbin–Watson, Omnibus and its p, Jarque–Bera and its p, skew, kurtosis of residuals ``e``.
+
+    As statsmodels' ``durbin_watson``, ``omni_normtest`` (scipy's
+    ``normaltest``, which needs 8 rows; NaN below) and ``jarque_bera``.
+    """
+    dw = float(np.sum(np.diff(e) ** 2) / np.sum(e ** 2))
+    omnibus, omnibus_p = stats.normaltest(e) if len(e) >= 8 else (np.nan, np.nan)
+    skew, kurtosis = float(stats.skew(e)), float(stats.kurtosis(e, fisher=False))
+    jb = len(e) / 6 * (skew ** 2 + (kurtosis - 3) ** 2 / 4)
+    return [dw, float(omnibus), float(omnibus_p), jb, float(stats.chi2.sf(jb, 2)), skew, kurtosis]
 
 
 def _optimization(fit):
@@ -163,6 +245,19 @@ def _format_model(row):
     if np.isfinite(row["f_statistic"]):
         lines.append(f"F-statistic: {_number(row['f_statistic'])} on {int(row['f_df_num'])} and "
                      f"{int(row['f_df_den'])} DF,  p-value: {format_p(row['f_p_value'])}")
+    return "\n".join(lines)
+
+
+def _format_diagnostics(model, diagnostics):
+    lines = [f"Log-likelihood: {_number(model['llf'])},  AIC: {_number(model['aic'])},  "
+             f"BIC: {_number(model['bic'])},  observations: {int(model['n_obs'])}"]
+    if np.isfinite(diagnostics["durbin_watson"]):
+        lines.append(f"Durbin-Watson: {diagnostics['durbin_watson']:.4g},  "
+                     f"Omnibus: {_number(diagnostics['omnibus'], '.4g')} "
+                     f"(p {format_p(diagnostics['omnibus_p'])}),  "
+                     f"Jarque-Bera: {diagnostics['jarque_bera']:.4g} "
+                     f"(p {format_p(diagnostics['jarque_bera_p'])})")
+    lines.append(f"Condition number: {_number(model['condition_number'], '.4g')}")
     return "\n".join(lines)
 
 

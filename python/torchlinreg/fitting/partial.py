@@ -1,0 +1,120 @@
+"""``partial_fit``: one more pass of steps over new rows, from where a fit stopped.
+
+For data that arrive in pieces (scikit-learn's ``partial_fit``). The first
+piece fixes what every later one is read with: the standardization (the
+parameters live on its scale), the aliased columns and the options. Each
+call runs one epoch of minibatch steps over the rows given (one full-batch
+step without ``batch_size``), continuing the model, the optimizer state and
+the random generator, so the history goes on row after row.
+
+The fit keeps no rows: it keeps the moments of the rows given, so that
+``inference``, ``summary()``, ``exact`` and ``compare()`` describe them (as
+a fit from files does). A row given in several calls counts once per call:
+after several passes over the same rows, ``nobs`` and the standard errors
+are those of the repeated rows, not of the distinct ones.
+"""
+import warnings
+
+import numpy as np
+import torch
+
+from ..engine.moments import Moments, moments, restrict
+from ..engine.objective import GramObjective
+from ..engine.preconditioning import rotate_quadratic
+from ..engine.quadratic import Quadratic
+from ..engine.settings import make_settings
+from ..engine.training import Schedule, train
+from ..errors import ConvergenceWarning, OptionError, ShapeError
+from ..inputs.arrays import as_design, as_response, as_weights, resolve_dtype
+from ..results.statistics import TrainingStatistics
+from .finish import finish_fit
+from .fit import check_batch_size, fit
+from .resume import restore_training
+
+
+def partial_fit(previous, X, y, weights=None, **options):
+    """One pass over ``(X, y)`` continuing ``previous`` (None: start a fit on them).
+
+    ``options`` are :func:`torchlinreg.fit`'s, for the first piece only
+    (``validation`` must stay 0: there is no held-out part of a stream).
+    Returns a new :class:`~torchlinreg.LinearFit`; ``previous`` is unchanged.
+    """
+    if previous is None:
+        return _first_piece(X, y, weights, options)
+    if options:
+        raise OptionError("partial_fit takes its options from the first piece; got "
+                          f"{sorted(options)} again.")
+    return _next_piece(previous, X, y, weights)
+
+
+def _first_piece(X, y, weights, options):
+    if options.get("validation", 0) != 0:
+        raise OptionError("partial_fit has no held-out rows: leave validation at 0.")
+    if options.get("engine", "auto") == "autograd":
+        raise OptionError("partial_fit runs on the sufficient-statistics engine; "
+                          "leave engine at 'auto'.")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # one pass is not meant to converge
+        first = fit(X, y, weights=weights, **{**options, "epochs": 1, "tol": 0.0})
+    X, Y, w = first._training_data()
+    return first._with(train_data=None, train_index=None, valid_index=None,
+                       statistics=TrainingStatistics(moments(X, Y, w), first.settings["intercept"]),
+                       n_train=X.shape[0], n_valid=0)
+
+
+def _next_piece(previous, X, y, weights):
+    settings = _settings(previous)
+    dtype = resolve_dtype(settings.dtype)
+    design = as_design(X, dtype)
+    if design.values.shape[1] != len(previous.feature_names):
+        raise ShapeError(f"X has {design.values.shape[1]} columns; the fit has "
+                         f"{len(previous.feature_names)} ({previous.feature_names}).")
+    n = design.values.shape[0]
+    response = as_response(y, n, dtype)
+    if response.values.shape[1] != len(previous.output_names):
+        raise ShapeError(f"y has {response.values.shape[1]} outputs; the fit has "
+                         f"{len(previous.output_names)}.")
+    response.names, response.one_output = previous.output_names, previous._one
+    w = as_weights(weights, n, dtype)
+    check_batch_size(settings, n)
+    X, Y = design.values, response.values
+    aliased = torch.as_tensor(np.asarray(previous.aliased, dtype=bool))
+    piece = moments(X, Y, w)
+    quadratic = Quadratic.from_moments(restrict(piece, ~aliased), previous.scaler,
+                                       settings.intercept)
+    if previous.scaler.rotation is not None:  # the QR preconditioner's coordinates
+        quadratic = rotate_quadratic(quadratic, previous.scaler.rotation, settings.intercept)
+    columns = None if bool((~aliased).all()) else ~aliased
+    objective = GramObjective(quadratic, n, (X, Y, w, None, columns), previous.scaler)
+    generator = torch.Generator()
+    model, optimizer, start = restore_training(previous, settings, generator)
+    # One more step or epoch; tol 0 so the pass is made whatever the gradient.
+    schedule = Schedule(start.n_iter + 1, 0.0, settings.batch_size, settings.shuffle, generator)
+    trace = train(model, optimizer, objective, None, schedule, previous.scaler.y_scale ** 2,
+                  verbose=False, start=start)
+    seen = _combined(previous._statistics.moments, piece)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return finish_fit(model, optimizer, trace, generator, previous.scaler, aliased,
+                          previous.feature_names, response, settings, train_data=None,
+                          train_index=None, valid_index=None,
+                          statistics=TrainingStatistics(seen, settings.intercept), n_valid=0)
+
+
+def _settings(previous):
+    """The first piece's :class:`FitSettings`, with ``epochs`` the passes made so far."""
+    given = dict(previous.settings)
+    if not isinstance(given.get("optimizer"), str) or previous._state is None:
+        raise OptionError("partial_fit continues a fit made by partial_fit.")
+    given["epochs"] = max(previous.n_iter, 1) + 1
+    return make_settings(**{name: given[name] for name in (
+        "intercept", "optimizer", "lr", "epochs", "batch_size", "shuffle", "standardize",
+        "dtype", "seed", "tol", "init", "engine", "device", "optimizer_options")
+        if name in given}, precondition=given.get("precondition"))
+
+
+def _combined(a, b):
+    """The moments of the rows of ``a`` and of ``b`` together, about ``a``'s centre."""
+    b = b.shifted(a.center)
+    return Moments(a.n_rows + b.n_rows, a.n_features, a.total + b.total, a.center,
+                   a.first + b.first, a.second + b.second, a.n_positive + b.n_positive)
