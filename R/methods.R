@@ -115,14 +115,14 @@ nobs.torch_lm <- function(object, ...) object$inference$n_obs
 formula.torch_lm <- function(x, ...) {
   if (!is.null(x$terms)) return(stats::formula(x$terms))
   abort("this fit was made by torch_lm_fit() and has no formula.",
-        c("torchlinreg_input_error", "torchlinreg_error"))
+        "input_error")
 }
 
 #' @rdname torch_lm-methods
 #' @export
 model.frame.torch_lm <- function(formula, ...) {
   formula$model %||% abort("this fit was made by torch_lm_fit() and has no model frame.",
-                           c("torchlinreg_input_error", "torchlinreg_error"))
+                           "input_error")
 }
 
 #' @rdname torch_lm-methods

@@ -75,25 +75,21 @@ torch_lm <- function(formula, data, subset, weights, na.action, offset, contrast
   y <- stats::model.response(mf, "numeric")
   if (is.null(y)) {
     abort("the formula has no response; write it as response ~ terms.",
-          c("torchlinreg_input_error", "torchlinreg_error"))
+          "input_error")
   }
   w <- as.vector(stats::model.weights(mf))
   if (!is.null(w) && !is.numeric(w)) {
-    abort("'weights' must be a numeric vector.", c("torchlinreg_input_error", "torchlinreg_error"))
+    abort("'weights' must be a numeric vector.", "input_error")
   }
   offset <- stats::model.offset(mf)
   x <- stats::model.matrix(mt, mf, contrasts)
   z <- fit_design(x, y, w, offset, optimizer = optimizer, lr = lr, epochs = epochs,
                   batch_size = batch_size, validation = validation, standardize = standardize,
                   dtype = dtype, seed = seed, tol = tol, ...)
-  z$na.action <- attr(mf, "na.action")
-  z$offset <- offset
-  z$contrasts <- attr(x, "contrasts")
-  z$xlevels <- stats::.getXlevels(mt, mf)
-  z$call <- cl
-  z$terms <- mt
-  z$model <- mf
-  z
+  new_torch_lm(c(z, list(na.action = attr(mf, "na.action"), offset = offset,
+                         contrasts = attr(x, "contrasts"), xlevels = stats::.getXlevels(mt, mf),
+                         call = cl, terms = mt, model = mf)),
+               several = is.matrix(y) && ncol(y) > 1, python_fit = attr(z, "python_fit"))
 }
 
 #' Fit a linear model by gradient descent from a design matrix
@@ -123,7 +119,7 @@ torch_lm_fit <- function(x, y, weights = NULL, offset = NULL, intercept = NA, ..
   x <- as.matrix(x)
   if (!is.numeric(x)) {
     abort("'x' must be a numeric matrix; encode factors with model.matrix() or use torch_lm().",
-          c("torchlinreg_input_error", "torchlinreg_error"))
+          "input_error")
   }
   if (is.null(colnames(x))) colnames(x) <- paste0("x", seq_len(ncol(x)))
   if (isTRUE(intercept) && !"(Intercept)" %in% colnames(x)) {
@@ -137,10 +133,8 @@ torch_lm_fit <- function(x, y, weights = NULL, offset = NULL, intercept = NA, ..
   z <- fit_design(x, y, weights, offset, optimizer = optimizer, lr = lr, epochs = epochs,
                   batch_size = batch_size, validation = validation, standardize = standardize,
                   dtype = dtype, seed = seed, tol = tol, ...)
-  z$offset <- offset
-  z[["x"]] <- x
-  z$call <- match.call()
-  z
+  new_torch_lm(c(z, list(offset = offset, x = x, call = match.call())),
+               several = is.matrix(y) && ncol(y) > 1, python_fit = attr(z, "python_fit"))
 }
 
 # The one bridge call: x is the full design (with "(Intercept)" when the
@@ -150,7 +144,7 @@ fit_design <- function(x, y, w, offset, ..., verbose = NULL, resume = NULL) {
   n <- NROW(y)
   if (nrow(x) != n) {
     abort(sprintf("'x' has %d rows but 'y' has %d; they must match.", nrow(x), n),
-          c("torchlinreg_shape_error", "torchlinreg_input_error", "torchlinreg_error"))
+          c("shape_error", "input_error"))
   }
   has_intercept <- "(Intercept)" %in% colnames(x)
   # The whole design goes over (no copy without the intercept column in R);
@@ -179,89 +173,8 @@ fit_design <- function(x, y, w, offset, ..., verbose = NULL, resume = NULL) {
   } else {
     core(resume, options$epochs, verbose = isTRUE(verbose))
   }
-  z <- as_torch_lm(out, x, y, w, offset, has_intercept)
-  # The Python fit, for resume = and save_fit(); see R/persistence.R.
+  z <- torch_lm_parts(out, x, y, w, has_intercept)
+  # The Python fit, for resume = and save_fit(); see R/save_load.R.
   attr(z, "python_fit") <- out$python_fit
   z
-}
-
-as_torch_lm <- function(out, x, y, w, offset, has_intercept) {
-  several <- is.matrix(y) && ncol(y) > 1
-  terms <- unlist(out$term_names)
-  # lm() orders coefficients as model.matrix() columns.
-  order <- match(colnames(x), terms)
-  responses <- unlist(out$response_names)
-  coefficients <- t(out$coefficients)[order, , drop = FALSE]
-  dimnames(coefficients) <- list(colnames(x), responses)
-  aliased <- stats::setNames(as.logical(out$aliased)[order], colnames(x))
-  inference <- reorder_inference(out$inference, order, colnames(x), responses)
-  inference$core_terms <- terms
-  inference$core_aliased <- as.logical(out$aliased)
-  inference$core_coefficients <- out$coefficients
-  kept <- terms[!inference$core_aliased]
-  unscaled <- matrix(NA_real_, length(order), length(order), dimnames = list(colnames(x), colnames(x)))
-  unscaled[kept, kept] <- matrix(out$inference$cov_unscaled, length(kept))
-  inference$unscaled <- unscaled
-  fitted <- out$fitted_values
-  residuals <- out$residuals
-  row_names <- rownames(x) %||% as.character(seq_len(nrow(x)))
-  dimnames(fitted) <- dimnames(residuals) <- list(row_names, responses)
-  z <- list(
-    coefficients = if (several) coefficients else column(coefficients),
-    residuals = if (several) residuals else column(residuals),
-    fitted.values = if (several) fitted else column(fitted),
-    rank = inference$rank,
-    df.residual = inference$df_residual,
-    weights = w,
-    aliased = aliased,
-    assign = attr(x, "assign"),
-    has_intercept = has_intercept,
-    history = history_frame(out$history),
-    convergence = lapply(out$convergence, identity),
-    settings = plain_settings(out$settings),
-    train_rows = as.integer(out$train_index) + 1L,
-    valid_rows = as.integer(out$valid_index) + 1L,
-    inference = inference
-  )
-  class(z) <- if (several) c("torch_mlm", "torch_lm") else "torch_lm"
-  z
-}
-
-# The first column of a matrix as a vector named by its row names.
-column <- function(m) stats::setNames(m[, 1], rownames(m))
-
-# Python's numbers in model.matrix() column order, with R names.
-reorder_inference <- function(inf, order, terms, responses) {
-  by_term <- function(a) {
-    a <- t(a)[order, , drop = FALSE]
-    dimnames(a) <- list(terms, responses)
-    a
-  }
-  inf$std_error <- by_term(inf$std_error)
-  inf$t_value <- by_term(inf$t_value)
-  inf$p_value <- by_term(inf$p_value)
-  # cov_unscaled stays in the core's order (the intercept first), over the
-  # terms that are not aliased; predict() hands it back as it came.
-  for (name in c("sigma", "r_squared", "adj_r_squared", "f_statistic", "f_p_value")) {
-    inf[[name]] <- stats::setNames(as.vector(inf[[name]]), responses)
-  }
-  inf$vcov <- lapply(seq_along(responses), function(i) {
-    v <- inf$vcov[i, , , drop = TRUE]
-    v <- matrix(v, length(terms))[order, order, drop = FALSE]
-    dimnames(v) <- list(terms, terms)
-    v
-  })
-  names(inf$vcov) <- responses
-  dimnames(inf$residual_cov) <- list(responses, responses)
-  inf
-}
-
-history_frame <- function(history) {
-  columns <- lapply(history, as.vector)
-  as.data.frame(columns, check.names = FALSE, optional = TRUE)
-}
-
-plain_settings <- function(settings) {
-  settings[vapply(settings, is.null, logical(1))] <- list(NULL)
-  settings
 }

@@ -76,11 +76,9 @@ torch_lm_files <- function(formula, paths, ..., format = NULL, batch_rows = NULL
     ...)
   predictors <- setdiff(unlist(out$term_names), if (roles$intercept) "(Intercept)")
   frame <- empty_model_frame(formula, roles, predictors)
-  z <- as_files_fit(out, frame, roles$intercept)
-  z$paths <- paths
-  z$weights_column <- weights
-  z$call <- cl
-  z
+  z <- files_parts(out, frame, roles$intercept)
+  new_torch_lm(c(z, list(paths = paths, weights_column = weights, call = cl)),
+               several = length(roles$responses) > 1, files = TRUE, python_fit = out$python_fit)
 }
 
 # The columns a formula of plain column names asks for: responses,
@@ -88,13 +86,13 @@ torch_lm_files <- function(formula, paths, ..., format = NULL, batch_rows = NULL
 formula_columns <- function(formula) {
   if (length(formula) != 3L) {
     abort("the formula has no response; write it as response ~ predictors.",
-          c("torchlinreg_input_error", "torchlinreg_error"))
+          "input_error")
   }
   rhs <- formula_rhs(formula[[3L]])
   if (rhs$dot && length(rhs$names)) {
     abort(sprintf(paste0("'.' already means every other column; write either '.' or the ",
                          "predictor columns (%s), not both."), paste(rhs$names, collapse = ", ")),
-          c("torchlinreg_input_error", "torchlinreg_error"))
+          "input_error")
   }
   list(responses = formula_lhs(formula[[2L]]), predictors = unique(rhs$names), dot = rhs$dot,
        intercept = !isFALSE(rhs$intercept))
@@ -138,7 +136,7 @@ formula_rhs <- function(expr) {
       abort(sprintf(paste0("torch_lm_files() cannot take a column out of the model ('- %s'); ",
                            "name the predictor columns to use instead (y ~ x1 + x2)."),
                     as.character(expr[[3L]])),
-            c("torchlinreg_formula_error", "torchlinreg_input_error", "torchlinreg_error"))
+            c("formula_error", "input_error"))
     }
   }
   unsupported_term(expr)
@@ -152,23 +150,23 @@ unsupported_term <- function(expr) {
     "' is none of these. Write such columns (factors as 0/1 columns, transformations, ",
     "products) into the files, or read the data into R and use torch_lm(), which takes any ",
     "lm() formula."),
-    c("torchlinreg_formula_error", "torchlinreg_input_error", "torchlinreg_error"))
+    c("formula_error", "input_error"))
 }
 
 check_file_arguments <- function(paths, weights, options) {
   if (!is.character(paths) || !length(paths) || anyNA(paths)) {
     abort("'paths' must be a character vector of files, directories or glob patterns.",
-          c("torchlinreg_input_error", "torchlinreg_error"))
+          "input_error")
   }
   if (!is.null(weights) && !(is.character(weights) && length(weights) == 1L && !is.na(weights))) {
     abort(paste0("'weights' names a column of the files, as a string (weights = \"w\"); ",
                  "put weights that are not in the files into them as a column."),
-          c("torchlinreg_input_error", "torchlinreg_error"))
+          "input_error")
   }
   if (length(options) && (is.null(names(options)) || !all(nzchar(names(options))))) {
     abort(paste0("options in ... must be named (e.g. momentum = 0.9); give several files as ",
                  "one vector, paths = c(\"a.csv\", \"b.csv\")."),
-          c("torchlinreg_input_error", "torchlinreg_error"))
+          "input_error")
   }
 }
 
@@ -186,9 +184,10 @@ empty_model_frame <- function(formula, roles, predictors) {
   stats::model.frame(plain, data)
 }
 
-# The torch_lm object from the bridge's numbers, built by as_torch_lm() over
-# a design with no rows; the parts that need the rows are then taken out.
-as_files_fit <- function(out, frame, has_intercept) {
+# The torch_lm_files components from the bridge's numbers, built by
+# torch_lm_parts() over a design with no rows; the parts that need the rows
+# are then taken out.
+files_parts <- function(out, frame, has_intercept) {
   terms <- attr(frame, "terms")
   x <- stats::model.matrix(terms, frame)
   y <- stats::model.response(frame, "numeric")
@@ -197,14 +196,12 @@ as_files_fit <- function(out, frame, has_intercept) {
   k <- length(out$response_names)
   out$fitted_values <- out$residuals <- matrix(numeric(0), 0L, k)
   out$train_index <- out$valid_index <- integer(0)
-  z <- as_torch_lm(out, x, y, NULL, NULL, has_intercept)
+  z <- torch_lm_parts(out, x, y, NULL, has_intercept)
   z[c("residuals", "fitted.values", "train_rows", "valid_rows")] <- NULL
   z$n_train <- out$n_train
   z$n_valid <- out$n_valid
   z$terms <- terms
   z$xlevels <- stats::.getXlevels(terms, frame)
-  class(z) <- c("torch_lm_files", class(z))
-  attr(z, "python_fit") <- out$python_fit
   z
 }
 
@@ -216,13 +213,13 @@ require_pyarrow <- function() {
   abort(paste0("torch_lm_files() reads files with the Python package pyarrow, which the Python at ",
                reticulate::py_config()$python, " cannot import (", problem, "); install it ",
                "there (pip install pyarrow, or reticulate::py_install(\"pyarrow\"))."),
-        c("torchlinreg_python_missing", "torchlinreg_error"))
+        "python_missing")
 }
 
 rows_not_kept <- function(what) {
   abort(sprintf(paste0("%s needs the rows, which a fit from files does not keep (only their ",
                        "moments); read the data into R and use torch_lm() for it."), what),
-        c("torchlinreg_rows_not_kept", "torchlinreg_input_error", "torchlinreg_error"))
+        c("rows_not_kept", "input_error"))
 }
 
 #' @rdname torch_lm_files
@@ -255,7 +252,7 @@ predict.torch_lm_files <- function(object, newdata, ...,
   if (missing(newdata) || is.null(newdata)) {
     abort(paste0("predict() on a fit from files needs newdata (a data frame of the predictor ",
                  "columns): the fitted rows were not kept."),
-          c("torchlinreg_rows_not_kept", "torchlinreg_input_error", "torchlinreg_error"))
+          c("rows_not_kept", "input_error"))
   }
   interval <- match.arg(interval)
   if (interval == "prediction" && missing(weights) && !is.null(object$weights_column)) {

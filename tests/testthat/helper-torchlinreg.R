@@ -58,3 +58,6 @@ expect_matches_lm <- function(fit, reference, newdata = NULL, rel = 1e-6) {
 }
 
 repository <- function() torchlinreg:::find_repository(testthat::test_path("."), need_venv = FALSE)
+
+# Fits that stop short of convergence on purpose warn; the tests check other things.
+quiet <- function(expr) suppressWarnings(expr)
