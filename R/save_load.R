@@ -36,11 +36,8 @@
 #' steps in one go, bit for bit. Options left out are taken from the fit
 #' being resumed; only `epochs` and `tol` may differ.
 #'
-#' The progress bar of [torch_lm()] (`verbose = TRUE`, or in interactive
-#' sessions a fit that runs longer than a second) is made this way: the fit
-#' runs in chunks of epochs, each resuming the one before, so the result is
-#' the same, bit for bit, as without the bar. Pressing Ctrl-C between two
-#' chunks returns the fit so far, with `stop_reason` `"interrupted"`.
+#' A fit interrupted with Ctrl-C (`stop_reason` `"interrupted"`) resumes
+#' the same way.
 #'
 #' @param fit A `torch_lm` object from this session or from `load_fit()`.
 #' @param path File name; `.npz` is added when missing.
@@ -85,6 +82,8 @@ load_fit <- function(path) {
                  "update torchlinreg."), "input_error")
   }
   fit <- decode_value(tree$object)
+  # Saved before the component was renamed (its old name partially matched fit$weights).
+  names(fit)[names(fit) == "weights_column"] <- "weight_column"
   new_torch_lm(unclass(fit), several = inherits(fit, "torch_mlm"),
                files = inherits(fit, "torch_lm_files"), python_fit = out$python_fit)
 }

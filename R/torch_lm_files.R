@@ -48,7 +48,7 @@
 #'   `"torch_mlm"` for several responses): the components of a [torch_lm()]
 #'   fit except `residuals`, `fitted.values`, `model`, `train_rows` and
 #'   `valid_rows`, plus `n_train` and `n_valid` (rows used for training and
-#'   held out), `paths` and `weights_column`.
+#'   held out), `paths` and `weight_column`.
 #' @seealso [torch_lm()] for data in memory.
 #' @export
 #' @examplesIf torchlinreg_available()
@@ -77,7 +77,7 @@ torch_lm_files <- function(formula, paths, ..., format = NULL, batch_rows = NULL
   predictors <- setdiff(unlist(out$term_names), if (roles$intercept) "(Intercept)")
   frame <- empty_model_frame(formula, roles, predictors)
   z <- files_parts(out, frame, roles$intercept)
-  new_torch_lm(c(z, list(paths = paths, weights_column = weights, call = cl)),
+  new_torch_lm(c(z, list(paths = paths, weight_column = weights, call = cl)),
                several = length(roles$responses) > 1, files = TRUE, python_fit = out$python_fit)
 }
 
@@ -255,7 +255,7 @@ predict.torch_lm_files <- function(object, newdata, ...,
           c("rows_not_kept", "input_error"))
   }
   interval <- match.arg(interval)
-  if (interval == "prediction" && missing(weights) && !is.null(object$weights_column)) {
+  if (interval == "prediction" && missing(weights) && !is.null(object$weight_column)) {
     warning("Assuming constant prediction variance even though model fit is weighted\n")
   }
   NextMethod()
@@ -288,6 +288,112 @@ model.matrix.torch_lm_files <- function(object, ...) rows_not_kept("model.matrix
 #' @rdname torch_lm_files
 #' @export
 weights.torch_lm_files <- function(object, ...) {
-  if (is.null(object$weights_column)) return(NULL)
-  rows_not_kept(sprintf("weights() (the column '%s')", object$weights_column))
+  if (is.null(object$weight_column)) return(NULL)
+  rows_not_kept(sprintf("weights() (the column '%s')", object$weight_column))
+}
+
+# --- lm()'s functions on a fit from files ------------------------------------------------------
+# Those that need the rows (through its qr or residuals) say so with the
+# classed error; those computable from the moments are computed from them.
+
+#' @rdname torch_lm_files
+#' @param model,fit,x,z,k,scale,REML,which As for the `lm` methods of these
+#'   generics (for `plot()`, numbers, lm()'s diagnostics, need the rows).
+#' @export
+logLik.torch_lm_files <- function(object, REML = FALSE, ...) {
+  if (REML) rows_not_kept("logLik(REML = TRUE)")
+  if (!is.null(object$weight_column)) rows_not_kept("logLik() of a weighted fit (sum(log(w)))")
+  if (inherits(object, "torch_mlm")) stop("'logLik.lm' does not support multiple responses")
+  # logLik.lm() from the residual sum of squares and the number of rows.
+  n <- object$inference$n_obs
+  value <- 0.5 * (-n * (log(2 * pi) + 1 - log(n) + log(stats::deviance(object))))
+  structure(value, nall = n, nobs = n, df = object$rank + 1, class = "logLik")
+}
+
+#' @rdname torch_lm_files
+#' @export
+extractAIC.torch_lm_files <- function(fit, scale = 0, k = 2, ...) {
+  # extractAIC.lm() with the number of rows from the moments.
+  n <- fit$inference$n_obs
+  edf <- n - fit$df.residual
+  rss <- stats::deviance(fit)
+  dev <- if (scale > 0) rss / scale - n else n * log(rss / n)
+  c(edf, dev + k * edf)
+}
+
+#' @rdname torch_lm_files
+#' @export
+anova.torch_lm_files <- function(object, ...) {
+  # Nested models compare deviances (anova.lmlist()); one model's
+  # sequential sums of squares need its effects, from the rows.
+  if (!length(list(...))) rows_not_kept("anova() of one model (its sequential sums of squares)")
+  NextMethod()
+}
+
+#' @rdname torch_lm_files
+#' @export
+variable.names.torch_lm_files <- function(object, full = FALSE, ...) {
+  names(object$aliased)[full | !object$aliased]
+}
+
+#' @rdname torch_lm_files
+#' @param full As for [stats::variable.names()]: the aliased coefficients too.
+#' @export
+labels.torch_lm_files <- function(object, ...) {
+  attr(object$terms, "term.labels")[unique(object$assign[!object$aliased])]
+}
+
+#' @rdname torch_lm_files
+#' @export
+hatvalues.torch_lm_files <- function(model, ...) rows_not_kept("hatvalues()")
+
+#' @rdname torch_lm_files
+#' @export
+influence.torch_lm_files <- function(model, ...) rows_not_kept("influence()")
+
+#' @rdname torch_lm_files
+#' @export
+cooks.distance.torch_lm_files <- function(model, ...) rows_not_kept("cooks.distance()")
+
+#' @rdname torch_lm_files
+#' @export
+rstandard.torch_lm_files <- function(model, ...) rows_not_kept("rstandard()")
+
+#' @rdname torch_lm_files
+#' @export
+rstudent.torch_lm_files <- function(model, ...) rows_not_kept("rstudent()")
+
+#' @rdname torch_lm_files
+#' @export
+dfbeta.torch_lm_files <- function(model, ...) rows_not_kept("dfbeta()")
+
+#' @rdname torch_lm_files
+#' @export
+dfbetas.torch_lm_files <- function(model, ...) rows_not_kept("dfbetas()")
+
+#' @rdname torch_lm_files
+#' @export
+effects.torch_lm_files <- function(object, ...) rows_not_kept("effects()")
+
+#' @rdname torch_lm_files
+#' @export
+proj.torch_lm_files <- function(object, ...) rows_not_kept("proj()")
+
+#' @rdname torch_lm_files
+#' @export
+qr.torch_lm_files <- function(x, ...) rows_not_kept("qr()")
+
+#' @rdname torch_lm_files
+#' @export
+kappa.torch_lm_files <- function(z, ...) rows_not_kept("kappa()")
+
+#' @rdname torch_lm_files
+#' @export
+alias.torch_lm_files <- function(object, ...) rows_not_kept("alias()")
+
+#' @rdname torch_lm_files
+#' @export
+plot.torch_lm_files <- function(x, which = c("loss", "parameters"), ...) {
+  if (is.numeric(which)) rows_not_kept("plot(which = <number>), lm()'s diagnostic plots,")
+  NextMethod()
 }
