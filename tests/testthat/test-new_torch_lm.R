@@ -68,6 +68,17 @@ expect_same_text <- function(actual, expected) {
   expect_identical(capture.output(print(actual)), capture.output(print(expected)))
 }
 
+# print() output without what names the function (the call) or the
+# optimization (the "Fitted by ..." line), which lm()'s output has not.
+printed_without_fit <- function(x) {
+  lines <- capture.output(print(x))
+  call <- which(lines == "Call:")
+  drop <- unlist(lapply(call, function(i) seq(i + 1, i + match("", lines[-seq_len(i)]) - 1)))
+  fitted_by <- which(startsWith(lines, "Fitted by "))
+  drop <- c(drop, fitted_by, fitted_by + 1)  # and the blank line after it
+  if (length(drop)) lines[-drop] else lines
+}
+
 # How many pages `expr` draws.
 pages <- function(expr) {
   dir <- withr::local_tempdir()
@@ -136,6 +147,13 @@ for (name in names(CASES)) {
                     else c("torch_lm", "lm"), exact = TRUE)
     expect_setequal(setdiff(names(fits$lm), "method"),
                     intersect(names(fits$torch), names(fits$lm)))
+  })
+  test_that(sprintf("print() and summary() print lm()'s text, and how the fit ended (%s)", name), {
+    skip_if_no_python()
+    fits <- case(name)
+    expect_identical(printed_without_fit(fits$torch), printed_without_fit(fits$lm))
+    expect_identical(printed_without_fit(summary(fits$torch)), printed_without_fit(summary(fits$lm)))
+    expect_output(print(fits$torch), "Fitted by adam")
   })
   for (f in names(LM_FUNCTIONS)) {
     test_that(sprintf("%s() on a torch_lm fit is lm()'s (%s)", f, name), {
