@@ -165,7 +165,8 @@ torch_lm_fit <- function(x, y, weights = NULL, offset = NULL, intercept = NA, ..
 # tolerance 1e-7) decides which columns are aliased; only the others go to
 # Python, so a design with more columns than rows fits as in lm(). With
 # rows held out for validation the split is Python's, so the QR is taken
-# after the fit, of the training rows, and Python finds the aliased columns.
+# after the fit, of the training rows, and Python finds the aliased columns
+# (as it does with qr = FALSE).
 fit_design <- function(x, y, w, offset, ..., verbose = NULL, resume = NULL, qr = TRUE) {
   n <- NROW(y)
   if (nrow(x) != n) {
@@ -179,7 +180,9 @@ fit_design <- function(x, y, w, offset, ..., verbose = NULL, resume = NULL, qr =
   options <- list(...)
   held_out <- !identical(as.numeric(options$validation %||% 0), 0) ||
     (!is.null(resume) && length(resume$valid_rows) > 0)
-  decomposition <- if (isTRUE(qr) && !held_out) design_qr(x, w)
+  # A resumed fit sees the columns it saw: chosen by the QR only if it had one.
+  choose_columns <- isTRUE(qr) && !held_out && (is.null(resume) || !is.null(resume$qr))
+  decomposition <- if (choose_columns) design_qr(x, w)
   design <- x
   if (!is.null(decomposition) && decomposition$rank < ncol(x)) {
     design <- x[, sort(decomposition$pivot[seq_len(decomposition$rank)]), drop = FALSE]

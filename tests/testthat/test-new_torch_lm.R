@@ -289,3 +289,18 @@ test_that("rows held out for validation are rows of weight 0, as lm() leaves the
   expect_like_lm(anova(fit), anova(reference))
   expect_like_lm(logLik(fit), logLik(reference))
 })
+
+test_that("a fit with an aliased column resumes on the columns it was fitted on", {
+  skip_if_no_python()
+  args <- list(mpg ~ wt + hp + x3, data = aliased_cars, seed = 1, tol = 0)
+  first <- quiet(do.call(torch_lm, c(args, epochs = 100)))
+  resumed <- quiet(torch_lm(mpg ~ wt + hp + x3, data = aliased_cars, resume = first, epochs = 100))
+  straight <- quiet(do.call(torch_lm, c(args, epochs = 200)))
+  expect_identical(coef(resumed), coef(straight))
+  expect_identical(resumed$qr, straight$qr)
+  # one fitted without the QR (Python chose the aliased column) resumes with it
+  first <- quiet(do.call(torch_lm, c(args, epochs = 100, qr = FALSE)))
+  resumed <- quiet(torch_lm(mpg ~ wt + hp + x3, data = aliased_cars, resume = first, epochs = 100))
+  expect_identical(is.na(coef(resumed)), is.na(coef(straight)))
+  expect_equal(hatvalues(resumed), hatvalues(straight), tolerance = 1e-12)
+})
