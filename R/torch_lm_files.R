@@ -18,11 +18,19 @@
 #'
 #' The fit keeps only the moments of its training rows, so `print()`,
 #' `summary()`, `coef()`, `vcov()`, `confint()`, `nobs()`, `deviance()`,
-#' `formula()`, `plot()` and `predict(newdata = )` (with confidence and
-#' prediction intervals) work as for [torch_lm()], while `residuals()`,
-#' `fitted()`, `model.frame()`, `model.matrix()` and (for a weighted fit)
-#' `weights()` raise an error of class `torchlinreg_rows_not_kept`, and the
-#' summary shows no residual quantiles.
+#' `sigma()`, `formula()`, `plot()` (the loss and parameter paths) and
+#' `predict(newdata = )` (with confidence and prediction intervals) work as
+#' for [torch_lm()], and so do, from the moments, `anova()` against another
+#' file fit, `logLik()`, `AIC()`, `BIC()`, `extractAIC()` (of unweighted
+#' fits: a weighted fit's log-likelihood needs every row's weight),
+#' `labels()`, `variable.names()`, `tidy()` and `glance()`. The `lm()`
+#' functions that need the rows -- `residuals()`, `fitted()`,
+#' `model.frame()`, `model.matrix()`, `weights()` of a weighted fit, one
+#' model's `anova()`, `hatvalues()`, `influence()`, `cooks.distance()`,
+#' `rstandard()`, `rstudent()`, `dfbeta()`, `dfbetas()`, `effects()`,
+#' `proj()`, `qr()`, `kappa()`, `alias()`, `plot(which = 1:6)`,
+#' `augment()` and those built on them -- raise an error of class
+#' `torchlinreg_rows_not_kept`, and the summary shows no residual quantiles.
 #'
 #' Reading the files needs the Python package pyarrow beside torch.
 #'
@@ -44,11 +52,13 @@
 #'   each row's file and position (so the count is close to, not exactly,
 #'   `validation` times the rows).
 #' @inheritParams torch_lm
-#' @return An object of class `c("torch_lm_files", "torch_lm")` (with
-#'   `"torch_mlm"` for several responses): the components of a [torch_lm()]
-#'   fit except `residuals`, `fitted.values`, `model`, `train_rows` and
-#'   `valid_rows`, plus `n_train` and `n_valid` (rows used for training and
-#'   held out), `paths` and `weight_column`.
+#' @return An object of class `c("torch_lm_files", "torch_lm", "lm")`
+#'   (`c("torch_lm_files", "torch_mlm", "torch_lm", "mlm", "lm")` for several
+#'   responses): the components of a [torch_lm()] fit except those that need
+#'   the rows (`residuals`, `fitted.values`, `effects`, `qr`, `weights`,
+#'   `model`, `train_rows`, `valid_rows`), plus `n_train` and `n_valid`
+#'   (rows used for training and held out), `paths` and `weight_column`
+#'   (the weights' column name).
 #' @seealso [torch_lm()] for data in memory.
 #' @export
 #' @examplesIf torchlinreg_available()
