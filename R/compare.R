@@ -19,11 +19,11 @@ compare_lm <- function(fit) {
     abort(paste("compare_lm() refits lm() on the rows, which a torch_lm_files() fit does not keep;",
                 "read the files into a data frame and call lm() on it (summary(fit) already",
                 "has lm()'s standard errors, R-squared and F from the files' moments)."),
-          c("torchlinreg_rows_not_kept", "torchlinreg_input_error", "torchlinreg_error"))
+          c("rows_not_kept", "input_error"))
   }
   if (is.null(fit$call) || is.null(fit$terms)) {
     abort("compare_lm() needs a fit made by torch_lm() (with a formula).",
-          c("torchlinreg_input_error", "torchlinreg_error"))
+          "input_error")
   }
   reference <- refit_lm(fit)
   responses <- names(fit$inference$sigma)

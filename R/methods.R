@@ -1,8 +1,15 @@
 #' Methods for torch_lm fits
 #'
-#' The accessors of [stats::lm()] fits, for [torch_lm()] fits. They read
-#' the numbers the Python core computed; `vcov()` and `confint()` give
-#' `NA` rows for aliased coefficients, as `lm()` does.
+#' A `torch_lm` fit is an `lm` fit (it inherits that class and carries every
+#' component of one), so [stats::coef()], [stats::fitted()],
+#' [stats::residuals()], [stats::weights()], [stats::deviance()],
+#' [stats::model.matrix()], [stats::anova()], [stats::influence()] and the
+#' rest are `lm()`'s own methods. These are its own, where the gradient
+#' descent adds something or the Python core computed the number:
+#' `print()` says how the fit ended, `vcov()` and `confint()` use the
+#' core's inference (`NA` rows for aliased coefficients, as `lm()`), and
+#' `formula()` and `model.frame()` say with a classed error when a
+#' [torch_lm_fit()] fit has none.
 #'
 #' @param object,x,formula A `torch_lm` object.
 #' @param parm Coefficients for `confint()`: names or indices (all by default).
@@ -11,18 +18,17 @@
 #'   coefficients, as `lm()` does by default.
 #' @param digits Significant digits to print.
 #' @param ... Unused.
-#' @return `coef()`: named coefficients (a matrix for several responses);
-#'   `vcov()`: the covariance matrix; `confint()`: a matrix with one row per
-#'   coefficient; `fitted()`, `residuals()`: vectors (matrices for several
-#'   responses), padded by `na.action = na.exclude` as in `lm()`; `nobs()`:
-#'   the number of training observations with non-zero weight;
-#'   `as.data.frame()`: the history, one row per step.
+#' @return `vcov()`: the covariance matrix; `confint()`: a matrix with one
+#'   row per coefficient; `nobs()`: the number of training observations
+#'   with non-zero weight; `as.data.frame()`: the history, one row per step.
 #' @name torch_lm-methods
 #' @examplesIf torchlinreg_available()
 #' fit <- torch_lm(mpg ~ wt + factor(cyl), data = mtcars, seed = 1)
 #' coef(fit)
 #' confint(fit)
 #' vcov(fit)
+#' anova(fit)
+#' head(hatvalues(fit))
 #' head(as.data.frame(fit))
 NULL
 
@@ -54,10 +60,6 @@ fit_description <- function(x) {
   sprintf("Fitted by %s (lr %g, %s, %s) in %d steps: %s.", s$optimizer, s$lr, batches, s$dtype,
           conv$n_steps, ending)
 }
-
-#' @rdname torch_lm-methods
-#' @export
-coef.torch_lm <- function(object, ...) object$coefficients
 
 #' @rdname torch_lm-methods
 #' @export
@@ -96,18 +98,6 @@ confint.torch_lm <- function(object, parm, level = 0.95, ...) {
 
 #' @rdname torch_lm-methods
 #' @export
-fitted.torch_lm <- function(object, ...) {
-  stats::napredict(object$na.action, object$fitted.values)
-}
-
-#' @rdname torch_lm-methods
-#' @export
-residuals.torch_lm <- function(object, ...) {
-  stats::naresid(object$na.action, object$residuals)
-}
-
-#' @rdname torch_lm-methods
-#' @export
 nobs.torch_lm <- function(object, ...) object$inference$n_obs
 
 #' @rdname torch_lm-methods
@@ -115,36 +105,18 @@ nobs.torch_lm <- function(object, ...) object$inference$n_obs
 formula.torch_lm <- function(x, ...) {
   if (!is.null(x$terms)) return(stats::formula(x$terms))
   abort("this fit was made by torch_lm_fit() and has no formula.",
-        c("torchlinreg_input_error", "torchlinreg_error"))
+        "input_error")
 }
 
 #' @rdname torch_lm-methods
 #' @export
 model.frame.torch_lm <- function(formula, ...) {
-  formula$model %||% abort("this fit was made by torch_lm_fit() and has no model frame.",
-                           c("torchlinreg_input_error", "torchlinreg_error"))
-}
-
-#' @rdname torch_lm-methods
-#' @export
-model.matrix.torch_lm <- function(object, ...) {
-  if (!is.null(object[["x"]])) return(object[["x"]])
-  stats::model.matrix(object$terms, stats::model.frame(object), contrasts.arg = object$contrasts)
-}
-
-#' @rdname torch_lm-methods
-#' @export
-weights.torch_lm <- function(object, ...) {
-  stats::naresid(object$na.action, object$weights)
-}
-
-#' @rdname torch_lm-methods
-#' @export
-deviance.torch_lm <- function(object, ...) {
-  r <- as.matrix(object$residuals)[object$train_rows, , drop = FALSE]
-  w <- object$weights[object$train_rows] %||% 1
-  d <- colSums(w * r^2)
-  if (length(d) == 1) unname(d) else d
+  if (!is.null(formula$model) && !length(list(...))) return(formula$model)
+  if (is.null(formula$terms)) {
+    abort("this fit was made by torch_lm_fit() and has no model frame.")
+  }
+  # As lm(): rebuilt from the call (add1() builds its scope's frame so).
+  NextMethod()
 }
 
 #' @rdname torch_lm-methods

@@ -15,26 +15,33 @@
 #' @param na.action What to do with missing values in `newdata`.
 #' @param weights Weights of the new observations, for prediction limits of
 #'   weighted fits (as in `predict.lm()`).
-#' @param ... Unused.
+#' @param type `"response"`, or `"terms"` for each term's contribution, as
+#'   [stats::predict.lm()] computes it (with `terms`, from the fit's `qr`).
+#' @param terms With `type = "terms"`, the terms to return (all by default).
+#' @param ... Passed to [stats::predict.lm()] with `type = "terms"`.
 #' @return A vector of predictions, or a matrix with columns `fit`, `lwr`,
 #'   `upr` when an interval is asked for; for several responses, a matrix of
 #'   predictions (one column each), or a list of such `fit`/`lwr`/`upr`
 #'   matrices, one per response. With `se.fit = TRUE`, a list with `fit`,
-#'   `se.fit`, `df` and `residual.scale`.
+#'   `se.fit`, `df` and `residual.scale`. Without `newdata`, a fit with
+#'   `na.action = na.exclude` gives `NA` on the rows it left out, as
+#'   `predict.lm()`.
 #' @export
 #' @examplesIf torchlinreg_available()
 #' fit <- torch_lm(dist ~ speed, data = cars, seed = 1)
 #' predict(fit, data.frame(speed = c(10, 20)), interval = "prediction")
 predict.torch_lm <- function(object, newdata, se.fit = FALSE,
                              interval = c("none", "confidence", "prediction"), level = 0.95,
-                             na.action = stats::na.pass, weights = 1, ...) {
+                             na.action = stats::na.pass, weights = 1,
+                             type = c("response", "terms"), terms = NULL, ...) {
   interval <- match.arg(interval)
+  if (match.arg(type) == "terms") return(NextMethod())
   design <- new_design(object, if (missing(newdata)) NULL else newdata, na.action)
   if (interval == "prediction" && missing(newdata)) {
     warning("predictions on current data refer to _future_ responses\n")
   }
-  if (interval == "prediction" && missing(weights) && !is.null(object$weights) &&
-      diff(range(object$weights)) != 0) {
+  if (interval == "prediction" && missing(weights) && !is.null(object$prior.weights) &&
+      diff(range(object$prior.weights)) != 0) {
     warning("Assuming constant prediction variance even though model fit is weighted\n")
   }
   inf <- object$inference
@@ -43,7 +50,20 @@ predict.torch_lm <- function(object, newdata, se.fit = FALSE,
                      aliased = inf$core_aliased, cov_unscaled = inf$cov_unscaled,
                      sigma = unname(inf$sigma), df_residual = inf$df_residual,
                      interval = interval, level = level, pred_weights = weights)
-  shape_prediction(object, out, design, interval, se.fit)
+  prediction <- shape_prediction(object, out, design, interval, se.fit)
+  # predict.lm() names the standard errors of the fitted rows only when weighted.
+  if (se.fit && missing(newdata) && is.null(object$weights)) prediction$se.fit <- unname(prediction$se.fit)
+  if (missing(newdata) && !is.null(object$na.action)) prediction <- pad_rows(object, prediction)
+  prediction
+}
+
+# Predictions on the fitted rows, padded with NA where na.exclude left rows out.
+pad_rows <- function(object, prediction) {
+  pad <- function(p) if (is.list(p)) lapply(p, pad) else stats::napredict(object$na.action, p)
+  if (!is.list(prediction) || is.null(prediction$se.fit)) return(pad(prediction))
+  prediction$fit <- pad(prediction$fit)
+  prediction$se.fit <- pad(prediction$se.fit)
+  prediction
 }
 
 # The design matrix (all model.matrix() columns) and offset for newdata,

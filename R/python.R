@@ -151,7 +151,7 @@ stop_no_python <- function(what, fix = NULL) {
   abort(paste0(
     "torchlinreg needs Python with torch and the torchlinreg Python package: ", what, ".\n",
     fix, "; torchlinreg_config() shows what was found and why."),
-    c("torchlinreg_python_missing", "torchlinreg_error"))
+    "python_missing")
 }
 
 `%||%` <- function(x, y) if (is.null(x)) y else x
@@ -280,22 +280,10 @@ bridge_call <- function(name, ...) {
 
 python_error <- function(error) {
   types <- unlist(error$types)
-  if ("KeyboardInterrupt" %in% types) {
-    abort(error$message, c("torchlinreg_interrupted", "torchlinreg_error", "interrupt"))
-  }
-  classes <- paste0("torchlinreg_", snake_case(types))
-  if ("DivergenceError" %in% types) classes <- c(classes, "torchlinreg_divergence")
-  classes <- unique(c(setdiff(classes, "torchlinreg_torchlinreg_error"), "torchlinreg_error"))
+  if ("KeyboardInterrupt" %in% types) abort(error$message, "interrupted")
+  classes <- snake_case(types)
+  if ("DivergenceError" %in% types) classes <- c(classes, "divergence")
   fields <- error[setdiff(names(error), c("types", "message"))]
   if (!is.null(fields$history)) fields$history <- history_frame(fields$history)
   abort(error$message, classes, c(list(python_type = types[[1]]), fields))
-}
-
-snake_case <- function(x) {
-  tolower(gsub("([a-z0-9])([A-Z])", "\\1_\\2", x))
-}
-
-abort <- function(message, class, fields = list()) {
-  stop(structure(c(list(message = message, call = NULL), fields),
-                 class = c(class, "error", "condition")))
 }

@@ -50,12 +50,15 @@ summarize_response <- function(object, i) {
     c(value = unname(inf$f_statistic[i]), numdf = numdf, dendf = inf$f_dendf)
   }
   kept <- !aliased
+  # As summary.lm(): a model of the intercept alone (or of nothing) explains nothing.
+  explains <- inf$rank > object$has_intercept
   structure(list(
     call = object$call, terms = object$terms, residuals = r, weights = w,
     coefficients = coefficients[kept, , drop = FALSE], aliased = aliased,
     sigma = unname(inf$sigma[i]),
     df = c(inf$rank, inf$df_residual, length(aliased)),
-    r.squared = unname(inf$r_squared[i]), adj.r.squared = unname(inf$adj_r_squared[i]),
+    r.squared = if (explains) unname(inf$r_squared[i]) else 0,
+    adj.r.squared = if (explains) unname(inf$adj_r_squared[i]) else 0,
     fstatistic = fstatistic, f_p_value = unname(inf$f_p_value[i]),
     cov.unscaled = inf$unscaled[kept, kept, drop = FALSE],
     na.action = object$na.action, convergence = object$convergence,

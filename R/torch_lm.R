@@ -22,10 +22,14 @@
 #'   [stats::lm()].
 #' @param ... Further options for the Python `torchlinreg.fit()`: optimizer
 #'   options such as `momentum`, `nesterov` or `betas`, and `shuffle`,
-#'   `init`, `engine`; `verbose`: `TRUE` shows a progress bar
-#'   ([utils::txtProgressBar()]), `FALSE` none, and the default (`NULL`) one
-#'   in interactive sessions once a fit has run for a second (see
-#'   [save_fit()] for how); and `resume`: a `torch_lm` fit (from this
+#'   `init`, `engine`; `verbose`: `TRUE` shows the Python core's progress
+#'   bar (tqdm, on the standard error stream of the R process, so in the
+#'   terminal R runs in), `FALSE` none, and the default (`NULL`) one in
+#'   interactive sessions at a terminal once a fit has run for a second;
+#'   the fit is the same, bit for bit, with or without it. Warnings of the
+#'   core (such as a fit that stops before converging) are R warnings of
+#'   class `torchlinreg_<type>` (`torchlinreg_convergence_warning`); and
+#'   `resume`: a `torch_lm` fit (from this
 #'   session or [load_fit()]) whose optimizer is continued for `epochs`
 #'   further steps on the same data, exactly as if it had never stopped
 #'   (options left out are taken from it; see [save_fit()]).
@@ -44,14 +48,29 @@
 #'   recorded in `settings` when `NULL`.
 #' @param tol Stop when the gradient norm falls below `tol` times its start
 #'   (default 1e-12 in float64; 3e-8 in float32, 3e-7 for SGD).
-#' @return An object of class `torch_lm` (`c("torch_mlm", "torch_lm")` for
-#'   several responses): a list with `coefficients` (named as `lm()` names
-#'   them; a matrix for several responses), `residuals`, `fitted.values`,
-#'   `rank`, `df.residual`, `weights`, `offset`, `history` (one row per step:
-#'   losses and every coefficient), `convergence` (`converged`, `n_iter`,
-#'   `n_steps`, `stop_reason`), `settings`, `train_rows`, `valid_rows`,
-#'   `call`, `terms`, `model`, `contrasts`, `xlevels`, `na.action` and the
-#'   inference numbers used by [summary.torch_lm()].
+#' @param qr Keep the QR decomposition of the design (`qr`) and the
+#'   `effects`, as `lm(qr = TRUE)`; `FALSE` saves the decomposition's time
+#'   and memory on big data, and the `lm()` functions that need it
+#'   ([stats::hatvalues()], [stats::influence()], [stats::anova()],
+#'   `predict(type = "terms")`, ...) then stop with `lm()`'s error.
+#' @return An object of class `c("torch_lm", "lm")`
+#'   (`c("torch_mlm", "torch_lm", "mlm", "lm")` for several responses),
+#'   which carries every component of an `lm` object, so that the functions
+#'   written for `lm()` fits work on it: `coefficients` (named as `lm()`
+#'   names them, `NA` where aliased; a matrix for several responses),
+#'   `residuals`, `effects`, `rank`, `fitted.values`, `assign`, `qr`,
+#'   `df.residual`, `weights` (and `prior.weights`, the weights given),
+#'   `na.action`, `offset`, `contrasts`, `xlevels`, `call`, `terms` and
+#'   `model`. Values that depend on the coefficients (residuals, fitted
+#'   values, the first `rank` effects, and so the log-likelihood, influence
+#'   measures and `anova()`'s sums of squares) are those at the coefficients
+#'   the optimizer found; the QR decomposition is R's own of the design, as
+#'   `lm()` takes it. Rows held out for validation have weight 0 in
+#'   `weights`, as `lm()` would leave them out. Beside these: `history` (one
+#'   row per step: losses and every coefficient), `convergence`
+#'   (`converged`, `n_iter`, `n_steps`, `stop_reason`), `settings`,
+#'   `train_rows`, `valid_rows`, `aliased` and the inference numbers used by
+#'   [summary.torch_lm()].
 #' @seealso [torch_lm_fit()] for matrices; [compare_lm()]; [summary.torch_lm()].
 #' @export
 #' @examplesIf torchlinreg_available()
@@ -62,7 +81,7 @@
 torch_lm <- function(formula, data, subset, weights, na.action, offset, contrasts = NULL, ...,
                      optimizer = "adam", lr = NULL, epochs = NULL, batch_size = NULL,
                      validation = 0, standardize = TRUE, dtype = "float64", seed = NULL,
-                     tol = NULL) {
+                     tol = NULL, qr = TRUE) {
   cl <- match.call()
   # As lm(): the model frame from the call's own arguments.
   mf <- match.call(expand.dots = FALSE)
@@ -75,25 +94,21 @@ torch_lm <- function(formula, data, subset, weights, na.action, offset, contrast
   y <- stats::model.response(mf, "numeric")
   if (is.null(y)) {
     abort("the formula has no response; write it as response ~ terms.",
-          c("torchlinreg_input_error", "torchlinreg_error"))
+          "input_error")
   }
   w <- as.vector(stats::model.weights(mf))
   if (!is.null(w) && !is.numeric(w)) {
-    abort("'weights' must be a numeric vector.", c("torchlinreg_input_error", "torchlinreg_error"))
+    abort("'weights' must be a numeric vector.", "input_error")
   }
   offset <- stats::model.offset(mf)
   x <- stats::model.matrix(mt, mf, contrasts)
   z <- fit_design(x, y, w, offset, optimizer = optimizer, lr = lr, epochs = epochs,
                   batch_size = batch_size, validation = validation, standardize = standardize,
-                  dtype = dtype, seed = seed, tol = tol, ...)
-  z$na.action <- attr(mf, "na.action")
-  z$offset <- offset
-  z$contrasts <- attr(x, "contrasts")
-  z$xlevels <- stats::.getXlevels(mt, mf)
-  z$call <- cl
-  z$terms <- mt
-  z$model <- mf
-  z
+                  dtype = dtype, seed = seed, tol = tol, qr = qr, ...)
+  new_torch_lm(c(z, list(na.action = attr(mf, "na.action"), offset = offset,
+                         contrasts = attr(x, "contrasts"), xlevels = stats::.getXlevels(mt, mf),
+                         call = cl, terms = mt, model = mf)),
+               several = is.matrix(y) && ncol(y) > 1, python_fit = attr(z, "python_fit"))
 }
 
 #' Fit a linear model by gradient descent from a design matrix
@@ -110,7 +125,7 @@ torch_lm <- function(formula, data, subset, weights, na.action, offset, contrast
 #' @param intercept `NA` (detect, see above), `TRUE` (add one) or `FALSE`.
 #' @inheritParams torch_lm
 #' @return A `torch_lm` object without `terms` and `model`; `x` is
-#'   kept for [predict.torch_lm()] and [model.matrix.torch_lm()].
+#'   kept for [predict.torch_lm()] and [stats::model.matrix()].
 #' @export
 #' @examplesIf torchlinreg_available()
 #' x <- cbind("(Intercept)" = 1, speed = cars$speed)
@@ -119,11 +134,11 @@ torch_lm <- function(formula, data, subset, weights, na.action, offset, contrast
 torch_lm_fit <- function(x, y, weights = NULL, offset = NULL, intercept = NA, ...,
                          optimizer = "adam", lr = NULL, epochs = NULL, batch_size = NULL,
                          validation = 0, standardize = TRUE, dtype = "float64", seed = NULL,
-                         tol = NULL) {
+                         tol = NULL, qr = TRUE) {
   x <- as.matrix(x)
   if (!is.numeric(x)) {
     abort("'x' must be a numeric matrix; encode factors with model.matrix() or use torch_lm().",
-          c("torchlinreg_input_error", "torchlinreg_error"))
+          "input_error")
   }
   if (is.null(colnames(x))) colnames(x) <- paste0("x", seq_len(ncol(x)))
   if (isTRUE(intercept) && !"(Intercept)" %in% colnames(x)) {
@@ -136,132 +151,69 @@ torch_lm_fit <- function(x, y, weights = NULL, offset = NULL, intercept = NA, ..
   }
   z <- fit_design(x, y, weights, offset, optimizer = optimizer, lr = lr, epochs = epochs,
                   batch_size = batch_size, validation = validation, standardize = standardize,
-                  dtype = dtype, seed = seed, tol = tol, ...)
-  z$offset <- offset
-  z[["x"]] <- x
-  z$call <- match.call()
-  z
+                  dtype = dtype, seed = seed, tol = tol, qr = qr, ...)
+  new_torch_lm(c(z, list(offset = offset, x = x, call = match.call())),
+               several = is.matrix(y) && ncol(y) > 1, python_fit = attr(z, "python_fit"))
 }
 
 # The one bridge call: x is the full design (with "(Intercept)" when the
 # model has one), y a vector or matrix. Returns the torch_lm object's
-# numbers; the callers add what they know about formulas.
-fit_design <- function(x, y, w, offset, ..., verbose = NULL, resume = NULL) {
+# numbers, the components lm() has among them; the callers add what they
+# know about formulas.
+#
+# As lm.fit() does, the design's QR decomposition (R's qr(), LINPACK with
+# tolerance 1e-7) decides which columns are aliased; only the others go to
+# Python, so a design with more columns than rows fits as in lm(). With
+# rows held out for validation the split is Python's, so the QR is taken
+# after the fit, of the training rows, and Python finds the aliased columns
+# (as it does with qr = FALSE).
+fit_design <- function(x, y, w, offset, ..., verbose = NULL, resume = NULL, qr = TRUE) {
   n <- NROW(y)
   if (nrow(x) != n) {
     abort(sprintf("'x' has %d rows but 'y' has %d; they must match.", nrow(x), n),
-          c("torchlinreg_shape_error", "torchlinreg_input_error", "torchlinreg_error"))
+          c("shape_error", "input_error"))
   }
-  has_intercept <- "(Intercept)" %in% colnames(x)
-  # The whole design goes over (no copy without the intercept column in R);
-  # Python leaves the intercept column out.
-  intercept_column <- if (has_intercept) match("(Intercept)", colnames(x)) - 1L
   # Only when needed: storage.mode<- on a double matrix wraps it, and
   # reticulate's zero-copy view of a wrapped matrix makes R copy it (0.1 s
   # a million rows of 21 columns).
   if (!is.double(x)) storage.mode(x) <- "double"
-  y_names <- if (is.matrix(y)) colnames(y) %||% paste0("Y", seq_len(ncol(y))) else "y"
-  previous <- resume
-  if (!is.null(resume)) resume <- python_fit(resume)
   options <- list(...)
-  core <- function(resume, epochs, verbose, hold_warnings = FALSE) {
-    options$epochs <- epochs
-    do.call(bridge_call, c(list(
-      "fit_matrix", x = x, y = unname(as.matrix(y)), offset = offset,
-      names = as.list(colnames(x)[colnames(x) != "(Intercept)"]),
-      response_names = as.list(y_names), intercept_column = intercept_column,
-      intercept = has_intercept, weights = w, verbose = verbose, resume = resume,
-      hold_warnings = hold_warnings), options))
+  held_out <- !identical(as.numeric(options$validation %||% 0), 0) ||
+    (!is.null(resume) && length(resume$valid_rows) > 0)
+  # A resumed fit sees the columns it saw: chosen by the QR only if it had one.
+  choose_columns <- isTRUE(qr) && !held_out && (is.null(resume) || !is.null(resume$qr))
+  decomposition <- if (choose_columns) design_qr(x, w)
+  design <- x
+  if (!is.null(decomposition) && decomposition$rank < ncol(x)) {
+    design <- x[, sort(decomposition$pivot[seq_len(decomposition$rank)]), drop = FALSE]
   }
-  out <- if (isTRUE(verbose) || (is.null(verbose) && interactive())) {
-    # An R progress bar: the fit runs in chunks of epochs, each resuming the last.
-    fit_in_chunks(core, options, resume, previous, lazy = is.null(verbose))
-  } else {
-    core(resume, options$epochs, verbose = isTRUE(verbose))
+  out <- bridge_fit(design, y, w, offset, options, verbose, resume)
+  z <- torch_lm_parts(out, x, y, w, "(Intercept)" %in% colnames(x))
+  if (held_out) z$weights <- training_weights(w, n, z$valid_rows)
+  if (isTRUE(qr) && ncol(x) > 0) {  # lm() keeps no qr for y ~ 0
+    if (is.null(decomposition) || held_out) decomposition <- design_qr(x, z$weights)
+    z <- c(z, lm_decomposition(decomposition, x, y, z$fitted.values, offset, z$weights))
   }
-  z <- as_torch_lm(out, x, y, w, offset, has_intercept)
-  # The Python fit, for resume = and save_fit(); see R/persistence.R.
+  # The Python fit, for resume = and save_fit(); see R/save_load.R.
   attr(z, "python_fit") <- out$python_fit
   z
 }
 
-as_torch_lm <- function(out, x, y, w, offset, has_intercept) {
-  several <- is.matrix(y) && ncol(y) > 1
-  terms <- unlist(out$term_names)
-  # lm() orders coefficients as model.matrix() columns.
-  order <- match(colnames(x), terms)
-  responses <- unlist(out$response_names)
-  coefficients <- t(out$coefficients)[order, , drop = FALSE]
-  dimnames(coefficients) <- list(colnames(x), responses)
-  aliased <- stats::setNames(as.logical(out$aliased)[order], colnames(x))
-  inference <- reorder_inference(out$inference, order, colnames(x), responses)
-  inference$core_terms <- terms
-  inference$core_aliased <- as.logical(out$aliased)
-  inference$core_coefficients <- out$coefficients
-  kept <- terms[!inference$core_aliased]
-  unscaled <- matrix(NA_real_, length(order), length(order), dimnames = list(colnames(x), colnames(x)))
-  unscaled[kept, kept] <- matrix(out$inference$cov_unscaled, length(kept))
-  inference$unscaled <- unscaled
-  fitted <- out$fitted_values
-  residuals <- out$residuals
-  row_names <- rownames(x) %||% as.character(seq_len(nrow(x)))
-  dimnames(fitted) <- dimnames(residuals) <- list(row_names, responses)
-  z <- list(
-    coefficients = if (several) coefficients else column(coefficients),
-    residuals = if (several) residuals else column(residuals),
-    fitted.values = if (several) fitted else column(fitted),
-    rank = inference$rank,
-    df.residual = inference$df_residual,
-    weights = w,
-    aliased = aliased,
-    assign = attr(x, "assign"),
-    has_intercept = has_intercept,
-    history = history_frame(out$history),
-    convergence = lapply(out$convergence, identity),
-    settings = plain_settings(out$settings),
-    train_rows = as.integer(out$train_index) + 1L,
-    valid_rows = as.integer(out$valid_index) + 1L,
-    inference = inference
-  )
-  class(z) <- if (several) c("torch_mlm", "torch_lm") else "torch_lm"
-  z
-}
-
-# The first column of a matrix as a vector named by its row names.
-column <- function(m) stats::setNames(m[, 1], rownames(m))
-
-# Python's numbers in model.matrix() column order, with R names.
-reorder_inference <- function(inf, order, terms, responses) {
-  by_term <- function(a) {
-    a <- t(a)[order, , drop = FALSE]
-    dimnames(a) <- list(terms, responses)
-    a
-  }
-  inf$std_error <- by_term(inf$std_error)
-  inf$t_value <- by_term(inf$t_value)
-  inf$p_value <- by_term(inf$p_value)
-  # cov_unscaled stays in the core's order (the intercept first), over the
-  # terms that are not aliased; predict() hands it back as it came.
-  for (name in c("sigma", "r_squared", "adj_r_squared", "f_statistic", "f_p_value")) {
-    inf[[name]] <- stats::setNames(as.vector(inf[[name]]), responses)
-  }
-  inf$vcov <- lapply(seq_along(responses), function(i) {
-    v <- inf$vcov[i, , , drop = TRUE]
-    v <- matrix(v, length(terms))[order, order, drop = FALSE]
-    dimnames(v) <- list(terms, terms)
-    v
-  })
-  names(inf$vcov) <- responses
-  dimnames(inf$residual_cov) <- list(responses, responses)
-  inf
-}
-
-history_frame <- function(history) {
-  columns <- lapply(history, as.vector)
-  as.data.frame(columns, check.names = FALSE, optional = TRUE)
-}
-
-plain_settings <- function(settings) {
-  settings[vapply(settings, is.null, logical(1))] <- list(NULL)
-  settings
+# fit_matrix() on the design `x`, in one call; its intercept column, if any,
+# is the bias. The progress bar and the warnings: see R/progress.R.
+bridge_fit <- function(x, y, w, offset, options, verbose, resume) {
+  has_intercept <- "(Intercept)" %in% colnames(x)
+  # The whole design goes over (no copy without the intercept column in R);
+  # Python leaves the intercept column out.
+  intercept_column <- if (has_intercept) match("(Intercept)", colnames(x)) - 1L
+  y_names <- if (is.matrix(y)) colnames(y) %||% paste0("Y", seq_len(ncol(y))) else "y"
+  out <- do.call(bridge_call, c(list(
+    "fit_matrix", x = x, y = unname(as.matrix(y)), offset = offset,
+    names = as.list(colnames(x)[colnames(x) != "(Intercept)"]),
+    response_names = as.list(y_names), intercept_column = intercept_column,
+    intercept = has_intercept, weights = w, verbose = python_verbose(verbose),
+    resume = if (!is.null(resume)) python_fit(resume), hold_warnings = TRUE), options))
+  raise_held_warnings(out$warnings)
+  out$warnings <- NULL
+  out
 }

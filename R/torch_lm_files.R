@@ -18,11 +18,19 @@
 #'
 #' The fit keeps only the moments of its training rows, so `print()`,
 #' `summary()`, `coef()`, `vcov()`, `confint()`, `nobs()`, `deviance()`,
-#' `formula()`, `plot()` and `predict(newdata = )` (with confidence and
-#' prediction intervals) work as for [torch_lm()], while `residuals()`,
-#' `fitted()`, `model.frame()`, `model.matrix()` and (for a weighted fit)
-#' `weights()` raise an error of class `torchlinreg_rows_not_kept`, and the
-#' summary shows no residual quantiles.
+#' `sigma()`, `formula()`, `plot()` (the loss and parameter paths) and
+#' `predict(newdata = )` (with confidence and prediction intervals) work as
+#' for [torch_lm()], and so do, from the moments, `anova()` against another
+#' file fit, `logLik()`, `AIC()`, `BIC()`, `extractAIC()` (of unweighted
+#' fits: a weighted fit's log-likelihood needs every row's weight),
+#' `labels()`, `variable.names()`, `tidy()` and `glance()`. The `lm()`
+#' functions that need the rows -- `residuals()`, `fitted()`,
+#' `model.frame()`, `model.matrix()`, `weights()` of a weighted fit, one
+#' model's `anova()`, `hatvalues()`, `influence()`, `cooks.distance()`,
+#' `rstandard()`, `rstudent()`, `dfbeta()`, `dfbetas()`, `effects()`,
+#' `proj()`, `qr()`, `kappa()`, `alias()`, `plot(which = 1:6)`,
+#' `augment()` and those built on them -- raise an error of class
+#' `torchlinreg_rows_not_kept`, and the summary shows no residual quantiles.
 #'
 #' Reading the files needs the Python package pyarrow beside torch.
 #'
@@ -44,11 +52,13 @@
 #'   each row's file and position (so the count is close to, not exactly,
 #'   `validation` times the rows).
 #' @inheritParams torch_lm
-#' @return An object of class `c("torch_lm_files", "torch_lm")` (with
-#'   `"torch_mlm"` for several responses): the components of a [torch_lm()]
-#'   fit except `residuals`, `fitted.values`, `model`, `train_rows` and
-#'   `valid_rows`, plus `n_train` and `n_valid` (rows used for training and
-#'   held out), `paths` and `weights_column`.
+#' @return An object of class `c("torch_lm_files", "torch_lm", "lm")`
+#'   (`c("torch_lm_files", "torch_mlm", "torch_lm", "mlm", "lm")` for several
+#'   responses): the components of a [torch_lm()] fit except those that need
+#'   the rows (`residuals`, `fitted.values`, `effects`, `qr`, `weights`,
+#'   `model`, `train_rows`, `valid_rows`), plus `n_train` and `n_valid`
+#'   (rows used for training and held out), `paths` and `weight_column`
+#'   (the weights' column name).
 #' @seealso [torch_lm()] for data in memory.
 #' @export
 #' @examplesIf torchlinreg_available()
@@ -76,11 +86,9 @@ torch_lm_files <- function(formula, paths, ..., format = NULL, batch_rows = NULL
     ...)
   predictors <- setdiff(unlist(out$term_names), if (roles$intercept) "(Intercept)")
   frame <- empty_model_frame(formula, roles, predictors)
-  z <- as_files_fit(out, frame, roles$intercept)
-  z$paths <- paths
-  z$weights_column <- weights
-  z$call <- cl
-  z
+  z <- files_parts(out, frame, roles$intercept)
+  new_torch_lm(c(z, list(paths = paths, weight_column = weights, call = cl)),
+               several = length(roles$responses) > 1, files = TRUE, python_fit = out$python_fit)
 }
 
 # The columns a formula of plain column names asks for: responses,
@@ -88,13 +96,13 @@ torch_lm_files <- function(formula, paths, ..., format = NULL, batch_rows = NULL
 formula_columns <- function(formula) {
   if (length(formula) != 3L) {
     abort("the formula has no response; write it as response ~ predictors.",
-          c("torchlinreg_input_error", "torchlinreg_error"))
+          "input_error")
   }
   rhs <- formula_rhs(formula[[3L]])
   if (rhs$dot && length(rhs$names)) {
     abort(sprintf(paste0("'.' already means every other column; write either '.' or the ",
                          "predictor columns (%s), not both."), paste(rhs$names, collapse = ", ")),
-          c("torchlinreg_input_error", "torchlinreg_error"))
+          "input_error")
   }
   list(responses = formula_lhs(formula[[2L]]), predictors = unique(rhs$names), dot = rhs$dot,
        intercept = !isFALSE(rhs$intercept))
@@ -138,7 +146,7 @@ formula_rhs <- function(expr) {
       abort(sprintf(paste0("torch_lm_files() cannot take a column out of the model ('- %s'); ",
                            "name the predictor columns to use instead (y ~ x1 + x2)."),
                     as.character(expr[[3L]])),
-            c("torchlinreg_formula_error", "torchlinreg_input_error", "torchlinreg_error"))
+            c("formula_error", "input_error"))
     }
   }
   unsupported_term(expr)
@@ -152,23 +160,23 @@ unsupported_term <- function(expr) {
     "' is none of these. Write such columns (factors as 0/1 columns, transformations, ",
     "products) into the files, or read the data into R and use torch_lm(), which takes any ",
     "lm() formula."),
-    c("torchlinreg_formula_error", "torchlinreg_input_error", "torchlinreg_error"))
+    c("formula_error", "input_error"))
 }
 
 check_file_arguments <- function(paths, weights, options) {
   if (!is.character(paths) || !length(paths) || anyNA(paths)) {
     abort("'paths' must be a character vector of files, directories or glob patterns.",
-          c("torchlinreg_input_error", "torchlinreg_error"))
+          "input_error")
   }
   if (!is.null(weights) && !(is.character(weights) && length(weights) == 1L && !is.na(weights))) {
     abort(paste0("'weights' names a column of the files, as a string (weights = \"w\"); ",
                  "put weights that are not in the files into them as a column."),
-          c("torchlinreg_input_error", "torchlinreg_error"))
+          "input_error")
   }
   if (length(options) && (is.null(names(options)) || !all(nzchar(names(options))))) {
     abort(paste0("options in ... must be named (e.g. momentum = 0.9); give several files as ",
                  "one vector, paths = c(\"a.csv\", \"b.csv\")."),
-          c("torchlinreg_input_error", "torchlinreg_error"))
+          "input_error")
   }
 }
 
@@ -186,9 +194,10 @@ empty_model_frame <- function(formula, roles, predictors) {
   stats::model.frame(plain, data)
 }
 
-# The torch_lm object from the bridge's numbers, built by as_torch_lm() over
-# a design with no rows; the parts that need the rows are then taken out.
-as_files_fit <- function(out, frame, has_intercept) {
+# The torch_lm_files components from the bridge's numbers, built by
+# torch_lm_parts() over a design with no rows; the parts that need the rows
+# are then taken out.
+files_parts <- function(out, frame, has_intercept) {
   terms <- attr(frame, "terms")
   x <- stats::model.matrix(terms, frame)
   y <- stats::model.response(frame, "numeric")
@@ -197,14 +206,12 @@ as_files_fit <- function(out, frame, has_intercept) {
   k <- length(out$response_names)
   out$fitted_values <- out$residuals <- matrix(numeric(0), 0L, k)
   out$train_index <- out$valid_index <- integer(0)
-  z <- as_torch_lm(out, x, y, NULL, NULL, has_intercept)
+  z <- torch_lm_parts(out, x, y, NULL, has_intercept)
   z[c("residuals", "fitted.values", "train_rows", "valid_rows")] <- NULL
   z$n_train <- out$n_train
   z$n_valid <- out$n_valid
   z$terms <- terms
   z$xlevels <- stats::.getXlevels(terms, frame)
-  class(z) <- c("torch_lm_files", class(z))
-  attr(z, "python_fit") <- out$python_fit
   z
 }
 
@@ -217,13 +224,13 @@ require_pyarrow <- function() {
                reticulate::py_config()$python, " cannot import (", problem, "); ",
                "install_torchlinreg(extras = \"files\") adds it to the virtualenv it makes ",
                "(or pip install 'torchlinreg[files]' in that Python)."),
-        c("torchlinreg_python_missing", "torchlinreg_error"))
+        "python_missing")
 }
 
 rows_not_kept <- function(what) {
   abort(sprintf(paste0("%s needs the rows, which a fit from files does not keep (only their ",
                        "moments); read the data into R and use torch_lm() for it."), what),
-        c("torchlinreg_rows_not_kept", "torchlinreg_input_error", "torchlinreg_error"))
+        c("rows_not_kept", "input_error"))
 }
 
 #' @rdname torch_lm_files
@@ -256,10 +263,10 @@ predict.torch_lm_files <- function(object, newdata, ...,
   if (missing(newdata) || is.null(newdata)) {
     abort(paste0("predict() on a fit from files needs newdata (a data frame of the predictor ",
                  "columns): the fitted rows were not kept."),
-          c("torchlinreg_rows_not_kept", "torchlinreg_input_error", "torchlinreg_error"))
+          c("rows_not_kept", "input_error"))
   }
   interval <- match.arg(interval)
-  if (interval == "prediction" && missing(weights) && !is.null(object$weights_column)) {
+  if (interval == "prediction" && missing(weights) && !is.null(object$weight_column)) {
     warning("Assuming constant prediction variance even though model fit is weighted\n")
   }
   NextMethod()
@@ -292,6 +299,112 @@ model.matrix.torch_lm_files <- function(object, ...) rows_not_kept("model.matrix
 #' @rdname torch_lm_files
 #' @export
 weights.torch_lm_files <- function(object, ...) {
-  if (is.null(object$weights_column)) return(NULL)
-  rows_not_kept(sprintf("weights() (the column '%s')", object$weights_column))
+  if (is.null(object$weight_column)) return(NULL)
+  rows_not_kept(sprintf("weights() (the column '%s')", object$weight_column))
+}
+
+# --- lm()'s functions on a fit from files ------------------------------------------------------
+# Those that need the rows (through its qr or residuals) say so with the
+# classed error; those computable from the moments are computed from them.
+
+#' @rdname torch_lm_files
+#' @param model,fit,x,z,k,scale,REML,which As for the `lm` methods of these
+#'   generics (for `plot()`, numbers, lm()'s diagnostics, need the rows).
+#' @export
+logLik.torch_lm_files <- function(object, REML = FALSE, ...) {
+  if (REML) rows_not_kept("logLik(REML = TRUE)")
+  if (!is.null(object$weight_column)) rows_not_kept("logLik() of a weighted fit (sum(log(w)))")
+  if (inherits(object, "torch_mlm")) stop("'logLik.lm' does not support multiple responses")
+  # logLik.lm() from the residual sum of squares and the number of rows.
+  n <- object$inference$n_obs
+  value <- 0.5 * (-n * (log(2 * pi) + 1 - log(n) + log(stats::deviance(object))))
+  structure(value, nall = n, nobs = n, df = object$rank + 1, class = "logLik")
+}
+
+#' @rdname torch_lm_files
+#' @export
+extractAIC.torch_lm_files <- function(fit, scale = 0, k = 2, ...) {
+  # extractAIC.lm() with the number of rows from the moments.
+  n <- fit$inference$n_obs
+  edf <- n - fit$df.residual
+  rss <- stats::deviance(fit)
+  dev <- if (scale > 0) rss / scale - n else n * log(rss / n)
+  c(edf, dev + k * edf)
+}
+
+#' @rdname torch_lm_files
+#' @export
+anova.torch_lm_files <- function(object, ...) {
+  # Nested models compare deviances (anova.lmlist()); one model's
+  # sequential sums of squares need its effects, from the rows.
+  if (!length(list(...))) rows_not_kept("anova() of one model (its sequential sums of squares)")
+  NextMethod()
+}
+
+#' @rdname torch_lm_files
+#' @export
+variable.names.torch_lm_files <- function(object, full = FALSE, ...) {
+  names(object$aliased)[full | !object$aliased]
+}
+
+#' @rdname torch_lm_files
+#' @param full As for [stats::variable.names()]: the aliased coefficients too.
+#' @export
+labels.torch_lm_files <- function(object, ...) {
+  attr(object$terms, "term.labels")[unique(object$assign[!object$aliased])]
+}
+
+#' @rdname torch_lm_files
+#' @export
+hatvalues.torch_lm_files <- function(model, ...) rows_not_kept("hatvalues()")
+
+#' @rdname torch_lm_files
+#' @export
+influence.torch_lm_files <- function(model, ...) rows_not_kept("influence()")
+
+#' @rdname torch_lm_files
+#' @export
+cooks.distance.torch_lm_files <- function(model, ...) rows_not_kept("cooks.distance()")
+
+#' @rdname torch_lm_files
+#' @export
+rstandard.torch_lm_files <- function(model, ...) rows_not_kept("rstandard()")
+
+#' @rdname torch_lm_files
+#' @export
+rstudent.torch_lm_files <- function(model, ...) rows_not_kept("rstudent()")
+
+#' @rdname torch_lm_files
+#' @export
+dfbeta.torch_lm_files <- function(model, ...) rows_not_kept("dfbeta()")
+
+#' @rdname torch_lm_files
+#' @export
+dfbetas.torch_lm_files <- function(model, ...) rows_not_kept("dfbetas()")
+
+#' @rdname torch_lm_files
+#' @export
+effects.torch_lm_files <- function(object, ...) rows_not_kept("effects()")
+
+#' @rdname torch_lm_files
+#' @export
+proj.torch_lm_files <- function(object, ...) rows_not_kept("proj()")
+
+#' @rdname torch_lm_files
+#' @export
+qr.torch_lm_files <- function(x, ...) rows_not_kept("qr()")
+
+#' @rdname torch_lm_files
+#' @export
+kappa.torch_lm_files <- function(z, ...) rows_not_kept("kappa()")
+
+#' @rdname torch_lm_files
+#' @export
+alias.torch_lm_files <- function(object, ...) rows_not_kept("alias()")
+
+#' @rdname torch_lm_files
+#' @export
+plot.torch_lm_files <- function(x, which = c("loss", "parameters"), ...) {
+  if (is.numeric(which)) rows_not_kept("plot(which = <number>), lm()'s diagnostic plots,")
+  NextMethod()
 }

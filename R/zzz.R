@@ -6,6 +6,8 @@
 }
 
 #' @importFrom stats coef vcov confint fitted residuals nobs formula model.frame
-#' @importFrom stats model.matrix weights deviance predict
+#' @importFrom stats model.matrix weights deviance predict logLik extractAIC anova
+#' @importFrom stats variable.names hatvalues influence cooks.distance rstandard rstudent
+#' @importFrom stats dfbeta dfbetas effects proj alias
 #' @importFrom graphics plot
 NULL

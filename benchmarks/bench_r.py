@@ -6,8 +6,10 @@ import torchlinreg as tl
 from common import R_READ_DATA, make_data, run_rscript, timed, warm_up
 
 R_SCRIPT = "suppressMessages(library(torchlinreg))" + R_READ_DATA + r"""
+# qr = FALSE: the Python function computes no QR decomposition, and torch_lm()'s
+# default (qr = TRUE, R's qr() of the design, as lm() keeps it) is not the R layer.
 run <- function(data, formula) {
-  suppressWarnings(torch_lm(formula, data = data, epochs = 1000, tol = 0, seed = 1))
+  suppressWarnings(torch_lm(formula, data = data, epochs = 1000, tol = 0, seed = 1, qr = FALSE))
 }
 # The Python function torch_lm() calls, called directly from this R process on the
 # model matrix: what torch_lm() costs beyond it is the R layer alone.

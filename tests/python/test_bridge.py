@@ -231,3 +231,21 @@ def test_fit_files_errors_come_back_typed(csv_rows, tmp_path):
     assert "nope" in unknown["error"]["message"]
     rows = bridge.call("fit_files", {"paths": paths, "response": "y", "batch_rows": 2.5})
     assert rows["error"]["types"][0] == "OptionError"
+
+
+@pytest.mark.parametrize("intercept", [True, False])
+def test_fit_matrix_without_columns_fits_the_intercept_or_nothing(cars_like, intercept):
+    # R's y ~ 1 sends its one column of ones (the intercept), y ~ 0 none: the
+    # design left over has no columns, which the training-data hash cannot take.
+    _, y = cars_like
+    x = np.ones((50, 1)) if intercept else np.zeros((50, 0))
+    out = bridge.fit_matrix(x, y, names=[], intercept=intercept,
+                            intercept_column=0 if intercept else None, seed=1)
+    expected = [np.mean(y)] if intercept else []
+    np.testing.assert_allclose(out["coefficients"][0], expected, rtol=1e-10)
+    assert out["inference"]["rank"] == int(intercept)
+    predicted = bridge.predict_matrix(x, out["coefficients"], out["aliased"],
+                                      out["inference"]["cov_unscaled"], out["inference"]["sigma"],
+                                      out["inference"]["df_residual"], interval="confidence")
+    np.testing.assert_allclose(predicted["fit"][:, 0], np.full(50, np.mean(y) if intercept else 0))
+    assert predicted["se_fit"].shape == (50, 1)

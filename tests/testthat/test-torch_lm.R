@@ -136,8 +136,8 @@ test_that("validation holds rows out and lm() is compared on the training rows",
 
 test_that("settings reach Python and are recorded", {
   skip_if_no_python()
-  fit <- torch_lm(dist ~ speed, data = cars, optimizer = "sgd", lr = 0.05, epochs = 50,
-                  momentum = 0.5, seed = 11, tol = 0)
+  fit <- quiet(torch_lm(dist ~ speed, data = cars, optimizer = "sgd", lr = 0.05, epochs = 50,
+                        momentum = 0.5, seed = 11, tol = 0))
   expect_equal(fit$settings$optimizer, "sgd")
   expect_equal(fit$settings$lr, 0.05)
   expect_equal(fit$settings$optimizer_options$momentum, 0.5)

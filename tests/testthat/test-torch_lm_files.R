@@ -26,7 +26,7 @@ test_that("one response from a CSV file matches lm() and torch_lm() on the same 
   skip_if_no_python()
   path <- write_csv(mtcars)
   fit <- torch_lm_files(mpg ~ wt + hp + qsec, path, seed = 1)
-  expect_s3_class(fit, c("torch_lm_files", "torch_lm"), exact = TRUE)
+  expect_s3_class(fit, c("torch_lm_files", "torch_lm", "lm"), exact = TRUE)
   expect_true(fit$convergence$converged)
   expect_equal(c(fit$n_train, fit$n_valid), c(32, 0))
   reference <- lm(mpg ~ wt + hp + qsec, data = mtcars)
@@ -79,7 +79,7 @@ test_that("two responses with cbind() match lm(cbind())", {
   path <- write_csv(mtcars)
   fit <- torch_lm_files(cbind(mpg, qsec) ~ wt + hp + disp, path, seed = 3)
   reference <- lm(cbind(mpg, qsec) ~ wt + hp + disp, data = mtcars)
-  expect_s3_class(fit, c("torch_lm_files", "torch_mlm", "torch_lm"), exact = TRUE)
+  expect_s3_class(fit, c("torch_lm_files", "torch_mlm", "torch_lm", "mlm", "lm"), exact = TRUE)
   expect_identical(dimnames(coef(fit)), dimnames(coef(reference)))
   expect_close(coef(fit), coef(reference), 1e-8)
   expect_identical(dimnames(vcov(fit)), dimnames(vcov(reference)))
@@ -212,4 +212,41 @@ test_that("unknown columns, missing files and misused arguments are typed errors
   expect_error(torch_lm_files(mpg ~ wt, path, path), "paths = c\\(",
                class = "torchlinreg_input_error")
   expect_error(torch_lm_files(mpg ~ wt, path, lr = -1), class = "torchlinreg_option_error")
+})
+
+test_that("lm()'s functions on file fits: from the moments, or the classed error", {
+  skip_if_no_python()
+  skip_if_not_installed("broom")
+  path <- write_csv(mtcars)
+  small <- torch_lm_files(mpg ~ wt, path, seed = 1)
+  fit <- torch_lm_files(mpg ~ wt + hp + qsec, path, seed = 1)
+  reference_small <- lm(mpg ~ wt, data = mtcars)
+  reference <- lm(mpg ~ wt + hp + qsec, data = mtcars)
+  # nested models compare deviances, as anova.lmlist() does for lm()
+  expect_identical(capture.output(print(anova(small, fit))),
+                   capture.output(print(anova(reference_small, reference))))
+  expect_close(as.matrix(anova(small, fit)), as.matrix(anova(reference_small, reference)), 1e-8)
+  for (f in list(logLik, AIC, BIC, extractAIC, sigma, nobs, variable.names, labels,
+                 function(f) variable.names(f, full = TRUE))) {
+    expect_equal(f(fit), f(reference), tolerance = 1e-8)
+  }
+  expect_identical(attributes(logLik(fit)), attributes(logLik(reference)))
+  tidied <- broom::tidy(fit, conf.int = TRUE)
+  expected <- broom::tidy(reference, conf.int = TRUE)
+  expect_identical(tidied$term, expected$term)
+  expect_close(as.matrix(tidied[-1]), as.matrix(expected[-1]), 1e-8)
+  glanced <- generics::glance(fit)
+  expected <- broom::glance(reference)
+  expect_close(unlist(glanced[names(expected)]), unlist(expected), 1e-8)
+  for (f in list(anova, hatvalues, influence, cooks.distance, rstandard, rstudent, dfbeta,
+                 dfbetas, effects, proj, qr, kappa, alias, residuals, fitted, model.frame,
+                 model.matrix, case.names, simulate, function(f) plot(f, which = 1),
+                 function(f) predict(f, type = "terms"), broom::augment)) {
+    expect_error(f(fit), class = "torchlinreg_rows_not_kept")
+  }
+  # a weighted fit's log-likelihood needs every weight: not kept either
+  weighted <- torch_lm_files(mpg ~ wt, path, weights = "cyl", seed = 1)
+  expect_error(logLik(weighted), class = "torchlinreg_rows_not_kept")
+  expect_true(is.na(generics::glance(weighted)$AIC))
+  expect_error(weights(weighted), class = "torchlinreg_rows_not_kept")
 })

@@ -217,5 +217,6 @@ def fingerprint(data):
             continue
         array = np.ascontiguousarray(tensor.detach().cpu().numpy())
         digest.update(f"{array.shape}{array.dtype}".encode())
-        digest.update(memoryview(array).cast("B"))
+        if array.size:  # (memoryview cannot cast an empty array: a design of no columns)
+            digest.update(memoryview(array).cast("B"))
     return digest.hexdigest()

@@ -311,8 +311,8 @@ def predict_matrix(x, coefficients, aliased, cov_unscaled, sigma, df_residual,
     coefficients = _matrix(coefficients, "coefficients")
     if coefficients.shape[1] == 1 and np.asarray(aliased).size > 1:
         coefficients = coefficients.T
-    cov = np.asarray(cov_unscaled, dtype=np.float64).reshape(
-        int(np.sum(~np.asarray(aliased, dtype=bool))), -1)
+    kept = int(np.sum(~np.asarray(aliased, dtype=bool)))
+    cov = np.asarray(cov_unscaled, dtype=np.float64).reshape(kept, kept)  # (0, 0) for y ~ 0
     # Rows of newdata with missing values (na.pass) predict NA, quietly.
     with np.errstate(invalid="ignore"):
         return prediction_intervals(_matrix(x, "x"), coefficients,
@@ -330,7 +330,8 @@ def conf_int(estimate, std_error, df_residual, level=0.95):
     numbers = SimpleNamespace(estimate=_matrix(estimate, "estimate"),
                               std_error=_matrix(std_error, "std_error"),
                               df_residual=as_int(df_residual, "df_residual"))
-    return Inference.conf_int(numbers, float(level))
+    with np.errstate(invalid="ignore"):  # aliased coefficients: NA limits, quietly
+        return Inference.conf_int(numbers, float(level))
 
 
 def save_fit(fit, path, r_object=None):

@@ -1,3 +1,73 @@
+# The progress of a fit (R/progress.R): Python's bar in the one bridge call,
+# the same fit bit for bit with or without it; the core's warnings as R
+# warnings; and Ctrl-C, which returns the fit so far.
+
+test_that("verbose = TRUE shows the core's bar and changes nothing, bit for bit", {
+  skip_if_no_python()
+  same <- function(a, b) {
+    expect_identical(coef(a), coef(b))
+    expect_identical(a$history, b$history)
+    expect_identical(a$convergence, b$convergence)
+    expect_identical(a$settings, b$settings)
+  }
+  plain <- torch_lm(dist ~ speed, data = cars, seed = 1, verbose = FALSE)
+  expect_identical(plain$convergence$stop_reason, "converged")
+  same(torch_lm(dist ~ speed, data = cars, seed = 1, verbose = TRUE), plain)
+  # minibatches up to the epoch limit
+  args <- list(formula = mpg ~ hp + wt, data = mtcars, seed = 5, batch_size = 8, epochs = 20,
+               optimizer = "sgd", lr = 0.01)
+  plain <- quiet(do.call(torch_lm, c(args, verbose = FALSE)))
+  with_bar <- quiet(do.call(torch_lm, c(args, verbose = TRUE)))
+  expect_identical(plain$convergence$stop_reason, "max_epochs")
+  same(with_bar, plain)
+  # and a resumed fit with a bar is the straight one
+  resumed <- quiet(torch_lm(mpg ~ hp + wt, data = mtcars, resume = plain, epochs = 20,
+                            verbose = TRUE))
+  straight <- quiet(do.call(torch_lm, c(utils::modifyList(args, list(epochs = 40)), verbose = FALSE)))
+  same(resumed, straight)
+})
+
+test_that("the bar is drawn on the R process's standard error, by the one Python call", {
+  skip_if_no_python()
+  script <- withr::local_tempfile(fileext = ".R")
+  writeLines(c("library(torchlinreg)",
+               "fit <- torch_lm(dist ~ speed, data = cars, seed = 1, verbose = TRUE)",
+               "fit <- torch_lm(dist ~ speed, data = cars, seed = 1, verbose = FALSE)"), script)
+  withr::local_envvar(R_LIBS = paste(.libPaths(), collapse = .Platform$path.sep),
+                      TORCHLINREG_PYTHON = torchlinreg:::find_python()$python)
+  err <- withr::local_tempfile()
+  out <- system2(file.path(R.home("bin"), "Rscript"), script, stdout = TRUE, stderr = err)
+  bar <- paste(readLines(err, warn = FALSE), collapse = "\n")
+  expect_match(bar, "/10000 [", fixed = TRUE)
+  expect_match(bar, "step/s")
+  expect_length(out, 0)
+})
+
+test_that("the core's warnings are R warnings of the Python class, once", {
+  skip_if_no_python()
+  for (verbose in c(FALSE, TRUE)) {
+    warned <- list()
+    short <- withCallingHandlers(
+      torch_lm(dist ~ speed, data = cars, seed = 1, epochs = 20, verbose = verbose),
+      warning = function(w) {
+        warned[[length(warned) + 1]] <<- w
+        invokeRestart("muffleWarning")
+      })
+    expect_length(warned, 1)
+    expect_s3_class(warned[[1]], "torchlinreg_convergence_warning")
+    expect_s3_class(warned[[1]], "torchlinreg_warning")
+    expect_match(conditionMessage(warned[[1]]), "stopped after 20")
+    expect_identical(short$convergence$stop_reason, "max_epochs")
+  }
+  expect_silent(torch_lm(dist ~ speed, data = cars, seed = 1))
+})
+
+test_that("verbose = NULL asks Python for a bar only in interactive sessions", {
+  expect_false(torchlinreg:::python_verbose(NULL))
+  expect_true(torchlinreg:::python_verbose(TRUE))
+  expect_false(torchlinreg:::python_verbose(FALSE))
+})
+
 # Ctrl-C (a real SIGINT) while torch_lm() is inside Python returns the fit so
 # far, marked "interrupted" (issue 6). R owns SIGINT; the bridge hands it to
 # Python for each call and gives it back afterwards.
@@ -85,7 +155,7 @@ test_that("SIGINT during a single torch_lm() call returns the fit so far, marked
   expect_interrupted_fit(interrupted_child(verbose = FALSE))
 })
 
-test_that("SIGINT during a fit in chunks (verbose = TRUE) returns the fit so far", {
+test_that("SIGINT during a fit with the progress bar (verbose = TRUE) returns the fit so far", {
   skip_if_no_python()
   skip_on_os("windows")
   expect_interrupted_fit(interrupted_child(verbose = TRUE))

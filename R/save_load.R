@@ -36,11 +36,8 @@
 #' steps in one go, bit for bit. Options left out are taken from the fit
 #' being resumed; only `epochs` and `tol` may differ.
 #'
-#' The progress bar of [torch_lm()] (`verbose = TRUE`, or in interactive
-#' sessions a fit that runs longer than a second) is made this way: the fit
-#' runs in chunks of epochs, each resuming the one before, so the result is
-#' the same, bit for bit, as without the bar. Pressing Ctrl-C between two
-#' chunks returns the fit so far, with `stop_reason` `"interrupted"`.
+#' A fit interrupted with Ctrl-C (`stop_reason` `"interrupted"`) resumes
+#' the same way.
 #'
 #' @param fit A `torch_lm` object from this session or from `load_fit()`.
 #' @param path File name; `.npz` is added when missing.
@@ -57,7 +54,7 @@
 save_fit <- function(fit, path) {
   handle <- python_fit(fit)
   if (!is.character(path) || length(path) != 1 || is.na(path)) {
-    abort("'path' must be one file name.", c("torchlinreg_input_error", "torchlinreg_error"))
+    abort("'path' must be one file name.", "input_error")
   }
   object <- fit
   attr(object, "python_fit") <- NULL
@@ -71,36 +68,38 @@ save_fit <- function(fit, path) {
 load_fit <- function(path) {
   if (!is.character(path) || length(path) != 1 || !file.exists(path)) {
     abort(sprintf("no file %s to load.", encodeString(as.character(path)[1], quote = "'")),
-          c("torchlinreg_input_error", "torchlinreg_error"))
+          "input_error")
   }
   out <- bridge_call("load_fit", path = path.expand(path))
   tree <- out$r_object
   if (is.null(tree)) {
     abort(paste0(path, " was saved from Python (fit.save()) and holds no R object; load it in ",
                  "Python with torchlinreg.load(), or fit in R and save it with save_fit()."),
-          c("torchlinreg_input_error", "torchlinreg_error"))
+          "input_error")
   }
   if (!identical(tree$format, "torchlinreg-r-fit") || as.integer(tree$version) > 1L) {
     abort(paste0(path, " holds an R object of a format this torchlinreg cannot read; ",
-                 "update torchlinreg."), c("torchlinreg_input_error", "torchlinreg_error"))
+                 "update torchlinreg."), "input_error")
   }
   fit <- decode_value(tree$object)
-  attr(fit, "python_fit") <- out$python_fit
-  fit
+  # Saved before the component was renamed (its old name partially matched fit$weights).
+  names(fit)[names(fit) == "weights_column"] <- "weight_column"
+  new_torch_lm(unclass(fit), several = inherits(fit, "torch_mlm"),
+               files = inherits(fit, "torch_lm_files"), python_fit = out$python_fit)
 }
 
 # The live Python LinearFit behind `fit`, or a classed error saying why not.
 python_fit <- function(fit) {
   if (!inherits(fit, "torch_lm")) {
     abort("expected a torch_lm fit (from torch_lm(), torch_lm_fit() or load_fit()).",
-          c("torchlinreg_input_error", "torchlinreg_error"))
+          "input_error")
   }
   handle <- attr(fit, "python_fit", exact = TRUE)
   if (is.null(handle) || !inherits(handle, "python.builtin.object") ||
       reticulate::py_is_null_xptr(handle)) {
     abort(paste0("this fit has no Python state (it was restored with readRDS(), or made in ",
                  "another R session); save fits with save_fit() and read them with load_fit() ",
-                 "to keep them resumable."), c("torchlinreg_input_error", "torchlinreg_error"))
+                 "to keep them resumable."), "input_error")
   }
   handle
 }
@@ -136,7 +135,7 @@ encode_value <- function(x) {
   } else {
     abort(sprintf("save_fit() cannot store a value of type '%s' (class %s).", typeof(x),
                   paste(class(x), collapse = "/")),
-          c("torchlinreg_input_error", "torchlinreg_error"))
+          "input_error")
   }
   if (!is.environment(x) && length(attrs)) {
     node$a <- list(n = as.list(names(attrs)), v = unname(lapply(attrs, encode_value)))
@@ -156,7 +155,7 @@ decode_value <- function(node) {
     integer = as.integer(node$v),
     logical = as.logical(as.integer(node$v)),
     abort(sprintf("unknown value kind '%s' in the file.", kind),
-          c("torchlinreg_input_error", "torchlinreg_error")))
+          "input_error"))
   if (kind %in% c("character", "double", "integer", "logical")) {
     x <- as.vector(x, kind)
     na <- as.integer(unlist(node$na))
@@ -188,63 +187,4 @@ deparse_exact <- function(x) {
     if (identical(deparse(back, width.cutoff = 500L, control = exact), reference)) break
   }
   text
-}
-
-# --- the progress bar: a fit in chunks of epochs, each resuming the last ---------------------
-
-# `core(resume, epochs, verbose, hold_warnings)` runs one bridge fit. The
-# chunks are sized to take about half a second each (the first is 1% of the
-# epochs), so a quick fit makes few calls. With `lazy`, the bar appears only
-# once the fit has run for a second. Only the last chunk's warnings are
-# raised (as R warnings): the earlier chunks all stop at their epoch limit.
-fit_in_chunks <- function(core, options, handle, previous, lazy) {
-  base <- if (is.null(previous)) 0 else previous$convergence$n_iter
-  total <- options$epochs %||%
-    (if (!is.null(previous)) previous$settings$epochs else if (is.null(options$batch_size)) 10000 else 100)
-  total <- as.integer(total)
-  started <- proc.time()[["elapsed"]]
-  chunk <- max(1L, as.integer(ceiling(total / 100)))
-  done <- 0L
-  out <- NULL
-  bar <- NULL
-  on.exit(if (!is.null(bar)) close(bar))
-  repeat {
-    steps <- min(chunk, total - done)
-    before <- proc.time()[["elapsed"]]
-    next_out <- tryCatch(core(handle, steps, verbose = FALSE, hold_warnings = TRUE),
-                         interrupt = function(e) NULL)
-    if (is.null(next_out)) {
-      if (is.null(out)) {
-        abort("the fit was interrupted before its first steps finished; there is nothing to return.",
-              c("torchlinreg_interrupted", "torchlinreg_error"))
-      }
-      out$convergence$stop_reason <- "interrupted"
-      out$convergence$converged <- FALSE
-      out$warnings <- list()
-      break
-    }
-    out <- next_out
-    handle <- out$python_fit
-    done <- as.integer(out$convergence$n_iter - base)
-    now <- proc.time()[["elapsed"]]
-    if (is.null(bar) && (!lazy || now - started > 1)) {
-      bar <- utils::txtProgressBar(min = 0, max = total, style = 3)
-    }
-    if (!is.null(bar)) utils::setTxtProgressBar(bar, if (identical(out$convergence$stop_reason, "max_epochs")) done else total)
-    if (!identical(out$convergence$stop_reason, "max_epochs") || done >= total) break
-    rate <- steps / max(now - before, 1e-3)
-    chunk <- max(1L, as.integer(min(ceiling(rate * 0.5), total - done)))
-  }
-  # The settings say what one call would have: the epoch limit of the whole fit.
-  out$settings$epochs <- as.integer(base + total)
-  reticulate::py_set_item(reticulate::py_get_attr(handle, "settings"), "epochs",
-                          as.integer(base + total))
-  for (held in out$warnings) {
-    types <- c(held$type, "Warning")
-    warning(structure(list(message = held$message, call = NULL),
-                      class = c(unique(paste0("torchlinreg_", snake_case(types))), "warning",
-                                "condition")))
-  }
-  out$warnings <- NULL
-  out
 }
