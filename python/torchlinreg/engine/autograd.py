@@ -11,6 +11,9 @@ import torch
 from ..inputs.rows import epoch_order
 from .linalg import aliased_columns, with_intercept
 from .loss import squared_error_by_output
+from .moments import moments
+from .preconditioning import preconditioned, root_of_rows
+from .quadratic import Quadratic
 from .scaling import Scaler
 
 
@@ -73,10 +76,13 @@ def _autograd_splits(X, Y, w, valid, settings):
     scaler = (Scaler.fit(X[:, kept], Y, w, settings.intercept) if settings.standardize
               else Scaler.identity(int(kept.sum()), Y.shape[1], X.dtype).to(X.device))
     if settings.precondition == "qr":
-        from .preconditioning import qr_quadratic, root_of_rows
-        total = float(X.shape[0] if w is None else w.sum())
-        _, rotation = qr_quadratic(root_of_rows(X[:, kept], Y, w), scaler.to("cpu"), total,
-                                   settings.intercept, int(kept.sum()))
+        # The same coordinates as the moments engine's, chosen the same way.
+        X_kept, cpu_scaler = X[:, kept], scaler.to("cpu")
+        mom = moments(X_kept, Y, w)
+        quadratic = Quadratic.from_moments(mom, cpu_scaler, settings.intercept,
+                                           centred=settings.intercept)
+        _, rotation = preconditioned(quadratic, cpu_scaler, mom.total, settings.intercept,
+                                     lambda: root_of_rows(X_kept, Y, w))
         scaler = scaler.with_rotation(rotation.to(X.device))
     train_split = Split(scaler.transform_x(X[:, kept]), scaler.transform_y(Y), w)
     valid_split = None if valid is None else Split(

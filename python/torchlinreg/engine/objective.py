@@ -19,8 +19,7 @@ import torch
 from ..inputs.rows import epoch_order
 from .linalg import aliased_from_gram, aliased_of_rows
 from .minibatch import BATCHES_PER_BLOCK, BlockMemory, standardize_rows, step_batches
-from .preconditioning import (moments_rotation, needs_rows, qr_quadratic, root_of_rows,
-                              rotate_quadratic)
+from .preconditioning import preconditioned, root_of_rows, rotate_quadratic
 from .quadratic import Quadratic
 from .moments import moments, restrict, scaler_from_moments
 
@@ -142,13 +141,8 @@ def quadratics(train_mom, valid_mom, intercept, precondition, dtype, root_of=Non
     train = Quadratic.from_moments(train_mom, scaler, intercept, intercept and standardize)
     if precondition != "qr":
         return scaler, train, valid, aliased
-    if needs_rows(train, intercept):
-        kept_root = root_of().restrict(kept.numpy(), len(kept))
-        train, rotation = qr_quadratic(kept_root, scaler, train_mom.total, intercept,
-                                       train_mom.n_features)
-    else:
-        rotation = moments_rotation(train, intercept)
-        train = rotate_quadratic(train, rotation, intercept)
+    train, rotation = preconditioned(train, scaler, train_mom.total, intercept,
+                                     lambda: root_of().restrict(kept.numpy(), len(kept)))
     if valid is not None:
         valid = rotate_quadratic(valid, rotation, intercept)
     return scaler.with_rotation(rotation), train, valid, aliased

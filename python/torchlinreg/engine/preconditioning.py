@@ -188,6 +188,21 @@ def _upper_inverse(R):
     return inverse
 
 
+def preconditioned(quadratic, scaler, total, intercept, root_of):
+    """``(quadratic in u, rotation M)`` from the standardized training ``quadratic``.
+
+    The factor comes from the moments when they are good enough (see
+    :func:`needs_rows`), else from ``root_of()``, the kept columns'
+    :class:`RowRoot`. Every engine goes through here, so they all step in
+    the same coordinates (Adam is not invariant under rotations).
+    """
+    n_features = quadratic.gram.shape[0] - int(intercept)
+    if needs_rows(quadratic, intercept):
+        return qr_quadratic(root_of(), scaler, total, intercept, n_features)
+    rotation = moments_rotation(quadratic, intercept)
+    return rotate_quadratic(quadratic, rotation, intercept), rotation
+
+
 def needs_rows(quadratic, intercept):
     """Whether the QR factor must come from the rows: True unless the standardized
     design is so well conditioned that its moments give the factor to 1e-12.
