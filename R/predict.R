@@ -49,7 +49,8 @@ predict.torch_lm <- function(object, newdata, se.fit = FALSE,
   out <- bridge_call("predict_matrix", x = unname(x), coefficients = inf$core_coefficients,
                      aliased = inf$core_aliased, cov_unscaled = inf$cov_unscaled,
                      sigma = unname(inf$sigma), df_residual = inf$df_residual,
-                     interval = interval, level = level, pred_weights = weights)
+                     interval = interval, level = level, pred_weights = weights,
+                     center = inf$center, weight_total = inf$weight_total)
   prediction <- shape_prediction(object, out, design, interval, se.fit)
   # predict.lm() names the standard errors of the fitted rows only when weighted.
   if (se.fit && missing(newdata) && is.null(object$weights)) prediction$se.fit <- unname(prediction$se.fit)

@@ -71,7 +71,8 @@
 torch_lm_files <- function(formula, paths, ..., format = NULL, batch_rows = NULL,
                            weights = NULL, optimizer = "adam", lr = NULL, epochs = NULL,
                            batch_size = NULL, validation = 0, standardize = TRUE,
-                           dtype = "float64", seed = NULL, tol = NULL) {
+                           dtype = "float64", seed = NULL, tol = NULL, precondition = NULL,
+                           stop_iter = NULL) {
   cl <- match.call()
   formula <- stats::as.formula(formula)
   roles <- formula_columns(formula)
@@ -83,7 +84,7 @@ torch_lm_files <- function(formula, paths, ..., format = NULL, batch_rows = NULL
     batch_rows = batch_rows, weights = weights, intercept = roles$intercept,
     optimizer = optimizer, lr = lr, epochs = epochs, batch_size = batch_size,
     validation = validation, standardize = standardize, dtype = dtype, seed = seed, tol = tol,
-    ...)
+    precondition = precondition, patience = stop_iter, ...)
   predictors <- setdiff(unlist(out$term_names), if (roles$intercept) "(Intercept)")
   frame <- empty_model_frame(formula, roles, predictors)
   z <- files_parts(out, frame, roles$intercept)

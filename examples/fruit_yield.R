@@ -24,7 +24,8 @@ print(fruit)
 # raw-scale SGD (lr = 1e-5 for 100 epochs) stops far from the least-squares
 # answer; standardizing lets a plain learning rate reach it.
 fit <- torch_lm(cbind(apples, oranges) ~ temperature + rainfall + humidity, data = fruit,
-                optimizer = "sgd", lr = 0.05, momentum = 0.9, seed = 1)
+                optimizer = "sgd", lr = 0.05, momentum = 0.9, seed = 1,
+                precondition = "standardize")  # the tutorial's z-scored columns
 print(fit)
 print(summary(fit))
 

@@ -23,7 +23,8 @@ str(ultra_winners)
 
 fit <- torch_lm(time_in_seconds ~ distance + elevation_gain + elevation_loss,
                 data = ultra_winners, optimizer = "adam", lr = 0.1,
-                validation = 0.2, seed = 2021)
+                validation = 0.2, seed = 2021,
+                precondition = "standardize")  # the tutorial's z-scored columns and curves
 print(fit)
 cat("training rows:", length(fit$train_rows), " validation rows:", length(fit$valid_rows), "\n")
 

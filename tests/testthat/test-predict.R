@@ -22,3 +22,14 @@ test_that("levels and interval arguments are checked", {
   expect_identical(colnames(p), c("fit", "lwr", "upr"))
   expect_true(all(p[, "lwr"] < p[, "fit"] & p[, "fit"] < p[, "upr"]))
 })
+
+test_that("se.fit keeps its digits on a column far from zero (centred design)", {
+  skip_if_no_python()
+  set.seed(1)
+  d <- data.frame(x = 1e6 + rnorm(50), z = rnorm(50))
+  d$y <- 2 + 3 * d$x + d$z + rnorm(50)
+  new <- data.frame(x = 1e6 + c(-1, 0, 2), z = c(0, 1, -1))
+  ours <- predict(torch_lm(y ~ x + z, d, seed = 1), new, se.fit = TRUE)$se.fit
+  ref <- predict(lm(y ~ x + z, d), new, se.fit = TRUE)$se.fit
+  expect_close(ours, ref, rel = 1e-9)  # was 1.6e-4 off before the centred design
+})

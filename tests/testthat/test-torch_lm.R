@@ -162,3 +162,43 @@ test_that("the same seed gives the same fit from R and from Python", {
   expect_identical(coef(again), coef(fit))
   expect_identical(again$history, fit$history)
 })
+
+test_that("default fits reach lm() on ill-conditioned designs (precondition = 'qr')", {
+  skip_if_no_python()
+  cases <- list(list(Employed ~ ., longley),
+                list(Sepal.Length ~ Species * Petal.Length, iris),
+                list(dist ~ poly(speed, 3, raw = TRUE), cars))
+  for (case in cases) {
+    fit <- torch_lm(case[[1]], data = case[[2]], seed = 1)
+    ref <- lm(case[[1]], data = case[[2]])
+    expect_true(fit$convergence$converged)
+    expect_identical(fit$settings$precondition, "qr")
+    expect_lt(max(abs(coef(fit) - coef(ref))) / max(abs(coef(ref))), 1e-10)
+  }
+  weighted <- torch_lm(Employed ~ ., data = longley, weights = Population, seed = 1)
+  ref <- lm(Employed ~ ., data = longley, weights = Population)
+  expect_lt(max(abs(coef(weighted) - coef(ref))) / max(abs(coef(ref))), 1e-10)
+})
+
+test_that("precondition = 'standardize' is the tutorials' path, and its warning says what works", {
+  skip_if_no_python()
+  expect_warning(
+    fit <- torch_lm(Employed ~ ., data = longley, seed = 1, precondition = "standardize",
+                    epochs = 500),
+    class = "torchlinreg_convergence_warning", regexp = "precondition='qr'")
+  expect_identical(fit$settings$precondition, "standardize")
+  expect_false(fit$convergence$converged)
+  caught <- tryCatch(torch_lm(mpg ~ wt, data = mtcars, epochs = 20, seed = 1),
+                     torchlinreg_convergence_warning = function(w) conditionMessage(w))
+  expect_match(caught, "raise epochs to about")
+  expect_error(torch_lm(mpg ~ wt, data = mtcars, precondition = "cholesky"),
+               class = "torchlinreg_option_error")
+})
+
+test_that("stop_iter stops on the validation loss, as brulee's does", {
+  skip_if_no_python()
+  fit <- torch_lm(mpg ~ wt + hp, data = mtcars, seed = 1, validation = 0.25, stop_iter = 5)
+  expect_identical(fit$convergence$stop_reason, "early_stopping")
+  expect_error(torch_lm(mpg ~ wt, data = mtcars, stop_iter = 5),
+               class = "torchlinreg_option_error")
+})

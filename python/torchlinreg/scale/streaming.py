@@ -55,7 +55,7 @@ def fit_files(paths, response, predictors=None, *, format=None, batch_rows=None,
               weights=None, intercept=True, optimizer="adam", lr=None, epochs=None,
               batch_size=None, shuffle=True, validation=0.0, standardize=True, dtype="float64",
               seed=None, tol=None, init="zeros", engine="auto", device="cpu", verbose=None,
-              precondition=None, **optimizer_options):
+              precondition=None, patience=None, **optimizer_options):
     """Fit ``y ≈ X Wᵀ + b`` on Parquet or CSV files, reading them in row batches.
 
     The whole table is never in memory: one pass accumulates the sufficient
@@ -92,7 +92,7 @@ def fit_files(paths, response, predictors=None, *, format=None, batch_rows=None,
         shuffle; larger ``batch_rows`` mixes more). False keeps the file
         order, which equals ``fit(..., shuffle=False)`` on the rows in memory.
     intercept, optimizer, lr, epochs, batch_size, standardize, dtype, seed, tol, init, device,
-    verbose, precondition, **optimizer_options
+    verbose, precondition, patience, **optimizer_options
         As for :func:`torchlinreg.fit`. ``engine`` must be "auto" or "gram". On a
         GPU (``device``) each block read is copied there for the statistics and
         the minibatch steps.
@@ -119,7 +119,7 @@ def fit_files(paths, response, predictors=None, *, format=None, batch_rows=None,
         intercept=intercept, optimizer=optimizer, lr=lr, epochs=epochs, batch_size=batch_size,
         shuffle=shuffle, validation=validation, standardize=standardize, dtype=dtype, seed=seed,
         tol=tol, init=init, engine=engine, device=device, optimizer_options=optimizer_options,
-        precondition=precondition)
+        precondition=precondition, patience=patience)
     source = FileSource(table, predictors, responses, weights, batch_rows, settings)
     return fit_source(source, settings, verbose)
 
