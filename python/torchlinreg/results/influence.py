@@ -18,7 +18,6 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 import torch
-from scipy import stats
 
 from .inference import centred_design, centred_factor, row_blocks
 
@@ -99,6 +98,7 @@ class FitInfluence:
     @cached_property
     def cooks_distance(self):
         """Cook's distance and its F(p, df) p-value, as a tuple (statsmodels' order; R's ``cooks.distance``)."""
+        from scipy import stats  # imported on first use: ~0.4 s, off the fit path
         r = self.resid_studentized_internal
         factor = self._h / (1 - self._h)
         d = r ** 2 / self.k_vars * (factor if self._one else factor[:, None])
