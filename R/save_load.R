@@ -40,7 +40,12 @@
 #' the same way.
 #'
 #' @param fit A `torch_lm` object from this session or from `load_fit()`.
-#' @param path File name; `.npz` is added when missing.
+#' @param path File name, written exactly as given (atomically: a failed save
+#'   leaves the previous file whole).
+#' @param trust `FALSE` (the default): refuse a file whose stored formula,
+#'   terms or call use anything but arithmetic and the transformations of
+#'   model formulas, since [predict()] and [compare_lm()] evaluate them;
+#'   `TRUE` for a file you made yourself.
 #' @return `save_fit()`: the path written, invisibly. `load_fit()`: a
 #'   `torch_lm` object.
 #' @export
@@ -65,7 +70,7 @@ save_fit <- function(fit, path) {
 
 #' @rdname save_fit
 #' @export
-load_fit <- function(path) {
+load_fit <- function(path, trust = FALSE) {
   if (!is.character(path) || length(path) != 1 || !file.exists(path)) {
     abort(sprintf("no file %s to load.", encodeString(as.character(path)[1], quote = "'")),
           "input_error")
@@ -82,6 +87,7 @@ load_fit <- function(path) {
                  "update torchlinreg."), "input_error")
   }
   fit <- decode_value(tree$object)
+  if (!isTRUE(trust)) check_safe_language(fit, path)
   # Saved before the component was renamed (its old name partially matched fit$weights).
   names(fit)[names(fit) == "weights_column"] <- "weight_column"
   new_torch_lm(unclass(fit), several = inherits(fit, "torch_mlm"),
@@ -141,6 +147,79 @@ encode_value <- function(x) {
     node$a <- list(n = as.list(names(attrs)), v = unname(lapply(attrs, encode_value)))
   }
   node
+}
+
+# Functions a formula, its terms (predvars) and a torch_lm() call may use in a
+# file that load_fit() reads without trust = TRUE: what predict() and
+# compare_lm() then evaluate can only be arithmetic and the transformations
+# of model formulas, never system(), file access or other code.
+SAFE_FUNCTIONS <- c(
+  "~", "+", "-", "*", "/", "^", ":", "%in%", "%%", "%/%", "(", "==", "!=", "<", ">", "<=",
+  ">=", "&", "|", "!", "&&", "||", "[", "[[", "$", "c", "list", "cbind", "I", "offset",
+  "log", "log2", "log10", "log1p", "exp", "expm1", "sqrt", "abs", "sin", "cos", "tan",
+  "sign", "round", "floor", "ceiling", "trunc", "pmin", "pmax", "ifelse", "poly", "polym",
+  "ns", "bs", "factor", "ordered", "as.factor", "as.numeric", "as.integer", "as.double",
+  "as.character", "as.logical", "relevel", "interaction", "scale", "cut", "nlevels",
+  "levels", "is.na", "rev", "seq", "rep", "structure", "matrix", "lm", "torch_lm",
+  "torch_lm_fit", "torch_lm_files", "cbind", "na.omit", "na.exclude", "na.fail", "na.pass",
+  "contr.treatment", "contr.sum", "contr.helmert", "contr.poly", "::")
+SAFE_NAMESPACES <- c("base", "stats", "splines", "torchlinreg")
+
+# Stop unless every call stored in `x` (terms, predvars, the fit's call) uses
+# only SAFE_FUNCTIONS; the error names the first other one.
+check_safe_language <- function(x, path) {
+  # The fit's own call is never run as it is (compare_lm() puts lm() in its
+  # place), so only its arguments are checked.
+  call <- x$call
+  x$call <- NULL
+  bad <- unsafe_function(x)
+  if (is.null(bad) && is.call(call)) bad <- unsafe_arguments(call)
+  if (!is.null(bad)) {
+    abort(sprintf(paste0(
+      "%s stores a call to %s(), which load_fit() does not run: a saved fit's formula, ",
+      "terms and call may use only arithmetic and the transformations of model formulas. ",
+      "If you made this file yourself, load it with load_fit(path, trust = TRUE)."),
+      path, bad), "input_error")
+  }
+  invisible(TRUE)
+}
+
+unsafe_function <- function(x) {
+  if (is.call(x)) {
+    head <- x[[1L]]
+    if (is.call(head) && identical(head[[1L]], as.name("::")) &&
+        as.character(head[[2L]]) %in% SAFE_NAMESPACES) {
+      head <- head[[3L]]
+    }
+    if (!is.name(head) || !as.character(head) %in% SAFE_FUNCTIONS) {
+      return(paste(deparse(head), collapse = ""))
+    }
+    bad <- unsafe_arguments(x)
+    if (!is.null(bad)) return(bad)
+  } else if (is.list(x) || is.pairlist(x)) {
+    for (part in x) {
+      bad <- unsafe_function(part)
+      if (!is.null(bad)) return(bad)
+    }
+  }
+  for (name in names(attributes(x))) {
+    if (name %in% c("names", "row.names", "class", "dim", "dimnames", "levels")) next
+    bad <- unsafe_function(attr(x, name, exact = TRUE))
+    if (!is.null(bad)) return(bad)
+  }
+  NULL
+}
+
+# The first unsafe function in a call's arguments (an empty argument, as in
+# x[, 1], is skipped), or NULL.
+unsafe_arguments <- function(x) {
+  args <- as.list(x)[-1L]
+  for (i in seq_along(args)) {
+    if (is.symbol(args[[i]]) && !nzchar(as.character(args[[i]]))) next
+    bad <- unsafe_function(args[[i]])
+    if (!is.null(bad)) return(bad)
+  }
+  NULL
 }
 
 decode_value <- function(node) {

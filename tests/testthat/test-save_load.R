@@ -13,7 +13,7 @@ test_that("save_fit() and load_fit() round-trip a formula fit: every field, and 
   fit <- quiet(torch_lm(mpg ~ poly(hp, 2) + cyl + log(wt), data = data, weights = carb,
                         seed = 4, epochs = 300, tol = 0, validation = 0.2))
   path <- save_fit(fit, file.path(withr::local_tempdir(), "fit"))
-  expect_match(path, "\\.npz$")
+  expect_match(path, "/fit$")  # exactly the path given (no .npz added)
   loaded <- load_fit(path)
   expect_identical(without_python(loaded)[setdiff(names(fit), c("terms", "model", "call"))],
                    without_python(fit)[setdiff(names(fit), c("terms", "model", "call"))])
@@ -121,4 +121,37 @@ test_that("what cannot be saved, loaded or resumed says why, with a class", {
                class = "torchlinreg_error")
   expect_error(quiet(torch_lm(dist ~ speed, data = cars, resume = fit, optimizer = "sgd",
                               epochs = 5)), "optimizer", class = "torchlinreg_error")
+})
+
+test_that("load_fit() refuses a file whose terms or call would run code (issue 17, item 3)", {
+  skip_if_no_python()
+  fit <- torch_lm(mpg ~ wt + hp, data = mtcars, seed = 1)
+  marker <- tempfile()
+  evil_terms <- fit
+  attr(evil_terms$terms, "predvars") <- bquote(list(mpg, system(.(paste("touch", marker))), hp))
+  evil_call <- fit
+  evil_call$call$data <- bquote(system(.(paste("touch", marker))))
+  for (evil in list(evil_terms, evil_call)) {
+    path <- tempfile(fileext = ".npz")
+    save_fit(evil, path)
+    expect_error(load_fit(path), class = "torchlinreg_input_error", regexp = "system\\(\\)")
+    expect_false(file.exists(marker))
+  }
+  # trusted, it loads; an ordinary fit with poly() and factors loads without trust
+  expect_s3_class(load_fit(path, trust = TRUE), "torch_lm")
+  ok <- torch_lm(mpg ~ poly(wt, 2) + factor(cyl) + log(hp), data = mtcars, seed = 1)
+  path <- tempfile(fileext = ".npz")
+  save_fit(ok, path)
+  again <- load_fit(path)
+  expect_equal(predict(again, mtcars[1:3, ]), predict(ok, mtcars[1:3, ]))
+})
+
+test_that("save_fit() writes exactly the path given, once", {
+  skip_if_no_python()
+  fit <- torch_lm(mpg ~ wt, data = mtcars, seed = 1)
+  dir <- tempfile(); dir.create(dir)
+  path <- file.path(dir, "fit")
+  expect_identical(save_fit(fit, path), path.expand(path))
+  expect_identical(list.files(dir), "fit")
+  expect_equal(coef(load_fit(path)), coef(fit))
 })
