@@ -168,12 +168,16 @@ SAFE_NAMESPACES <- c("base", "stats", "splines", "torchlinreg")
 # Stop unless every call stored in `x` (terms, predvars, the fit's call) uses
 # only SAFE_FUNCTIONS; the error names the first other one.
 check_safe_language <- function(x, path) {
-  # The fit's own call is never run as it is (compare_lm() puts lm() in its
-  # place), so only its arguments are checked.
+  # The fit's own call is never run as it is: compare_lm() puts lm() in its
+  # place and evaluates the arguments lm() takes, predict() the offset; those
+  # are checked (a torch_lm_files() call's paths are never evaluated again).
   call <- x$call
   x$call <- NULL
   bad <- unsafe_function(x)
-  if (is.null(bad) && is.call(call)) bad <- unsafe_arguments(call)
+  if (is.null(bad) && is.call(call)) {
+    evaluated <- c("formula", "data", "subset", "weights", "na.action", "offset", "contrasts")
+    bad <- unsafe_function(as.list(call)[intersect(names(call), evaluated)])
+  }
   if (!is.null(bad)) {
     abort(sprintf(paste0(
       "%s stores a call to %s(), which load_fit() does not run: a saved fit's formula, ",

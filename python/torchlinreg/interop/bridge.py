@@ -66,10 +66,9 @@ def _matrix(values, what, without=None):
     return array
 
 
-def fit_matrix(x, y, *, names=None, response_names=None, intercept=True, weights=None,
-               offset=None, optimizer="adam", lr=None, epochs=None, batch_size=None, validation=0.0,
-               standardize=True, dtype="float64", seed=None, tol=None, verbose=False,
-               resume=None, hold_warnings=False, intercept_column=None, **options):
+def fit_matrix(x, y, *, names=None, response_names=None, weights=None, offset=None,
+               verbose=False, resume=None, hold_warnings=False, intercept_column=None,
+               **options):
     """Fit ``y ~ x`` and return every number R needs, as plain values.
 
     Parameters
@@ -97,8 +96,9 @@ def fit_matrix(x, y, *, names=None, response_names=None, intercept=True, weights
         ``{"type", "message"}``) instead of letting Python print them; R's
         progress bar runs a fit in chunks and reports only the last chunk's.
     **options
-        The other options of :func:`torchlinreg.fit` (``shuffle``, ``init``,
-        ``engine``, optimizer options such as ``momentum``).
+        The options of :func:`torchlinreg.fit` by name (``intercept``,
+        ``optimizer``, ``lr``, ``epochs``, ..., optimizer options such as
+        ``momentum``); whole numbers may come as R's doubles.
 
     Returns
     -------
@@ -119,13 +119,10 @@ def fit_matrix(x, y, *, names=None, response_names=None, intercept=True, weights
     outputs = _names(response_names, Y.shape[1], "y")
     response = pd.DataFrame(target, columns=outputs, copy=False) if Y.shape[1] > 1 else \
         pd.Series(target[:, 0], name=outputs[0])
-    batch_size, epochs, seed = _counts(batch_size, epochs, seed)
     with warnings.catch_warnings(record=bool(hold_warnings)) as held:
         if hold_warnings:
             warnings.simplefilter("always")
-        result = fit(design, response, intercept=intercept, optimizer=optimizer, lr=lr,
-                     epochs=epochs, batch_size=batch_size, validation=validation,
-                     standardize=standardize, dtype=dtype, seed=seed, tol=tol,
+        result = fit(design, response,
                      weights=None if weights is None else np.array(weights, dtype=np.float64),
                      verbose=verbose, resume=resume, **options)
     values = _fit_values(result, X, Y, weights, offset)
@@ -139,9 +136,7 @@ def fit_matrix(x, y, *, names=None, response_names=None, intercept=True, weights
 
 
 def fit_files(paths, response, predictors=None, *, format=None, batch_rows=None,
-              weights=None, intercept=True, optimizer="adam", lr=None, epochs=None,
-              batch_size=None, validation=0.0, standardize=True, dtype="float64", seed=None,
-              tol=None, verbose=False, **options):
+              weights=None, verbose=False, **options):
     """Fit on Parquet or CSV files with :func:`torchlinreg.fit_files`, for R.
 
     Parameters
@@ -154,9 +149,9 @@ def fit_files(paths, response, predictors=None, *, format=None, batch_rows=None,
         The predictor columns; every other column (but ``weights``) when None.
     weights : str, optional
         The name of a column of observation weights.
-    batch_rows, epochs, batch_size, seed : whole numbers (R doubles accepted)
-    format, intercept, optimizer, lr, validation, standardize, dtype, tol, verbose, **options
-        As for :func:`torchlinreg.fit_files`.
+    batch_rows : whole number (an R double accepted)
+    format, verbose, **options
+        As for :func:`torchlinreg.fit_files` (the options of :func:`torchlinreg.fit`).
 
     Returns
     -------
@@ -167,24 +162,12 @@ def fit_files(paths, response, predictors=None, *, format=None, batch_rows=None,
         inference, ``residual_cov`` included, comes from the training rows'
         moments.
     """
-    batch_size, epochs, seed = _counts(batch_size, epochs, seed)
     result = stream_files(paths, response, predictors, format=format,
-                          batch_rows=batch_rows, weights=weights,
-                          intercept=intercept, optimizer=optimizer, lr=lr, epochs=epochs,
-                          batch_size=batch_size, validation=validation,
-                          standardize=standardize, dtype=dtype, seed=seed, tol=tol,
-                          verbose=verbose, **options)
+                          batch_rows=batch_rows, weights=weights, verbose=verbose, **options)
     values = _result_values(result, _inference_values(result.inference,
                                                       _moment_residual_products(result)))
     values.update(n_train=int(result.n_train), n_valid=int(result.n_valid), python_fit=result)
     return values
-
-
-def _counts(batch_size, epochs, seed):
-    """``batch_size``, ``epochs`` and ``seed`` as ints (R sends doubles), None kept."""
-    return tuple(None if value is None else as_int(value, name, minimum)
-                 for value, name, minimum in ((batch_size, "batch_size", 1),
-                                              (epochs, "epochs", 1), (seed, "seed", 0)))
 
 
 def _moment_residual_products(result):
