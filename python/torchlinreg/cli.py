@@ -63,9 +63,13 @@ def _fit_parser(commands):
     opt.add_argument("--seed", type=int, help="seed for the split, batches and starts")
     opt.add_argument("--dtype", choices=["float64", "float32"], default="float64")
     opt.add_argument("--tol", type=float, help="stop when the gradient norm falls below tol "
-                     "times its start (default 1e-12 in float64, 3e-8 in float32, 3e-7 for SGD)")
+                     "times its start (default 1e-14 in float64 with qr, else 1e-12; 3e-8 in "
+                     "float32, 3e-7 for SGD)")
+    opt.add_argument("--precondition", choices=["qr", "standardize", "none"],
+                     help="what the optimizer works on: the orthonormalized design (qr, the "
+                     "default), z-scored columns (standardize, the tutorials'), raw columns")
     opt.add_argument("--no-standardize", action="store_true",
-                     help="optimize on the raw columns instead of z-scored ones")
+                     help="optimize on the raw columns (the same as --precondition none)")
     opt.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                      help="extra torch optimizer option, e.g. momentum=0.9 (repeatable)")
     out = p.add_argument_group("output")
@@ -136,7 +140,8 @@ def _fit_options(args):
     return dict(optimizer=args.optimizer, lr=args.lr, epochs=args.epochs,
                 batch_size=args.batch_size, shuffle=not args.no_shuffle,
                 validation=args.validation, seed=args.seed, dtype=args.dtype, tol=args.tol,
-                standardize=not args.no_standardize, verbose=False,
+                standardize=not args.no_standardize, precondition=args.precondition,
+                verbose=False,
                 **_optimizer_options(args.option))
 
 

@@ -158,3 +158,17 @@ def test_simulate_piped_into_fit(tmp_path):
                           text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["statistics"]["nobs"] == 50
+
+
+def test_precondition_is_a_cli_option(tmp_path):
+    X, y, _ = torchlinreg.simulate(100, 2, seed=3)
+    frame = pd.DataFrame(X, columns=["a", "b"])
+    frame["y"] = y
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    import contextlib
+    import io
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        main(["fit", str(tmp_path / "d.csv"), "--response", "y", "--precondition", "standardize",
+              "--seed", "1", "--json"])
+    assert json.loads(out.getvalue())["settings"]["precondition"] == "standardize"

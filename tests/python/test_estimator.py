@@ -69,7 +69,7 @@ def test_parameters_are_fit_parameters():
                            "validation", "standardize", "dtype", "seed", "tol", "init", "engine",
                            "verbose", "optimizer_options", "fit_intercept", "max_iter",
                            "random_state", "warm_start", "early_stopping", "n_iter_no_change",
-                           "validation_fraction"}
+                           "validation_fraction", "precondition"}
     model = TorchLinearRegression().set_params(optimizer="sgd", lr=0.05)
     assert model.get_params()["optimizer"] == "sgd" and clone(model).lr == 0.05
 

@@ -39,6 +39,8 @@ class TorchLinearRegression(RegressorMixin, BaseEstimator):
     shuffle : bool, default True
     validation : float, default 0
     standardize : bool, default True
+    precondition : {"qr", "standardize", "none"}, optional
+        As for :func:`torchlinreg.fit`: "qr" by default.
     dtype : {"float64", "float32"}, default "float64"
     seed : int, optional
     tol : float, optional
@@ -87,7 +89,8 @@ class TorchLinearRegression(RegressorMixin, BaseEstimator):
                  shuffle=True, validation=0.0, standardize=True, dtype="float64", seed=None,
                  tol=None, init="zeros", engine="auto", verbose=False, optimizer_options=None,
                  fit_intercept=None, max_iter=None, random_state=None, warm_start=False,
-                 early_stopping=False, n_iter_no_change=5, validation_fraction=0.1):
+                 early_stopping=False, n_iter_no_change=5, validation_fraction=0.1,
+                 precondition=None):
         self.intercept = intercept
         self.optimizer = optimizer
         self.lr = lr
@@ -96,6 +99,7 @@ class TorchLinearRegression(RegressorMixin, BaseEstimator):
         self.shuffle = shuffle
         self.validation = validation
         self.standardize = standardize
+        self.precondition = precondition
         self.dtype = dtype
         self.seed = seed
         self.tol = tol
@@ -148,7 +152,8 @@ class TorchLinearRegression(RegressorMixin, BaseEstimator):
             batch_size=self.batch_size, shuffle=self.shuffle, validation=validation,
             standardize=self.standardize, dtype=self.dtype, seed=self._seed(), tol=self.tol,
             init=self.init, engine=self.engine, verbose=self.verbose, weights=sample_weight,
-            resume=resume, patience=patience, **(self.optimizer_options or {}))
+            resume=resume, patience=patience, precondition=self.precondition,
+            **(self.optimizer_options or {}))
         return self._fitted(y)
 
     def partial_fit(self, X, y, sample_weight=None):
@@ -182,7 +187,8 @@ class TorchLinearRegression(RegressorMixin, BaseEstimator):
                 None, design, y, sample_weight, intercept=self._either("intercept", "fit_intercept"),
                 optimizer=self.optimizer, lr=self.lr, batch_size=self.batch_size,
                 shuffle=self.shuffle, standardize=self.standardize, dtype=self.dtype,
-                seed=self._seed(), init=self.init, verbose=False, **(self.optimizer_options or {}))
+                seed=self._seed(), init=self.init, verbose=False, precondition=self.precondition,
+                **(self.optimizer_options or {}))
         else:
             self.linear_fit_ = partial_fit(self.linear_fit_, design, y, sample_weight)
         self._partial = True

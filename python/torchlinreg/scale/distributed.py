@@ -308,6 +308,7 @@ def _parser():
     parser.add_argument("--dtype", default="float64", choices=["float64", "float32"])
     parser.add_argument("--seed", type=int)
     parser.add_argument("--tol", type=float)
+    parser.add_argument("--precondition", choices=["qr", "standardize", "none"])
     parser.add_argument("--batch-rows", type=int,
                         help="rows read at a time (default: about 16 MiB of values)")
     parser.add_argument("--device", default="cpu",
@@ -333,7 +334,7 @@ def main(argv=None):
                        optimizer=args.optimizer, lr=args.lr, epochs=args.epochs,
                        batch_size=args.batch_size, shuffle=not args.no_shuffle,
                        validation=args.validation, dtype=args.dtype, seed=args.seed, tol=args.tol,
-                       device=args.device)
+                       device=args.device, precondition=args.precondition)
     if collective.rank == 0:
         if args.out:
             result.save(args.out)
