@@ -23,9 +23,16 @@ def aliased_columns(A, tol=ALIAS_TOL):
 
     Works on the Gram matrix ``AᵀA`` in float64 (one pass over the rows),
     with a Cholesky factorization that visits columns in order and skips
-    those whose remaining squared norm is below ``tol²`` of their own.
+    those whose remaining squared norm is below ``tol²`` of their own. The
+    test is scale-free, and so is the Gram matrix: columns are first put in
+    units of a power of two near their largest magnitude (exact), so that
+    columns of 1e-300 or 1e300 neither underflow nor overflow when squared.
     """
-    gram = A.T.to(torch.float64) @ A.to(torch.float64)
+    A = A.to(torch.float64)
+    largest = A.abs().amax(0) if A.shape[0] else torch.zeros(A.shape[1], dtype=A.dtype)
+    exponent = torch.where(largest > 0, torch.frexp(largest).exponent, 0)
+    A = torch.ldexp(A, -exponent.to(A.device))
+    gram = A.T @ A
     return aliased_from_gram(gram.cpu(), tol)
 
 

@@ -22,6 +22,7 @@ from .linalg import aliased_from_gram
 from .minibatch import BATCHES_PER_BLOCK, BlockMemory, standardize_rows, step_batches
 from .products import matmul
 from .moments import moments, restrict, scaler_from_moments
+from .scaling import Scaler
 
 
 @dataclass
@@ -51,8 +52,10 @@ class Quadratic:
         # Rows map u = [1, z - c] to [1, (x - x_center)/x_scale, (y - y_center)/y_scale].
         transform = torch.zeros(1 + d, 1 + d, dtype=torch.float64)
         transform[0, 0] = 1.0
-        scale = torch.cat([x_scale, y_scale])
-        transform[1:, 0] = (mom.center - torch.cat([x_center, y_center])) / scale
+        scale, center = torch.cat([x_scale, y_scale]), torch.cat([x_center, y_center])
+        if mom.unit is not None:  # the moments are of z * unit (powers of two: exact)
+            scale, center = scale * mom.unit, center * mom.unit
+        transform[1:, 0] = (mom.center - center) / scale
         transform[1:, 1:] = torch.diag(1.0 / scale)
         total = mom.total if mom.total > 0 else torch.ones((), dtype=torch.float64)
         stats = matmul(matmul(transform, mom.matrix()), transform.T) / total
@@ -182,7 +185,38 @@ def quadratics(train_mom, valid_mom, intercept, standardize, dtype):
     kept = ~aliased
     train_mom = restrict(train_mom, kept)
     scaler = scaler_from_moments(train_mom, intercept, standardize, dtype)
-    train = Quadratic.from_moments(train_mom, scaler, intercept, intercept and standardize)
+    # In float32 the centres are rounded (by 5e-4 at an offset of 1e4): the standardized
+    # means are then real, not rounding, and zeroing them moved the optimum.
+    centred = intercept and standardize and dtype == torch.float64
+    train = Quadratic.from_moments(train_mom, scaler, intercept, centred)
     valid = None if valid_mom is None else Quadratic.from_moments(
         restrict(valid_mom, kept), scaler, intercept)
     return scaler, train, valid, aliased
+
+
+def optimum_gap(objective, model):
+    """How far the model's training loss is above the least-squares minimum, as a
+    fraction of the loss of the best constant (of ``y``'s mean square without an
+    intercept): the worst output's, from the objective's quadratic in float64.
+
+    Scale-free (the same for any units of the columns), and ``O(p³)``: the
+    autograd engine's standardized rows are first summed into their moments.
+    NaN where the minimum cannot be solved for.
+    """
+    quadratic = getattr(objective, "quadratic", None)
+    intercept = model.bias is not None
+    if quadratic is None:  # an autograd Split: the (standardized) rows themselves
+        X, Y, w = (None if t is None else t.detach().to("cpu", torch.float64)
+                   for t in (objective.X, objective.Y, objective.weights))
+        identity = Scaler.identity(X.shape[1], Y.shape[1], torch.float64)
+        quadratic = Quadratic.from_moments(moments(X, Y, w), identity, intercept)
+    gram, cross = quadratic.gram.cpu(), quadratic.cross.cpu()
+    try:
+        best = torch.linalg.solve(gram, cross.T).T
+    except RuntimeError:  # singular: nothing to compare with
+        return float("nan")
+    at_model = quadratic.per_output(_theta(model).cpu())
+    at_best = quadratic.per_output(best)
+    base = quadratic.yy.cpu() - (cross[:, 0] ** 2 / gram[0, 0] if intercept else 0.0)
+    gap = (at_model - at_best) / base.clamp_min(torch.finfo(torch.float64).tiny)
+    return float(gap.max())

@@ -206,6 +206,16 @@ def _schema(path, fmt):
     raise _unchained(message)
 
 
+def _check_float32_range(values, path, name):
+    """Raise for a column whose every value float32 would turn to zero."""
+    if not len(values):
+        return
+    largest = max(abs(float(values.max())), abs(float(values.min())))
+    if 0 < largest < np.finfo(np.float32).tiny:
+        raise InputError(f"{path}: column {name!r} is too small for float32 (largest "
+                         f"magnitude {largest:.3g}); use dtype='float64' or rescale it.")
+
+
 def _check_bounds(values, bounds, path, name, start):
     """Raise if decoded (finite) values fall outside the row group's recorded range:
     a damaged page."""
@@ -387,6 +397,8 @@ def _to_columns(batch, columns, path, start, dtype, bounds=None):
         values = column.to_numpy(zero_copy_only=False)
         if bounds and name in bounds:
             checked.append((name, values))
+        if dtype == np.float32 and values.dtype == np.float64:
+            _check_float32_range(values, path, name)
         out.append(np.asarray(values, dtype=dtype))
     # A finite sum means every value is finite, without a mask of the block
     # (summed in the block's dtype: casting to float64 doubled the cost; a
