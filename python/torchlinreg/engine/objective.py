@@ -205,18 +205,18 @@ def optimum_gap(objective, model):
     """
     quadratic = getattr(objective, "quadratic", None)
     intercept = model.bias is not None
-    if quadratic is None:  # an autograd Split: the (standardized) rows themselves
-        X, Y, w = (None if t is None else t.detach().to("cpu", torch.float64)
-                   for t in (objective.X, objective.Y, objective.weights))
+    if quadratic is None:  # an autograd Split: its (standardized) rows, where they are
+        X, Y, w = objective.X.detach(), objective.Y.detach(), objective.weights
         identity = Scaler.identity(X.shape[1], Y.shape[1], torch.float64)
         quadratic = Quadratic.from_moments(moments(X, Y, w), identity, intercept)
-    gram, cross = quadratic.gram.cpu(), quadratic.cross.cpu()
+    quadratic = quadratic.to("cpu")
+    gram, cross = quadratic.gram, quadratic.cross
     try:
         best = torch.linalg.solve(gram, cross.T).T
     except RuntimeError:  # singular: nothing to compare with
         return float("nan")
     at_model = quadratic.per_output(_theta(model).cpu())
     at_best = quadratic.per_output(best)
-    base = quadratic.yy.cpu() - (cross[:, 0] ** 2 / gram[0, 0] if intercept else 0.0)
+    base = quadratic.yy - (cross[:, 0] ** 2 / gram[0, 0] if intercept else 0.0)
     gap = (at_model - at_best) / base.clamp_min(torch.finfo(torch.float64).tiny)
     return float(gap.max())
