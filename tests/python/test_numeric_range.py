@@ -35,7 +35,7 @@ def rel(a, b):
 @pytest.mark.parametrize("where", ["x", "x1", "y"])
 def test_columns_of_any_float64_magnitude_give_lm_s_coefficients(data, scale, where):
     if where == "y" and scale > 1e153:
-        pytest.skip("the loss on y's scale (y² ~ 1e400) overflows: a DivergenceError (README)")
+        pytest.skip("the loss in y's units (y² ~ 1e400) overflows: see the next test")
     X, y = data
     intercept, coef = lstsq(X, y)  # scaled exactly as the columns (to rounding)
     if where == "y":
@@ -47,6 +47,12 @@ def test_columns_of_any_float64_magnitude_give_lm_s_coefficients(data, scale, wh
     assert fit.converged and not fit.aliased.any()
     assert rel(fit.coef, coef) < 1e-10 and rel(fit.intercept, intercept) < 1e-10
     assert rel(fit.exact[0][0], coef) < 1e-12
+
+
+def test_a_response_whose_squares_overflow_says_so_not_try_a_smaller_lr(data):
+    X, y = data
+    with pytest.raises(InputError, match="mean squared error of y, in y's units, overflows"):
+        tl.fit(X, y * 1e200, seed=0)
 
 
 def test_tiny_and_huge_columns_match_lm(data, r_lm):

@@ -13,7 +13,7 @@ import torch
 
 from ..engine.objective import optimum_gap
 from ..engine.training import training_state
-from ..errors import ConvergenceWarning, DivergenceError
+from ..errors import ConvergenceWarning, DivergenceError, InputError
 from ..results.fit import LinearFit
 
 
@@ -120,6 +120,13 @@ def _history(trace, weight, bias, aliased, feature_names, response, intercept):
 
 
 def _report_ending(trace, settings, result):
+    if trace.stop_reason == "diverged" and not np.isfinite(trace.loss[0]):
+        # Not the steps: the mean squared error in y's units (y's scale squared,
+        # above ~1e154) is beyond float64 at the starting point already.
+        raise InputError(
+            "the mean squared error of y, in y's units, overflows float64 (y is of the order "
+            "of 1e154 or more); divide y by a power of ten and multiply the coefficients "
+            "back.")
     if trace.stop_reason == "diverged":
         suggested = settings.lr / 10
         raise DivergenceError(
