@@ -22,6 +22,7 @@ import pandas as pd
 import pytest
 
 import torchlinreg as tl
+from torchlinreg.engine.interrupts import ctrl_c_between_steps
 from torchlinreg.interop import bridge
 from torchlinreg.interop.sigint import sigint_to_python
 
@@ -183,6 +184,27 @@ def test_sigint_to_python_does_nothing_off_the_main_thread_or_when_inactive():
     assert seen == [before]
 
 
+def test_ctrl_c_in_the_loop_is_a_flag_the_second_raises_and_a_host_keeps_its_own():
+    with ctrl_c_between_steps() as request:
+        sigint_self()
+        assert request.requested  # no KeyboardInterrupt: the step in progress completes
+        with pytest.raises(KeyboardInterrupt):
+            sigint_self()  # a second Ctrl-C is not deferred
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    with host_ignoring_sigint() as ignore:
+        with ctrl_c_between_steps() as request:
+            assert handler_of(c_level_sigint()) == handler_of(ignore)
+            sigint_self()  # the host's: ignored
+        assert not request.requested and handler_of(c_level_sigint()) == handler_of(ignore)
+        with sigint_to_python():  # R handed Ctrl-C to Python: deferred, then raised once
+            with ctrl_c_between_steps() as request:
+                sigint_self()
+                assert request.requested
+                with pytest.raises(KeyboardInterrupt):
+                    sigint_self()
+        assert handler_of(c_level_sigint()) == handler_of(ignore)
+
+
 class CtrlCWhileRead:
     """Data that gets a real SIGINT while the fit reads it, before any step."""
 
@@ -249,3 +271,56 @@ def test_sigint_reaches_a_bridge_fit_inside_a_host_that_owns_it(engine):
     reason, rows, restored, coef_is_last_row, loss_fell = out.split()
     assert reason == "interrupted" and int(rows) >= 3
     assert restored == coef_is_last_row == loss_fell == "True"
+
+
+# --- resuming after Ctrl-C at a random moment is bit for bit ----------------------------------
+
+RESUME_CHILD = textwrap.dedent("""
+    import os, random, signal, sys, threading, time, warnings
+    import numpy as np
+    import torchlinreg as tl
+
+    warnings.simplefilter("error", UserWarning)  # "interrupted in the middle of a step"
+    warnings.simplefilter("ignore", tl.ConvergenceWarning)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(2000, 6))
+    y = X @ np.arange(1.0, 7.0) + rng.normal(size=2000)
+    options = dict(engine=sys.argv[1], optimizer=sys.argv[2], lr=1e-4, tol=0.0, seed=5)
+    if sys.argv[3] != "full":
+        options["batch_size"] = int(sys.argv[3])
+    draw = random.Random(int(sys.argv[4]))
+    tl.fit(X, y, **{**options, "epochs": 2})
+
+    def ctrl_c(delay):
+        # once the loop is running (its handler is in place; at most 2 s), after delay
+        deadline = time.monotonic() + 2
+        while signal.getsignal(signal.SIGINT) is signal.default_int_handler \
+                and time.monotonic() < deadline:
+            time.sleep(0.001)
+        time.sleep(delay)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    same = 0
+    for trial in range(int(sys.argv[5])):
+        threading.Thread(target=ctrl_c, args=(draw.uniform(0.0, 0.2),)).start()
+        cut = tl.fit(X, y, **options, epochs=10**9)
+        assert cut.stop_reason == "interrupted", cut.stop_reason
+        more = tl.fit(X, y, resume=cut, epochs=7)
+        whole = tl.fit(X, y, **options, epochs=cut.n_iter + 7)
+        same += bool(np.array_equal(more.coef, whole.coef)
+                     and np.array_equal(more.history["loss"], whole.history["loss"])
+                     and more.n_steps == whole.n_steps)
+    print(same, flush=True)
+""")
+
+
+@pytest.mark.parametrize("engine, optimizer, batches", [
+    ("gram", "adam", "full"), ("gram", "lbfgs", "full"), ("gram", "sgd", "100"),
+    ("autograd", "adam", "full"), ("autograd", "adam", "100")])
+def test_resume_after_ctrl_c_at_a_random_moment_is_bit_for_bit(engine, optimizer, batches):
+    trials = 8
+    child = subprocess.run([sys.executable, "-c", RESUME_CHILD, engine, optimizer, batches,
+                            str(len(engine + optimizer + batches)), str(trials)],
+                           capture_output=True, text=True, timeout=300)
+    assert child.returncode == 0, child.stderr[-3000:]
+    assert child.stdout.split() == [str(trials)]

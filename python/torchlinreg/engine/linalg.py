@@ -34,11 +34,22 @@ def aliased_columns(A, tol=ALIAS_TOL):
     when its part orthogonal to the columns kept before it has a norm below
     ``tol`` of its own. The norms come from the QR factor R of ``A`` (rows in
     blocks, :func:`combined_r`), which has ``A``'s column norms and angles to
-    rounding in ``A``, not in ``AᵀA``; more columns than rows is fine.
+    rounding in ``A``, not in ``AᵀA``; more columns than rows is fine. The test
+    is scale-free: columns are first put in units of a power of two near their
+    largest magnitude (exact), so that columns of 1e-300 or 1e300 neither
+    underflow nor overflow in the factorization.
     """
-    factors = [torch.linalg.qr(A[start:start + ALIAS_BLOCK_ROWS].to(torch.float64),
-                               mode="r").R for start in range(0, A.shape[0], ALIAS_BLOCK_ROWS)]
+    A = _in_power_of_two_units(A.to(torch.float64))
+    factors = [torch.linalg.qr(A[start:start + ALIAS_BLOCK_ROWS], mode="r").R
+               for start in range(0, A.shape[0], ALIAS_BLOCK_ROWS)]
     return aliased_from_r(combined_r(factors).cpu(), tol)
+
+
+def _in_power_of_two_units(A):
+    """``A`` with each column divided by a power of two near its largest magnitude (exact)."""
+    largest = A.abs().amax(0) if A.shape[0] else torch.zeros(A.shape[1], dtype=A.dtype)
+    exponent = torch.where(largest > 0, torch.frexp(largest).exponent, 0)
+    return torch.ldexp(A, -exponent.to(A.device))
 
 
 def aliased_from_r(R, tol=ALIAS_TOL):

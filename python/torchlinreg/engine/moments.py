@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..errors import InputError
 from .products import matmul
 from .scaling import Scaler
 from .threads import threads
@@ -26,6 +27,13 @@ CHUNK_ROWS = 1 << 15
 NARROW_WIDTH = 32
 
 
+# A column whose largest magnitude in the first chunk is outside
+# [2^-RANGE_EXPONENT, 2^RANGE_EXPONENT] is summed in units of a power of two
+# (see unit_of): its squares, times any row count, neither overflow nor lose
+# digits as subnormals. Inside it the unit is 1, so the sums are unchanged.
+RANGE_EXPONENT = 200
+
+
 @dataclass
 class Moments:
     """Weighted moments of the rows ``z = [x, y]`` about ``center`` (float64).
@@ -34,6 +42,12 @@ class Moments:
     ``second`` ``Σ w (z - c)(z - c)ᵀ``. Moments about (nearly) the mean
     keep the variances free of cancellation. ``n_positive`` counts the rows
     of positive weight (``lm()``'s observations).
+
+    ``unit`` (None: all ones) holds a power of two per column: the moments
+    (and ``center``) are those of ``z * unit``, for columns too small or too
+    large to square in float64 (see :func:`unit_of`). Multiplying by a power
+    of two is exact, so nothing is lost; :meth:`unscaled` gives the moments
+    of ``z`` itself, where they are representable.
     """
 
     n_rows: int
@@ -43,10 +57,20 @@ class Moments:
     first: torch.Tensor
     second: torch.Tensor
     n_positive: int = None
+    unit: torch.Tensor = None
 
     def __post_init__(self):
         if self.n_positive is None:
             self.n_positive = self.n_rows
+
+    def unscaled(self):
+        """The moments of ``z`` (``unit`` None): themselves when already so; else
+        divided by the units, which may overflow or underflow in float64."""
+        if self.unit is None:
+            return self
+        u = self.unit
+        return Moments(self.n_rows, self.n_features, self.total, self.center / u,
+                       self.first / u, self.second / torch.outer(u, u), self.n_positive)
 
     def matrix(self):
         """``Σ w u uᵀ`` for ``u = [1, z - c]``: the moments as one matrix."""
@@ -72,7 +96,21 @@ class Moments:
         second = (self.second + self.first[:, None] * d[None, :] + d[:, None] * self.first[None, :]
                   + self.total * d[:, None] * d[None, :])
         return Moments(self.n_rows, self.n_features, self.total, center, first, second,
-                       self.n_positive)
+                       self.n_positive, self.unit)
+
+
+def unit_of(block):
+    """Per column, the power of two to sum ``block`` ``(rows, width)`` in: 1 where its
+    largest magnitude is within ``2^±RANGE_EXPONENT`` (or zero), else about its inverse;
+    None when every unit is 1."""
+    largest = block.abs().amax(0)
+    exponent = torch.frexp(largest).exponent
+    outside = (largest > 0) & (exponent.abs() > RANGE_EXPONENT)
+    if not bool(outside.any()):
+        return None
+    unit = torch.ones_like(largest)
+    unit[outside] = torch.ldexp(torch.ones_like(largest[outside]), -exponent[outside])
+    return unit
 
 
 class MomentAccumulator:
@@ -84,7 +122,8 @@ class MomentAccumulator:
     blocks give the statistics of the same rows in memory bit for bit.
     The centre is the (weighted) mean of the first chunk: within a few
     standard errors of the mean, so the variances lose no digits to
-    cancellation (the shifted-data algorithm). Memory is one chunk.
+    cancellation (the shifted-data algorithm); the units (:func:`unit_of`)
+    come from the first chunk's magnitudes. Memory is one chunk.
     """
 
     def __init__(self, n_features, width, weighted=False, device="cpu"):
@@ -105,6 +144,7 @@ class MomentAccumulator:
         self._buffer = torch.empty(width, CHUNK_ROWS, **as_sum).T
         self._weights = torch.empty(CHUNK_ROWS, **as_sum) if weighted else None
         self._filled = 0
+        self.unit = None
 
     def add(self, x, y, weights=None):
         """Add rows ``x`` ``(m, p)``, ``y`` ``(m, k)`` and their weights (if weighted).
@@ -131,19 +171,25 @@ class MomentAccumulator:
     def _put(self, out, values, rows, columns):
         """Copy ``values[rows]`` into ``out``, centred in the same pass once there is a
         centre (the same float64 subtraction as centring after the copy)."""
+        unit = None if self.unit is None or self.center is None else self.unit[columns]
         if not isinstance(values, list):
             if self.center is None:
                 out.copy_(values[rows])
-            else:
+            elif unit is None:
                 torch.sub(values[rows], self.center[columns], out=out)
+            else:
+                torch.sub(values[rows].to(torch.float64) * unit, self.center[columns], out=out)
             return
         out = out.numpy()  # each column contiguous
         center = None if self.center is None else self.center[columns].numpy()
         for j, column in enumerate(values):
             if center is None:
                 out[:, j] = column[rows]
-            else:
+            elif unit is None:
                 np.subtract(column[rows], center[j], out=out[:, j], dtype=np.float64)
+            else:
+                np.subtract(column[rows] * np.float64(unit[j]), center[j], out=out[:, j],
+                            dtype=np.float64)
 
     def _flush(self):
         block = self._buffer[: self._filled]
@@ -154,6 +200,9 @@ class MomentAccumulator:
         self.n_positive += m if w is None else int((w > 0).sum())
         raw = self.center is None  # rows put in before there was a centre
         if raw and size > 0:
+            self.unit = unit_of(block)
+            if self.unit is not None:
+                block.mul_(self.unit)
             self.center = (block if w is None else block * w[:, None]).sum(0) / size
         if self.center is None:
             return
@@ -169,8 +218,16 @@ class MomentAccumulator:
         if self._filled:
             self._flush()
         center = self.center if self.center is not None else torch.zeros_like(self.first)
-        return Moments(self.n_rows, self.n_features, self.total.cpu().clone(), center.cpu(),
-                       self.first.cpu().clone(), self.second.cpu().clone(), self.n_positive)
+        unit = None if self.unit is None else self.unit.cpu()
+        result = Moments(self.n_rows, self.n_features, self.total.cpu().clone(), center.cpu(),
+                         self.first.cpu().clone(), self.second.cpu().clone(), self.n_positive,
+                         unit)
+        if not bool(torch.isfinite(result.second).all()):
+            raise InputError(
+                "the sums of squares and products of the columns overflow float64 even in "
+                "units of a power of two: their values span too wide a range (the first "
+                f"{CHUNK_ROWS} rows set the units); rescale the columns.")
+        return result
 
 
 def _n_rows(values):
@@ -243,7 +300,8 @@ def restrict(mom, kept):
     """The moments of the kept feature columns (and every output)."""
     keep = torch.cat([kept, torch.ones(mom.center.shape[0] - mom.n_features, dtype=torch.bool)])
     return Moments(mom.n_rows, int(kept.sum()), mom.total, mom.center[keep], mom.first[keep],
-                   mom.second[keep][:, keep], mom.n_positive)
+                   mom.second[keep][:, keep], mom.n_positive,
+                   None if mom.unit is None else mom.unit[keep])
 
 
 def scaler_from_moments(mom, intercept, standardize, dtype):
@@ -251,7 +309,8 @@ def scaler_from_moments(mom, intercept, standardize, dtype):
 
     Same definitions as :mod:`torchlinreg.engine.scaling` (weighted means, Bessel's
     correction by the row count, root mean squares without intercept), in
-    float64 and then cast to ``dtype``.
+    float64 (in the moments' units, then divided by them) and then cast to
+    ``dtype``; a column whose centre or scale ``dtype`` cannot hold is an error.
     """
     p = mom.n_features
     if not standardize:
@@ -266,6 +325,22 @@ def scaler_from_moments(mom, intercept, standardize, dtype):
         spread = (mom.second.diagonal() + 2 * mom.center * mom.first
                   + total * mom.center ** 2) / total
     scale = spread.clamp_min(0).sqrt()
-    scale = torch.where(scale > 0, scale, torch.ones_like(scale)).to(dtype)
-    center = center.to(dtype)
-    return Scaler(center[:p], scale[:p], center[p:], scale[p:])
+    if mom.unit is not None:
+        center, scale = center / mom.unit, torch.where(scale > 0, scale / mom.unit, scale)
+    scale = torch.where(scale > 0, scale, torch.ones_like(scale))
+    _check_representable(scale, center, dtype)
+    return Scaler(center[:p].to(dtype), scale[:p].to(dtype), center[p:].to(dtype),
+                  scale[p:].to(dtype))
+
+
+def _check_representable(scale, center, dtype):
+    """Raise if casting to ``dtype`` turns a column's scale or centre to 0 or infinity."""
+    if dtype == torch.float64:
+        return
+    info = torch.finfo(dtype)
+    lost = (scale < info.tiny) | (scale > info.max) | (center.abs() > info.max)
+    if bool(lost.any()):
+        raise InputError(
+            f"columns {torch.nonzero(lost).flatten().tolist()} (0-based, predictors then "
+            f"responses) have scales outside {dtype}'s range ({info.tiny:.3g} to "
+            f"{info.max:.3g}); use dtype='float64' or rescale them.")

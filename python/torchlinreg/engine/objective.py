@@ -22,6 +22,7 @@ from .minibatch import BATCHES_PER_BLOCK, BlockMemory, standardize_rows, step_ba
 from .preconditioning import preconditioned, root_of_rows, rotate_quadratic
 from .quadratic import Quadratic
 from .moments import moments, restrict, scaler_from_moments
+from .scaling import Scaler
 
 
 def _theta(model):
@@ -136,9 +137,12 @@ def quadratics(train_mom, valid_mom, intercept, precondition, dtype, root_of=Non
     kept = ~aliased
     train_mom = restrict(train_mom, kept)
     scaler = scaler_from_moments(train_mom, intercept, standardize, dtype)
+    # In float32 the centres are rounded (by 5e-4 at an offset of 1e4): the standardized
+    # means are then real, not rounding, and zeroing them moved the optimum.
+    centred = intercept and standardize and dtype == torch.float64
     valid = None if valid_mom is None else Quadratic.from_moments(
         restrict(valid_mom, kept), scaler, intercept)
-    train = Quadratic.from_moments(train_mom, scaler, intercept, intercept and standardize)
+    train = Quadratic.from_moments(train_mom, scaler, intercept, centred)
     if precondition != "qr":
         return scaler, train, valid, aliased
     train, rotation = preconditioned(train, scaler, train_mom.total, intercept,
@@ -146,3 +150,31 @@ def quadratics(train_mom, valid_mom, intercept, precondition, dtype, root_of=Non
     if valid is not None:
         valid = rotate_quadratic(valid, rotation, intercept)
     return scaler.with_rotation(rotation), train, valid, aliased
+
+
+def optimum_gap(objective, model):
+    """How far the model's training loss is above the least-squares minimum, as a
+    fraction of the loss of the best constant (of ``y``'s mean square without an
+    intercept): the worst output's, from the objective's quadratic in float64.
+
+    Scale-free (the same for any units of the columns), and ``O(p³)``: the
+    autograd engine's standardized rows are first summed into their moments.
+    NaN where the minimum cannot be solved for.
+    """
+    quadratic = getattr(objective, "quadratic", None)
+    intercept = model.bias is not None
+    if quadratic is None:  # an autograd Split: its (standardized) rows, where they are
+        X, Y, w = objective.X.detach(), objective.Y.detach(), objective.weights
+        identity = Scaler.identity(X.shape[1], Y.shape[1], torch.float64)
+        quadratic = Quadratic.from_moments(moments(X, Y, w), identity, intercept)
+    quadratic = quadratic.to("cpu")
+    gram, cross = quadratic.gram, quadratic.cross
+    try:
+        best = torch.linalg.solve(gram, cross.T).T
+    except RuntimeError:  # singular: nothing to compare with
+        return float("nan")
+    at_model = quadratic.per_output(_theta(model).cpu())
+    at_best = quadratic.per_output(best)
+    base = quadratic.yy - (cross[:, 0] ** 2 / gram[0, 0] if intercept else 0.0)
+    gap = (at_model - at_best) / base.clamp_min(torch.finfo(torch.float64).tiny)
+    return float(gap.max())

@@ -33,8 +33,10 @@ class Quadratic:
         # Rows map u = [1, z - c] to [1, (x - x_center)/x_scale, (y - y_center)/y_scale].
         transform = torch.zeros(1 + d, 1 + d, dtype=torch.float64)
         transform[0, 0] = 1.0
-        scale = torch.cat([x_scale, y_scale])
-        transform[1:, 0] = (mom.center - torch.cat([x_center, y_center])) / scale
+        scale, center = torch.cat([x_scale, y_scale]), torch.cat([x_center, y_center])
+        if mom.unit is not None:  # the moments are of z * unit (powers of two: exact)
+            scale, center = scale * mom.unit, center * mom.unit
+        transform[1:, 0] = (mom.center - center) / scale
         transform[1:, 1:] = torch.diag(1.0 / scale)
         total = mom.total if mom.total > 0 else torch.ones((), dtype=torch.float64)
         stats = matmul(matmul(transform, mom.matrix()), transform.T) / total

@@ -17,6 +17,7 @@ from dataclasses import field
 
 import torch
 
+from .interrupts import ctrl_c_between_steps
 from .threads import threads
 
 
@@ -149,7 +150,9 @@ def train(model, optimizer, train, valid, schedule, loss_scale, verbose=None, st
     :class:`torchlinreg.engine.objective.GramObjective` objects (sufficient statistics).
     ``loss_scale`` (one value per output) turns standardized squared errors
     into squared errors in the units of ``y``. A Ctrl-C ends the loop with
-    ``stop_reason="interrupted"`` and the history so far. ``verbose``: see
+    ``stop_reason="interrupted"`` and the history so far: after the step (or
+    epoch) in progress, so that resuming is bit for bit, or at once on a
+    second Ctrl-C (:mod:`torchlinreg.engine.interrupts`). ``verbose``: see
     :func:`progress_bar`. ``start``: a :class:`Trace` to go on from (resuming;
     its last row is the model's current point, ``schedule.max_epochs`` the total).
     """
@@ -157,8 +160,9 @@ def train(model, optimizer, train, valid, schedule, loss_scale, verbose=None, st
     loss_scale = loss_scale.to(next(model.parameters()).device)
     bar = progress_bar(schedule, verbose)
     try:
-        with threads(getattr(train, "threads", None)):
-            reason = _loop(trace, model, optimizer, train, valid, schedule, loss_scale, bar)
+        with threads(getattr(train, "threads", None)), ctrl_c_between_steps() as ctrl_c:
+            reason = _loop(trace, model, optimizer, train, valid, schedule, loss_scale, bar,
+                           ctrl_c)
     except KeyboardInterrupt:
         reason = "interrupted"
         trace.drop_incomplete_row()
@@ -170,13 +174,14 @@ def train(model, optimizer, train, valid, schedule, loss_scale, verbose=None, st
     return trace
 
 
-def _loop(trace, model, optimizer, train, valid, schedule, loss_scale, bar):
-    """Record, step, record, ... until a stop reason; return it."""
+def _loop(trace, model, optimizer, train, valid, schedule, loss_scale, bar, ctrl_c):
+    """Record, step, record, ... until a stop reason (or ``ctrl_c.requested``); return it."""
     if trace.loss:  # resuming: the current point is recorded; only its gradient is needed
         train.loss_and_gradient(model)
     else:
         _record(trace, model, train, valid, loss_scale)
-    while not (reason := _stop_reason(trace, schedule)):
+    while not (reason := _stop_reason(trace, schedule)
+               or ("interrupted" if ctrl_c.requested else "")):
         if schedule.batch_size is None:
             trace.n_steps += _full_batch_update(model, optimizer, train)
         else:

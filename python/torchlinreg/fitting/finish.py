@@ -11,25 +11,60 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ..engine.objective import optimum_gap
 from ..engine.training import training_state
-from ..errors import ConvergenceWarning, DivergenceError
+from ..errors import ConvergenceWarning, DivergenceError, InputError
 from ..results.fit import LinearFit
 
 
+# A fit whose training loss is more than this fraction of y's variance above the
+# least-squares minimum is not called converged, whatever its gradient says.
+OPTIMUM_GAP = 1e-8
+
+
 def finish_fit(model, optimizer, trace, generator, scaler, aliased, feature_names, response,
-               settings, **data):
+               settings, objective=None, **data):
     """The :class:`LinearFit` of a finished training loop, after reporting how it ended.
 
-    ``data``: ``train_data``, ``train_index``, ``valid_index`` and (for fits
-    without the rows) ``statistics`` and ``n_valid``, as :class:`LinearFit` takes them.
+    ``objective``: the training objective, against whose least-squares minimum a
+    converged fit is checked (:func:`check_optimum`). ``data``: ``train_data``,
+    ``train_index``, ``valid_index`` and (for fits without the rows) ``statistics``
+    and ``n_valid``, as :class:`LinearFit` takes them.
     """
     if not trace.loss:
         raise KeyboardInterrupt
+    if trace.converged:
+        check_optimum(trace, model, scaler, objective)
     state = training_state(model, optimizer, generator)
     result = _build_result(trace, scaler, aliased, feature_names, response, settings,
                            state=state, **data)
     _report_ending(trace, settings, result)
     return result
+
+
+def check_optimum(trace, model, scaler, objective):
+    """Take back ``converged`` (stop reason ``"not_at_optimum"``, with a warning) when the
+    coefficients on the original scale are not finite, or the loss is more than
+    :data:`OPTIMUM_GAP` of y's variance above the least-squares minimum.
+
+    The gradient test alone can pass far from the minimum: without
+    standardization a column of tiny scale has a tiny gradient (1e-6 scale:
+    its coefficient 0 instead of 1e6, "converged").
+    """
+    weight, bias = scaler.to_original(model.weight.detach().cpu(),
+                                      torch.zeros(model.weight.shape[0]) if model.bias is None
+                                      else model.bias.detach().cpu())
+    finite = bool(torch.isfinite(weight).all() and torch.isfinite(bias).all())
+    gap = optimum_gap(objective, model) if objective is not None and finite else 0.0
+    if finite and not gap > OPTIMUM_GAP:
+        return
+    trace.converged, trace.stop_reason = False, "not_at_optimum"
+    why = ("the coefficients on the original scale are not finite" if not finite else
+           f"the training loss is still {gap:.3g} of y's variance above the least-squares "
+           "minimum")
+    warnings.warn(f"the gradient fell below tol, but {why}; the fit is not called converged. "
+                  "Use standardize=True (the default) or optimizer='lbfgs', or compare with "
+                  "fit.exact.", ConvergenceWarning, stacklevel=4)
 
 
 def _unflatten(flat, n_outputs, intercept):
@@ -85,6 +120,13 @@ def _history(trace, weight, bias, aliased, feature_names, response, intercept):
 
 
 def _report_ending(trace, settings, result):
+    if trace.stop_reason == "diverged" and not np.isfinite(trace.loss[0]):
+        # Not the steps: the mean squared error in y's units (y's scale squared,
+        # above ~1e154) is beyond float64 at the starting point already.
+        raise InputError(
+            "the mean squared error of y, in y's units, overflows float64 (y is of the order "
+            "of 1e154 or more); divide y by a power of ten and multiply the coefficients "
+            "back.")
     if trace.stop_reason == "diverged":
         suggested = settings.lr / 10
         raise DivergenceError(

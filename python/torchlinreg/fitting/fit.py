@@ -196,8 +196,8 @@ def _fit_parts(parts, feature_names, response, settings, generator, verbose=None
                                                     train_split, valid_split, scaler, generator,
                                                     verbose)
     return finish_fit(model, optimizer, trace, generator, scaler, aliased, feature_names,
-                      response, settings, train_data=(X, Y, w), train_index=train_index,
-                      valid_index=valid_index)
+                      response, settings, objective=train_split, train_data=(X, Y, w),
+                      train_index=train_index, valid_index=valid_index)
 
 
 def check_batch_size(settings, n_train):

@@ -5,6 +5,14 @@ record batch at a time (at most ``batch_rows`` rows), the chosen columns
 are checked (numeric, no missing or infinite values) and handed on as numpy
 columns, Arrow's own memory where it already has the fit's dtype. Errors
 name the file and the column.
+
+A fit reads its files several times (the moments, then each minibatch
+epoch), so each file is fingerprinted when it is opened (size, modification
+time, inode, rows) and checked again before and after every later read: a
+file replaced, grown or deleted during a fit is an error, not other rows.
+Parquet pages are read with their CRC checked (where the writer stored one)
+and each row group's values against the minimum and maximum its footer
+records, which catches most damaged pages of files written without CRCs.
 """
 
 import glob
@@ -30,14 +38,63 @@ FORMATS = ("parquet", "csv")
 CSV_BLOCK_BYTES = 1 << 24
 
 
+@dataclass(frozen=True)
+class Fingerprint:
+    """What identifies a file's contents between passes; ``rows`` None until counted."""
+
+    size: int
+    mtime_ns: int
+    inode: int
+    rows: int = None
+
+    @classmethod
+    def of(cls, path, rows=None):
+        try:
+            stat = os.stat(path)
+        except FileNotFoundError:
+            raise InputError(f"{path} was deleted or moved while the fit was reading it; "
+                             "keep the files in place until the fit returns.") from None
+        except OSError as error:
+            raise InputError(f"cannot read {path}: {error}") from None
+        return cls(stat.st_size, stat.st_mtime_ns, stat.st_ino, rows)
+
+    def differs(self, other):
+        """How ``other`` differs (a phrase), or ``""``."""
+        changes = [f"{name} {a} → {b}" for name, a, b in
+                   (("size", self.size, other.size), ("modification time", self.mtime_ns,
+                    other.mtime_ns), ("inode", self.inode, other.inode),
+                    ("rows", self.rows, other.rows))
+                   if a is not None and b is not None and a != b]
+        return ", ".join(changes)
+
+
 @dataclass
 class FileTable:
-    """The files of one data set, their format and the columns they share."""
+    """The files of one data set, their format and the columns they share.
+
+    ``numeric``: whether a column is numeric in every file; ``types``: each
+    file's column types; ``fingerprints``: each file as first opened.
+    """
 
     paths: list
     format: str
     columns: list
     numeric: dict
+    types: list = None
+    fingerprints: list = None
+
+    def check_unchanged(self, i, rows=None):
+        """Raise unless file ``i`` is as it was when opened (and has ``rows`` rows, if
+        given); the first count of a CSV file's rows is recorded."""
+        path, before = self.paths[i], self.fingerprints[i]
+        now = Fingerprint.of(path, rows)
+        change = before.differs(now)
+        if change:
+            raise InputError(f"{path} changed while the fit was reading it ({change}); a fit "
+                             "reads its files once for the moments and again for each "
+                             "minibatch epoch: keep them unchanged until it returns.")
+        if before.rows is None and rows is not None:
+            self.fingerprints[i] = now
 
     def block_keys(self, file_index, start, n_rows):
         """Stable row keys (``uint64``) for the validation hash: file name and row number."""
@@ -74,15 +131,23 @@ def open_files(paths, format=None):
     _require_pyarrow()
     files = expand_paths(paths)
     fmt = _format(files, format)
-    schemas = [_schema(path, fmt) for path in files]
+    fingerprints = [Fingerprint.of(path) for path in files]
+    opened = [_schema(path, fmt) for path in files]
+    schemas = [schema for schema, _ in opened]
+    fingerprints = [Fingerprint(f.size, f.mtime_ns, f.inode, rows)
+                    for f, (_, rows) in zip(fingerprints, opened)]
     columns = list(schemas[0].names)
     for path, schema in zip(files[1:], schemas[1:]):
         missing = [c for c in columns if c not in schema.names]
         if missing:
             raise InputError(f"{path} lacks the columns {missing} that {files[0]} has; "
                              "every file must have the same columns.")
-    numeric = {name: _is_numeric(schemas[0].field(name).type) for name in columns}
-    return FileTable(files, fmt, columns, numeric)
+    types = [{name: schema.field(name).type for name in columns} for schema in schemas]
+    numeric = {name: all(_is_numeric(t[name]) for t in types) for name in columns}
+    table = FileTable(files, fmt, columns, numeric, types, fingerprints)
+    for i in range(len(files)):
+        table.check_unchanged(i)
+    return table
 
 
 def _require_pyarrow():
@@ -138,14 +203,38 @@ def _format(files, format):
 
 
 def _schema(path, fmt):
+    """``(schema, rows)`` of a file (rows None for CSV, counted when first read)."""
     import pyarrow as pa
     try:
         if fmt == "parquet":
             import pyarrow.parquet as pq
-            return pq.read_schema(path)
-        return _csv_reader(path).schema
+            with pq.ParquetFile(path) as handle:
+                return handle.schema_arrow, handle.metadata.num_rows
+        with _csv_reader(path) as reader:
+            return reader.schema, None
     except (pa.ArrowException, OSError) as error:
-        raise InputError(f"cannot read {path} as {fmt}: {error}") from None
+        message = f"cannot read {path} as {fmt}: {error}"
+    raise _unchained(message)
+
+
+def _check_float32_range(values, path, name):
+    """Raise for a column whose every value float32 would turn to zero."""
+    if not len(values):
+        return
+    largest = max(abs(float(values.max())), abs(float(values.min())))
+    if 0 < largest < np.finfo(np.float32).tiny:
+        raise InputError(f"{path}: column {name!r} is too small for float32 (largest "
+                         f"magnitude {largest:.3g}); use dtype='float64' or rescale it.")
+
+
+def _check_bounds(values, bounds, path, name, start):
+    """Raise if decoded (finite) values fall outside the row group's recorded range:
+    a damaged page."""
+    low, high = bounds
+    if not (values.min() >= low and values.max() <= high):
+        raise InputError(f"{path}: column {name!r} has values outside the range its Parquet "
+                         f"footer records ([{low:g}, {high:g}]) in rows {start + 1}.."
+                         f"{start + len(values)}: the file is damaged; write it again.")
 
 
 def _csv_reader(path, columns=None):
@@ -172,7 +261,11 @@ def check_columns(table, wanted, what):
                          f"its columns are {table.columns}.")
     text = [c for c in wanted if not table.numeric[c]]
     if text:
-        raise InputError(f"{what} {text} are not numeric in {table.paths[0]}; encode them as "
+        types = table.types or [{}]
+        path = next((p for p, t in zip(table.paths, types)
+                     if not all(_is_numeric(t[c]) for c in text)), table.paths[0])
+        found = {c: str(t[c]) for t in types[table.paths.index(path):][:1] for c in text}
+        raise InputError(f"{what} {text} are not numeric in {path} ({found}); encode them as "
                          "numbers in the files, or leave them out with predictors=[...].")
 
 
@@ -184,11 +277,18 @@ def read_blocks(table, columns, batch_rows, file_indices=None, dtype=np.float64)
     """
     for i in range(len(table.paths)) if file_indices is None else file_indices:
         start = 0
-        for batch in _record_batches(table, i, columns, batch_rows):
-            for offset in range(0, batch.num_rows, batch_rows):
-                piece = batch.slice(offset, batch_rows)
-                yield Block(_to_columns(piece, columns, table.paths[i], start, dtype), i, start)
-                start += piece.num_rows
+        table.check_unchanged(i)
+        batches = _record_batches(table, i, columns, batch_rows)
+        try:  # closed on an error too, so that a kept exception does not hold the file open
+            for batch, bounds in batches:
+                for offset in range(0, batch.num_rows, batch_rows):
+                    piece = batch.slice(offset, batch_rows)
+                    yield Block(_to_columns(piece, columns, table.paths[i], start, dtype,
+                                            bounds), i, start)
+                    start += piece.num_rows
+        finally:
+            batches.close()
+        table.check_unchanged(i, start)
 
 
 def prefetch(blocks, depth=2):
@@ -233,42 +333,98 @@ def prefetch(blocks, depth=2):
 
 
 def _record_batches(table, i, columns, batch_rows):
+    """``(record batch, bounds)`` of file ``i``: ``bounds`` maps a column to the
+    ``(min, max)`` its Parquet row group's footer records (empty for CSV)."""
+    if table.format == "parquet":
+        yield from _parquet_batches(table.paths[i], columns, batch_rows)
+        return
     import pyarrow as pa
     path = table.paths[i]
     try:
-        if table.format == "parquet":
-            import pyarrow.parquet as pq
-            with pq.ParquetFile(path) as handle:
-                yield from handle.iter_batches(batch_size=batch_rows, columns=columns)
-        else:
-            yield from _csv_reader(path, columns)
-    except pa.ArrowInvalid as error:
-        raise InputError(f"cannot read the columns {columns} of {path} as numbers: {error}") from None
+        with _csv_reader(path, columns) as reader:
+            for batch in reader:
+                yield batch, {}
+        return
+    except (pa.ArrowException, OSError) as error:
+        message = f"cannot read the columns {columns} of {path} as numbers: {error}"
+    raise _unchained(message)
 
 
-def _to_columns(batch, columns, path, start, dtype):
-    """The columns of a record batch as 1-d arrays of ``dtype``, checked.
+def _parquet_batches(path, columns, batch_rows):
+    """Row group after row group, pages checked against their CRCs (where written)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    group = None
+    try:
+        with pq.ParquetFile(path, page_checksum_verification=True) as handle:
+            meta = handle.metadata
+            index = [handle.schema_arrow.names.index(c) for c in columns]
+            for group in range(meta.num_row_groups):
+                bounds = _footer_bounds(meta.row_group(group), columns, index)
+                for batch in handle.iter_batches(batch_size=batch_rows, row_groups=[group],
+                                                 columns=columns):
+                    yield batch, bounds
+        return
+    except (pa.ArrowException, OSError) as error:
+        where = "" if group is None else f" (row group {group + 1})"
+        message = (f"cannot read the columns {columns} of {path}{where}: {error}; the file "
+                   "may be damaged or not be Parquet.")
+    raise _unchained(message)
+
+
+def _unchained(message):
+    """An :class:`InputError` raised outside the ``except`` block that caught the reader's
+    error: chained to it, even with ``from None``, the error kept the reader's frames,
+    and so the file, open for as long as the exception was kept."""
+    return InputError(message)
+
+
+def _footer_bounds(row_group, columns, index):
+    """``{column: (min, max)}`` from a row group's statistics, for the numeric
+    columns whose footer records them."""
+    bounds = {}
+    for name, j in zip(columns, index):
+        stats = row_group.column(j).statistics
+        if stats is not None and stats.has_min_max and \
+                isinstance(stats.min, (int, float)) and isinstance(stats.max, (int, float)):
+            bounds[name] = (stats.min, stats.max)
+    return bounds
+
+
+def _to_columns(batch, columns, path, start, dtype, bounds=None):
+    """The columns of a record batch as 1-d arrays of ``dtype``, checked (within
+    ``bounds``, a Parquet footer's ``{column: (min, max)}``, before any rounding).
 
     A column Arrow already holds in ``dtype`` is not copied: the statistics
     pass reads it where Arrow decoded it.
     """
-    out = []
+    out, checked = [], []
     for name in columns:
         column = batch.column(name)
         if column.null_count:
             raise InputError(f"{path}: column {name!r} has {column.null_count} missing values "
                              f"in rows {start + 1}..{start + batch.num_rows}; drop or impute "
                              "them before fitting.")
-        out.append(np.asarray(column.to_numpy(zero_copy_only=False), dtype=dtype))
+        values = column.to_numpy(zero_copy_only=False)
+        if bounds and name in bounds:
+            checked.append((name, values))
+        if dtype == np.float32 and values.dtype == np.float64:
+            _check_float32_range(values, path, name)
+        out.append(np.asarray(values, dtype=dtype))
     # A finite sum means every value is finite, without a mask of the block
     # (summed in the block's dtype: casting to float64 doubled the cost; a
     # sum that overflows falls through to the full check).
     with np.errstate(over="ignore", invalid="ignore"):
-        if all(np.isfinite(values.sum()) for values in out):
-            return out
+        finite = all(np.isfinite(values.sum()) for values in out)
+    if finite:
+        for name, values in checked:
+            _check_bounds(values, bounds[name], path, name, start)
+        return out
     bad = [f"{name!r} ({int(c)} rows)" for name, c in
            zip(columns, (np.count_nonzero(~np.isfinite(values)) for values in out)) if c]
     if bad:
         raise InputError(f"{path}: NaN or infinite values in column {', '.join(bad)} in rows "
                          f"{start + 1}..{start + batch.num_rows}; drop those rows before fitting.")
+    for name, values in checked:
+        _check_bounds(values, bounds[name], path, name, start)
     return out

@@ -9,39 +9,20 @@ session measured with reticulate 1.28): the fit fails with "(Unknown exception
 occurred)", or R unwinds through Python and the next call crashes R. An
 interrupt that Python does not take ends the call as an R interrupt, losing
 the fit. :func:`sigint_to_python` gives SIGINT to Python's
-own handler for one call, so that the training loop's ``KeyboardInterrupt``
-handling returns the fit so far and R never sees the interrupt, and then puts
+own handler for one call, so that the training loop stops after the step in
+progress and returns the fit so far (:mod:`torchlinreg.engine.interrupts`; a
+``KeyboardInterrupt`` before training returns nothing) and R never sees the
+interrupt, and then puts
 back the host's handler exactly: ``signal.getsignal`` cannot see a handler
 installed outside Python, so the C-level ``struct sigaction`` is saved and
 restored as bytes through ``ctypes``.
 """
 
-import ctypes
 import signal
-import sys
 import threading
 from contextlib import contextmanager
 
-
-# More than any platform's struct sigaction (152 bytes on x86-64 Linux); the
-# bytes are only copied out and back, never read.
-_SIGACTION_BYTES = 512
-
-
-def _libc_sigaction():
-    """libc's ``sigaction``, or ``None`` where this module cannot act."""
-    if not (sys.platform.startswith("linux") or sys.platform == "darwin"):
-        return None
-    try:
-        sigaction = ctypes.CDLL(None, use_errno=True).sigaction
-    except (OSError, AttributeError):
-        return None
-    sigaction.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p]
-    sigaction.restype = ctypes.c_int
-    return sigaction
-
-
-_SIGACTION = _libc_sigaction()
+from ..engine.interrupts import SIGACTION, restore_sigaction, saved_sigaction
 
 
 class _RaiseOnce:
@@ -55,6 +36,12 @@ class _RaiseOnce:
     def __init__(self):
         self.armed = True
 
+    @property
+    def raises_keyboard_interrupt(self):
+        """While armed: the training loop then defers the first Ctrl-C to the end of
+        a step (:mod:`torchlinreg.engine.interrupts`) and hands the second here."""
+        return self.armed
+
     def __call__(self, signum, frame):
         if self.armed:
             self.armed = False
@@ -63,14 +50,7 @@ class _RaiseOnce:
 
 def can_take_sigint():
     """Whether :func:`sigint_to_python` acts here: POSIX libc, Python's main thread."""
-    return _SIGACTION is not None and threading.current_thread() is threading.main_thread()
-
-
-def _saved_sigaction():
-    saved = ctypes.create_string_buffer(_SIGACTION_BYTES)
-    if _SIGACTION(signal.SIGINT, None, saved) != 0:
-        raise OSError(ctypes.get_errno(), "sigaction(SIGINT) could not be read")
-    return saved
+    return SIGACTION is not None and threading.current_thread() is threading.main_thread()
 
 
 @contextmanager
@@ -90,7 +70,7 @@ def sigint_to_python(active=True):
         return
     route = _RaiseOnce()
     host_handler = signal.getsignal(signal.SIGINT)
-    host_sigaction = _saved_sigaction()
+    host_sigaction = saved_sigaction()
     try:
         signal.signal(signal.SIGINT, route)
         yield
@@ -104,5 +84,4 @@ def _restore(host_handler, host_sigaction):
     (``signal.signal`` installs Python's own C handler)."""
     if host_handler is not None:
         signal.signal(signal.SIGINT, host_handler)
-    if _SIGACTION(signal.SIGINT, host_sigaction, None) != 0:
-        raise OSError(ctypes.get_errno(), "sigaction(SIGINT) could not be restored")
+    restore_sigaction(host_sigaction)

@@ -365,8 +365,8 @@ def fit_source(source, settings, verbose=None, reduce=None, objective=StreamObje
     """
     train_mom, valid_mom = source_moments(source, settings.device)
     local_rows = train_mom.n_rows
-    if reduce is not None:
-        train_mom, valid_mom = reduce(train_mom), reduce(valid_mom)
+    if reduce is not None:  # summed across processes in the data's own units
+        train_mom, valid_mom = reduce(train_mom.unscaled()), reduce(valid_mom.unscaled())
 
     def root_of():  # only for an ill-conditioned design: a second pass over the rows
         root = source_root(source)
@@ -391,8 +391,9 @@ def fit_source(source, settings, verbose=None, reduce=None, objective=StreamObje
                                            generator, verbose)
     response = Response(None, source.response_names, k == 1)
     return finish_fit(model, optimizer, trace, generator, scaler, aliased, source.feature_names,
-                      response, settings, train_data=None, train_index=None, valid_index=None,
-                      statistics=TrainingStatistics(train_mom, settings.intercept),
+                      response, settings, objective=train, train_data=None, train_index=None,
+                      valid_index=None,
+                      statistics=TrainingStatistics(train_mom.unscaled(), settings.intercept),
                       n_valid=valid_mom.n_rows)
 
 
