@@ -18,7 +18,7 @@ from .scaling import Scaler
 
 
 @dataclass
-class Split:
+class AutogradObjective:
     """Standardized design, response and weights of one part of the data.
 
     The autograd engine: every loss and gradient is a pass over the rows
@@ -68,7 +68,7 @@ class Split:
 
 
 def _autograd_splits(X, Y, w, valid, settings):
-    """Scaler (on the CPU), standardized training and validation :class:`Split` s (where
+    """Scaler (on the CPU), standardized training and validation :class:`AutogradObjective` s (where
     the rows are), aliased columns."""
     A = with_intercept(X, settings.intercept)
     aliased = aliased_columns(A if w is None else A * w.sqrt()[:, None])[int(settings.intercept):]
@@ -84,7 +84,7 @@ def _autograd_splits(X, Y, w, valid, settings):
         _, rotation = preconditioned(quadratic, cpu_scaler, mom.total, settings.intercept,
                                      lambda: root_of_rows(X_kept, Y, w))
         scaler = scaler.with_rotation(rotation.to(X.device))
-    train_split = Split(scaler.transform_x(X[:, kept]), scaler.transform_y(Y), w)
-    valid_split = None if valid is None else Split(
+    train_split = AutogradObjective(scaler.transform_x(X[:, kept]), scaler.transform_y(Y), w)
+    valid_split = None if valid is None else AutogradObjective(
         scaler.transform_x(valid[0][:, kept]), scaler.transform_y(valid[1]), valid[2])
     return scaler.to("cpu"), train_split, valid_split, aliased

@@ -17,8 +17,3 @@ def squared_error_by_output(pred, target, weights=None):
     if weights is None:
         return squared.mean(dim=0)
     return (weights @ squared) / weights.sum()
-
-
-def mse(pred, target, weights=None):
-    """Mean squared error over all elements (weighted by row if ``weights`` is given)."""
-    return squared_error_by_output(pred, target, weights).mean()

@@ -44,7 +44,7 @@ def _set_grad(model, grad):
 class GramObjective:
     """One part of the data for the training loop, through its statistics.
 
-    Offers what :class:`torchlinreg.engine.autograd.Split` offers: the per-output
+    Offers what :class:`torchlinreg.engine.autograd.AutogradObjective` offers: the per-output
     loss, the loss with its gradient written to ``.grad``, an L-BFGS
     closure and a minibatch epoch.
     """
@@ -163,7 +163,7 @@ def optimum_gap(objective, model):
     """
     quadratic = getattr(objective, "quadratic", None)
     intercept = model.bias is not None
-    if quadratic is None:  # an autograd Split: its (standardized) rows, where they are
+    if quadratic is None:  # an AutogradObjective: its (standardized) rows, where they are
         X, Y, w = objective.X.detach(), objective.Y.detach(), objective.weights
         identity = Scaler.identity(X.shape[1], Y.shape[1], torch.float64)
         quadratic = Quadratic.from_moments(moments(X, Y, w), identity, intercept)

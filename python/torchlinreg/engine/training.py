@@ -146,7 +146,7 @@ def _full_batch_update(model, optimizer, train):
 def train(model, optimizer, train, valid, schedule, loss_scale, verbose=None, start=None):
     """Run the optimizer on ``train`` and return the :class:`Trace`.
 
-    ``train`` and ``valid`` are :class:`Split` objects (autograd) or
+    ``train`` and ``valid`` are :class:`~torchlinreg.engine.autograd.AutogradObjective` objects or
     :class:`torchlinreg.engine.objective.GramObjective` objects (sufficient statistics).
     ``loss_scale`` (one value per output) turns standardized squared errors
     into squared errors in the units of ``y``. A Ctrl-C ends the loop with
