@@ -101,6 +101,14 @@ torch_lm <- function(formula, data, subset, weights, na.action, offset, contrast
   mf[[1L]] <- quote(stats::model.frame)
   mf <- model_frame(mf, parent.frame())
   mt <- attr(mf, "terms")
+  response <- stats::model.response(mf)
+  if (!is.null(response) && !is.numeric(response) && !is.logical(response)) {
+    abort(sprintf(paste0(
+      "the response %s is %s, not numeric: a linear model (lm() too) needs numbers; use ",
+      "as.numeric() if its codes are meant, or a model for categories."),
+      deparse(formula[[2L]]), if (is.factor(response)) "a factor" else class(response)[1]),
+      "input_error")
+  }
   y <- stats::model.response(mf, "numeric")
   if (is.null(y)) {
     abort("the formula has no response; write it as response ~ terms.",

@@ -116,7 +116,7 @@ def test_design_and_response_are_2d_of_the_dtype(xy, dtype):
 
 def test_unknown_dtype_is_refused(xy):
     X, y = xy
-    with pytest.raises(tl.InputError, match=r"dtype must be one of \['float32', 'float64'\]"):
+    with pytest.raises(tl.OptionError, match=r"dtype must be one of \['float32', 'float64'\]"):
         tl.fit(X, y, dtype="float16")
 
 

@@ -128,3 +128,12 @@ def test_converged_fits_are_at_the_minimum(data):
         for options in (dict(), dict(optimizer="lbfgs", standardize=False),
                         dict(engine="autograd", epochs=3000), dict(dtype="float32")):
             assert tl.fit(X, y, seed=0, **options).converged, options
+
+
+def test_float32_arrays_too_small_for_float32_are_an_error_not_zeros():
+    """Values float32 rounds to zero would be aliased NaN columns 'converged': refused."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(100, 2)) * [1.0, 1e-50]
+    with pytest.raises(tl.InputError, match=r"too small for float32 in column\(s\) \['x2'\]"):
+        tl.fit(X, X[:, 0] + 1, dtype="float32")
+    assert tl.fit(X, X[:, 0] + 1, seed=0).converged  # float64 holds them

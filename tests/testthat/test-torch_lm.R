@@ -202,3 +202,13 @@ test_that("stop_iter stops on the validation loss, as brulee's does", {
   expect_error(torch_lm(mpg ~ wt, data = mtcars, stop_iter = 5),
                class = "torchlinreg_option_error")
 })
+
+test_that("misread options and responses are classed errors that say what to change (issue 17, item 8)", {
+  skip_if_no_python()
+  expect_error(torch_lm(Species ~ Sepal.Length, data = iris), class = "torchlinreg_input_error",
+               regexp = "Species is a factor, not numeric")
+  expect_error(torch_lm(mpg ~ wt, data = mtcars, standardize = "FALSE"),
+               class = "torchlinreg_option_error", regexp = "standardize must be True or False")
+  expect_error(torch_lm(mpg ~ wt, data = mtcars, dtype = "float16"),
+               class = "torchlinreg_option_error", regexp = "dtype must be one of")
+})

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..errors import InputError, ShapeError
+from ..errors import InputError, OptionError, ShapeError
 
 
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
@@ -42,7 +42,7 @@ def resolve_dtype(dtype):
         return dtype
     if dtype in DTYPES:
         return DTYPES[dtype]
-    raise InputError(f"dtype must be one of {sorted(DTYPES)}; got {dtype!r}.")
+    raise OptionError(f"dtype must be one of {sorted(DTYPES)}; got {dtype!r}.")
 
 
 def _non_numeric_columns(frame):
@@ -146,6 +146,20 @@ def _check_finite(values, names, what, source=None):
         "drop or impute those rows before fitting.")
 
 
+def _check_representable(values, names, what, source):
+    """Raise when converting to float32 turned nonzero values into zeros (below ~1e-45)."""
+    if values.dtype != torch.float32 or source.dtype.kind != "f" or source.dtype.itemsize <= 4:
+        return
+    lost = np.count_nonzero(source, axis=0) - torch.count_nonzero(values, dim=0).numpy()
+    if not lost.any():
+        return
+    columns = [names[j] for j in np.flatnonzero(lost)]
+    tiny = np.abs(source[source != 0]).min()
+    raise InputError(
+        f"{what} has values too small for float32 in column(s) {columns} (smallest magnitude "
+        f"{tiny:.6g}), which would become zeros; use dtype='float64' or rescale.")
+
+
 def as_design(X, dtype=torch.float64, what="X"):
     """Validate ``X`` and return a :class:`Design` of shape ``(n, p)``."""
     array, names = _to_numpy(X, what)
@@ -156,6 +170,7 @@ def as_design(X, dtype=torch.float64, what="X"):
     values = _as_tensor(array, dtype)
     names = names or [f"x{j + 1}" for j in range(values.shape[1])]
     _check_finite(values, names, what, array)
+    _check_representable(values, names, what, array)
     return Design(values, names)
 
 
