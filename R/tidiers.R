@@ -7,8 +7,9 @@
 #' the optimization went: `optimizer`, `steps` (optimizer updates),
 #' `converged` and `stop_reason`. broom's `tidy()` and `augment()` for
 #' `lm` fits work on `torch_lm` fits unchanged (`augment()` needs the rows,
-#' so not on [torch_lm_files()] fits). A weighted fit from files has `NA`
-#' `logLik`, `AIC` and `BIC`: they need every row's weight.
+#' so not on [torch_lm_files()] fits). A weighted fit from files takes
+#' `logLik`, `AIC` and `BIC` from its moments (which keep the sum of the log
+#' weights), as an unweighted one does.
 #'
 #' @param x A `torch_lm` fit with one response.
 #' @param ... Unused.
@@ -23,7 +24,8 @@ glance.torch_lm <- function(x, ...) {
   }
   s <- summary(x)
   test <- nrow(s$coefficients) > 1 && !is.null(s$fstatistic)
-  moments_only <- inherits(x, "torch_lm_files") && !is.null(x$weight_column)
+  moments_only <- inherits(x, "torch_lm_files") && !is.null(x$weight_column) &&
+    is.null(x$log_weight_sum)  # a file fit saved before sum(log(w)) was kept
   ll <- if (moments_only) NA_real_ else stats::logLik(x)
   columns <- list(
     r.squared = s$r.squared, adj.r.squared = s$adj.r.squared, sigma = s$sigma,

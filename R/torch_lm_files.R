@@ -21,9 +21,8 @@
 #' `sigma()`, `formula()`, `plot()` (the loss and parameter paths) and
 #' `predict(newdata = )` (with confidence and prediction intervals) work as
 #' for [torch_lm()], and so do, from the moments, `anova()` against another
-#' file fit, `logLik()`, `AIC()`, `BIC()`, `extractAIC()` (of unweighted
-#' fits: a weighted fit's log-likelihood needs every row's weight),
-#' `labels()`, `variable.names()`, `tidy()` and `glance()`. The `lm()`
+#' file fit, `logLik()`, `AIC()`, `BIC()`, `extractAIC()` (weighted fits
+#' too: the moments keep the sum of the log weights), `labels()`, `variable.names()`, `tidy()` and `glance()`. The `lm()`
 #' functions that need the rows -- `residuals()`, `fitted()`,
 #' `model.frame()`, `model.matrix()`, `weights()` of a weighted fit, one
 #' model's `anova()`, `hatvalues()`, `influence()`, `cooks.distance()`,
@@ -211,6 +210,7 @@ files_parts <- function(out, frame, has_intercept) {
   z[c("residuals", "fitted.values", "train_rows", "valid_rows")] <- NULL
   z$n_train <- out$n_train
   z$n_valid <- out$n_valid
+  z$log_weight_sum <- out$log_weight_sum
   z$terms <- terms
   z$xlevels <- stats::.getXlevels(terms, frame)
   z
@@ -314,11 +314,13 @@ weights.torch_lm_files <- function(object, ...) {
 #' @export
 logLik.torch_lm_files <- function(object, REML = FALSE, ...) {
   if (REML) rows_not_kept("logLik(REML = TRUE)")
-  if (!is.null(object$weight_column)) rows_not_kept("logLik() of a weighted fit (sum(log(w)))")
   if (inherits(object, "torch_mlm")) stop("'logLik.lm' does not support multiple responses")
-  # logLik.lm() from the residual sum of squares and the number of rows.
+  # logLik.lm() from the (weighted) residual sum of squares, the number of rows of
+  # positive weight and, for a weighted fit, sum(log(w)) over them (kept by the moments).
   n <- object$inference$n_obs
-  value <- 0.5 * (-n * (log(2 * pi) + 1 - log(n) + log(stats::deviance(object))))
+  log_w <- if (is.null(object$weight_column)) 0 else object$log_weight_sum
+  if (is.null(log_w)) rows_not_kept("logLik() of a weighted fit saved without sum(log(w))")
+  value <- 0.5 * (log_w - n * (log(2 * pi) + 1 - log(n) + log(stats::deviance(object))))
   structure(value, nall = n, nobs = n, df = object$rank + 1, class = "logLik")
 }
 

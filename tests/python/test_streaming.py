@@ -343,3 +343,18 @@ def test_prefetch_reader_ends_when_the_consumer_stops_with_the_queue_full():
     while _prefetch_threads() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not _prefetch_threads()
+
+
+def test_the_moments_keep_the_sum_of_the_log_weights(tmp_path):
+    """R's logLik() of a weighted file fit needs sum(log w) over rows of positive weight."""
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame({"x": rng.normal(size=300), "w": rng.uniform(0, 2, 300)})
+    frame.loc[::7, "w"] = 0.0
+    frame["y"] = 2 * frame["x"] + rng.normal(size=300)
+    frame.to_parquet(tmp_path / "d.parquet", index=False)
+    fit = tl.fit_files(tmp_path / "d.parquet", "y", weights="w", seed=1)
+    positive = frame["w"][frame["w"] > 0]
+    assert fit._statistics.moments.log_weight_sum == pytest.approx(np.log(positive).sum(),
+                                                                   rel=1e-12)
+    loaded = tl.load(fit.save(tmp_path / "f.npz"))
+    assert loaded._statistics.moments.log_weight_sum == fit._statistics.moments.log_weight_sum

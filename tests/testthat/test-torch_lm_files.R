@@ -244,9 +244,14 @@ test_that("lm()'s functions on file fits: from the moments, or the classed error
                  function(f) predict(f, type = "terms"), broom::augment)) {
     expect_error(f(fit), class = "torchlinreg_rows_not_kept")
   }
-  # a weighted fit's log-likelihood needs every weight: not kept either
+  # a weighted fit's log-likelihood from the moments, which keep sum(log(w))
   weighted <- torch_lm_files(mpg ~ wt, path, weights = "cyl", seed = 1)
-  expect_error(logLik(weighted), class = "torchlinreg_rows_not_kept")
-  expect_true(is.na(generics::glance(weighted)$AIC))
+  reference_weighted <- lm(mpg ~ wt, data = mtcars, weights = cyl)
+  for (f in list(logLik, AIC, BIC)) {
+    expect_equal(f(weighted), f(reference_weighted), tolerance = 1e-8)
+  }
+  expect_equal(generics::glance(weighted)$AIC, AIC(reference_weighted), tolerance = 1e-8)
+  again <- load_fit(save_fit(weighted, tempfile(fileext = ".npz")))
+  expect_equal(logLik(again), logLik(reference_weighted), tolerance = 1e-8)
   expect_error(weights(weighted), class = "torchlinreg_rows_not_kept")
 })

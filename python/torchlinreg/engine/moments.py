@@ -7,6 +7,7 @@ total weight, first and second moments. They are summed in fixed chunks
 of rows, so the rounding depends only on the rows and their order, not on
 how they arrive (memory, files, processes).
 """
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,6 +49,9 @@ class Moments:
     large to square in float64 (see :func:`unit_of`). Multiplying by a power
     of two is exact, so nothing is lost; :meth:`unscaled` gives the moments
     of ``z`` itself, where they are representable.
+
+    ``log_weight_sum`` is ``Σ log w`` over the rows of positive weight
+    (0 unweighted): ``lm()``'s log-likelihood of a weighted fit needs it.
     """
 
     n_rows: int
@@ -58,6 +62,7 @@ class Moments:
     second: torch.Tensor
     n_positive: int = None
     unit: torch.Tensor = None
+    log_weight_sum: float = 0.0
 
     def __post_init__(self):
         if self.n_positive is None:
@@ -69,8 +74,8 @@ class Moments:
         if self.unit is None:
             return self
         u = self.unit
-        return Moments(self.n_rows, self.n_features, self.total, self.center / u,
-                       self.first / u, self.second / torch.outer(u, u), self.n_positive)
+        return dataclasses.replace(self, center=self.center / u, first=self.first / u,
+                                   second=self.second / torch.outer(u, u), unit=None)
 
     def matrix(self):
         """``Σ w u uᵀ`` for ``u = [1, z - c]``: the moments as one matrix."""
@@ -95,8 +100,7 @@ class Moments:
         first = self.first + self.total * d
         second = (self.second + self.first[:, None] * d[None, :] + d[:, None] * self.first[None, :]
                   + self.total * d[:, None] * d[None, :])
-        return Moments(self.n_rows, self.n_features, self.total, center, first, second,
-                       self.n_positive, self.unit)
+        return dataclasses.replace(self, center=center, first=first, second=second)
 
 
 def unit_of(block):
@@ -130,6 +134,7 @@ class MomentAccumulator:
         self.n_features = n_features
         self.n_rows = 0
         self.n_positive = 0
+        self.log_weight_sum = 0.0
         as_sum = dict(dtype=torch.float64, device=device)
         self.total = torch.zeros((), **as_sum)
         self.center = None
@@ -198,6 +203,8 @@ class MomentAccumulator:
         size = block.new_tensor(float(m)) if w is None else w.sum()
         self.n_rows += m
         self.n_positive += m if w is None else int((w > 0).sum())
+        if w is not None:
+            self.log_weight_sum += float(torch.log(w[w > 0]).sum())
         raw = self.center is None  # rows put in before there was a centre
         if raw and size > 0:
             self.unit = unit_of(block)
@@ -221,7 +228,7 @@ class MomentAccumulator:
         unit = None if self.unit is None else self.unit.cpu()
         result = Moments(self.n_rows, self.n_features, self.total.cpu().clone(), center.cpu(),
                          self.first.cpu().clone(), self.second.cpu().clone(), self.n_positive,
-                         unit)
+                         unit, self.log_weight_sum)
         if not bool(torch.isfinite(result.second).all()):
             raise InputError(
                 "the sums of squares and products of the columns overflow float64 even in "
@@ -299,9 +306,9 @@ def moments(X, Y, weights=None, index=None):
 def restrict(mom, kept):
     """The moments of the kept feature columns (and every output)."""
     keep = torch.cat([kept, torch.ones(mom.center.shape[0] - mom.n_features, dtype=torch.bool)])
-    return Moments(mom.n_rows, int(kept.sum()), mom.total, mom.center[keep], mom.first[keep],
-                   mom.second[keep][:, keep], mom.n_positive,
-                   None if mom.unit is None else mom.unit[keep])
+    return dataclasses.replace(mom, n_features=int(kept.sum()), center=mom.center[keep],
+                               first=mom.first[keep], second=mom.second[keep][:, keep],
+                               unit=None if mom.unit is None else mom.unit[keep])
 
 
 def scaler_from_moments(mom, intercept, standardize, dtype):

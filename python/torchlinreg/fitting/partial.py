@@ -117,4 +117,5 @@ def _combined(a, b):
     """The moments of the rows of ``a`` and of ``b`` together, about ``a``'s centre."""
     b = b.shifted(a.center)
     return Moments(a.n_rows + b.n_rows, a.n_features, a.total + b.total, a.center,
-                   a.first + b.first, a.second + b.second, a.n_positive + b.n_positive)
+                   a.first + b.first, a.second + b.second, a.n_positive + b.n_positive,
+                   log_weight_sum=a.log_weight_sum + b.log_weight_sum)

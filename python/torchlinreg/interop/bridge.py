@@ -166,7 +166,9 @@ def fit_files(paths, response, predictors=None, *, format=None, batch_rows=None,
                           batch_rows=batch_rows, weights=weights, verbose=verbose, **options)
     values = _result_values(result, _inference_values(result.inference,
                                                       _moment_residual_products(result)))
-    values.update(n_train=int(result.n_train), n_valid=int(result.n_valid), python_fit=result)
+    values.update(n_train=int(result.n_train), n_valid=int(result.n_valid), python_fit=result,
+                  # Σ log w over the training rows of positive weight, for R's logLik()
+                  log_weight_sum=float(result._statistics.moments.log_weight_sum))
     return values
 
 

@@ -109,6 +109,9 @@ def _moment_arrays(mom):
     """The moments of a fit without its rows (from files), as arrays to store."""
     out = {f"moments/{name}": getattr(mom, name).numpy() for name in _MOMENT_FIELDS}
     out["moments/counts"] = np.array([mom.n_rows, mom.n_features, mom.n_positive])
+    out["moments/log_weight_sum"] = np.array([mom.log_weight_sum])
+    if mom.unit is not None:
+        out["moments/unit"] = mom.unit.numpy()
     return out
 
 
@@ -119,8 +122,13 @@ def _statistics(arrays, settings):
     n_rows, n_features, n_positive = (int(v) for v in arrays["moments/counts"])
     values = {name: torch.from_numpy(arrays[f"moments/{name}"].astype(np.float64))
               for name in _MOMENT_FIELDS}
-    return TrainingStatistics(Moments(n_rows, n_features, n_positive=n_positive, **values),
-                              settings["intercept"])
+    unit = arrays.get("moments/unit")
+    log_weight_sum = arrays.get("moments/log_weight_sum")
+    moments = Moments(n_rows, n_features, n_positive=n_positive, **values,
+                      unit=None if unit is None else torch.from_numpy(_real(arrays, "moments/unit")
+                                                                      .astype(np.float64)),
+                      log_weight_sum=0.0 if log_weight_sum is None else float(log_weight_sum[0]))
+    return TrainingStatistics(moments, settings["intercept"])
 
 
 def read_parts(path):
@@ -186,6 +194,8 @@ _PATTERNS = [(re.compile(pattern), size) for pattern, size in [
     (r"data/w", lambda p, k, h, n: n),
     (r"moments/total", lambda p, k, h, n: 1),
     (r"moments/counts", lambda p, k, h, n: 3),
+    (r"moments/log_weight_sum", lambda p, k, h, n: 1),
+    (r"moments/unit", lambda p, k, h, n: p + k),
     (r"moments/center|moments/first", lambda p, k, h, n: p + k),
     (r"moments/second", lambda p, k, h, n: (p + k) ** 2),
     # optimizer state (one tensor per parameter and statistic) and the generator's state

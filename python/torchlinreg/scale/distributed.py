@@ -114,8 +114,9 @@ class Collective:
         shifted = mom.shifted(center)
         first, second = self.sum(shifted.first), self.sum(shifted.second)
         counts = self.sum(torch.tensor([mom.n_rows, mom.n_positive], dtype=torch.int64))
+        log_weight_sum = self.sum(torch.tensor([mom.log_weight_sum], dtype=torch.float64))
         return Moments(int(counts[0]), mom.n_features, totals[0], center, first, second,
-                       int(counts[1]))
+                       int(counts[1]), log_weight_sum=float(log_weight_sum[0]))
 
 
 class DistributedObjective(StreamObjective):
