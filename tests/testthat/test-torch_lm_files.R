@@ -238,7 +238,7 @@ test_that("lm()'s functions on file fits: from the moments, or the classed error
   glanced <- generics::glance(fit)
   expected <- broom::glance(reference)
   expect_close(unlist(glanced[names(expected)]), unlist(expected), 1e-8)
-  for (f in list(anova, hatvalues, influence, cooks.distance, rstandard, rstudent, dfbeta,
+  for (f in list(anova, hatvalues, influence, influence.measures, cooks.distance, rstandard, rstudent, dfbeta,
                  dfbetas, effects, proj, qr, kappa, alias, residuals, fitted, model.frame,
                  model.matrix, case.names, simulate, function(f) plot(f, which = 1),
                  function(f) predict(f, type = "terms"), broom::augment)) {
