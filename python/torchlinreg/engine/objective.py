@@ -103,7 +103,8 @@ def build_objectives(X, Y, weights, valid, intercept, precondition):
     out of the statistics and of the minibatches without copying the data.
     The rows may be on a GPU: the statistics are computed there and the
     objectives' tensors put there; the returned scaler is on the CPU.
-    ``precondition="qr"`` adds a pass over the rows for their QR factor.
+    ``precondition="qr"`` adds a pass over the rows for their QR factor when
+    the design is too ill-conditioned for its moments (see :func:`quadratics`).
     """
     device = X.device
     valid_mom = None if valid is None else moments(*valid)
@@ -146,7 +147,7 @@ def quadratics(train_mom, valid_mom, intercept, precondition, dtype, root_of=Non
     if precondition != "qr":
         return scaler, train, valid, aliased
     train, rotation = preconditioned(train, scaler, train_mom.total, intercept,
-                                     lambda: root_of().restrict(kept.numpy(), len(kept)))
+                                     lambda: root_of().restrict(kept.numpy()))
     if valid is not None:
         valid = rotate_quadratic(valid, rotation, intercept)
     return scaler.with_rotation(rotation), train, valid, aliased

@@ -55,10 +55,10 @@ class RowRoot:
         stacked = [self.R] + [other.shifted(self.center).R for other in others]
         return RowRoot(self.center, _triangular(np.concatenate(stacked)))
 
-    def restrict(self, kept, n_features):
-        """Only the kept feature columns (and every output)."""
+    def restrict(self, kept):
+        """Only the kept feature columns (``kept``: a mask over every feature) and every output."""
         keep = np.concatenate([[True], np.asarray(kept, dtype=bool),
-                               np.ones(len(self.center) - n_features, dtype=bool)])
+                               np.ones(len(self.center) - len(kept), dtype=bool)])
         return RowRoot(self.center[keep[1:]], _triangular(self.R[:, keep]))
 
 
@@ -141,21 +141,19 @@ def _array(values):
 
 
 def root_of_rows(X, Y, weights=None):
-    """:class:`RowRoot` of the rows of ``[X, Y]`` (tensors), in chunks."""
+    """:class:`RowRoot` of the rows of ``[X, Y]`` (tensors); the accumulator takes them in chunks."""
     roots = RootAccumulator(X.shape[1] + Y.shape[1], weighted=weights is not None)
-    for start in range(0, max(X.shape[0], 1), CHUNK_ROWS):
-        rows = slice(start, start + CHUNK_ROWS)
-        roots.add(X[rows], Y[rows], None if weights is None else weights[rows])
+    roots.add(X, Y, weights)
     return roots.result()
 
 
-def qr_quadratic(root, scaler, total, intercept, n_features):
+def qr_quadratic(root, scaler, total, intercept):
     """The training :class:`Quadratic` in ``u`` and the rotation ``M`` (``w = M u``).
 
     ``root`` is the kept columns' :class:`RowRoot`; ``scaler`` the
     standardization (centres and scales of the kept columns and outputs).
     """
-    q = n_features
+    q = scaler.x_center.shape[0]
     center_s = np.concatenate([scaler.x_center.double().numpy(), scaler.y_center.double().numpy()])
     scale_s = np.concatenate([scaler.x_scale.double().numpy(), scaler.y_scale.double().numpy()])
     to_standard = np.zeros_like(root.R)
@@ -196,9 +194,8 @@ def preconditioned(quadratic, scaler, total, intercept, root_of):
     :class:`RowRoot`. Every engine goes through here, so they all step in
     the same coordinates (Adam is not invariant under rotations).
     """
-    n_features = quadratic.gram.shape[0] - int(intercept)
     if needs_rows(quadratic, intercept):
-        return qr_quadratic(root_of(), scaler, total, intercept, n_features)
+        return qr_quadratic(root_of(), scaler, total, intercept)
     rotation = moments_rotation(quadratic, intercept)
     return rotate_quadratic(quadratic, rotation, intercept), rotation
 
@@ -213,7 +210,7 @@ def needs_rows(quadratic, intercept):
     the rows' QR, at no pass over the rows. Above it (or when the Cholesky
     fails) the rows' QR is used.
     """
-    gram = quadratic.gram.cpu().numpy()[int(intercept):, int(intercept):]
+    gram = _slopes_gram(quadratic, intercept)
     if gram.shape[0] == 0:
         return False
     eigenvalues = np.linalg.eigvalsh(gram)
@@ -222,9 +219,13 @@ def needs_rows(quadratic, intercept):
 
 def moments_rotation(quadratic, intercept):
     """``M`` from the Cholesky factor of the standardized moments (well-conditioned designs)."""
-    gram = quadratic.gram.cpu().numpy()[int(intercept):, int(intercept):]
-    upper = np.linalg.cholesky(gram).T
+    upper = np.linalg.cholesky(_slopes_gram(quadratic, intercept)).T
     return torch.from_numpy(np.ascontiguousarray(_upper_inverse(upper)))
+
+
+def _slopes_gram(quadratic, intercept):
+    """The quadratic's Gram matrix of the slopes (without the intercept's row and column)."""
+    return quadratic.gram.cpu().numpy()[int(intercept):, int(intercept):]
 
 
 def rotate_quadratic(quadratic, rotation, intercept):
