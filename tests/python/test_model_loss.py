@@ -1,4 +1,6 @@
 """The tutorials' model ``X @ W.T + b`` and the mean squared error."""
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -57,3 +59,77 @@ def test_weighted_squared_error(rng):
 def test_shapes_must_match_exactly(pred_shape, target_shape):
     with pytest.raises(tl.ShapeError, match="they must match exactly"):
         squared_error_by_output(torch.zeros(pred_shape), torch.zeros(target_shape))
+
+
+def test_one_parameter_holds_bias_and_weight_and_autograd_fills_its_grad(rng):
+    X = torch.as_tensor(rng.normal(size=(9, 3)))
+    Y = torch.as_tensor(rng.normal(size=(9, 2)))
+    W, b = torch.as_tensor(rng.normal(size=(2, 3))), torch.as_tensor(rng.normal(size=2))
+    model = LinearModel(W.clone(), b.clone())
+    assert [p.shape for p in model.parameters()] == [(2, 4)]
+    assert torch.equal(model.theta.detach(), torch.cat([b[:, None], W], 1))
+    squared_error_by_output(model(X), Y).mean().backward()
+    # The closed form of the mean over outputs of each output's MSE: 2/(n k) Rᵀ [1, X].
+    residual = X.numpy() @ W.numpy().T + b.numpy() - Y.numpy()
+    design = np.column_stack([np.ones(9), X.numpy()])
+    np.testing.assert_allclose(model.theta.grad, 2 / (9 * 2) * residual.T @ design, rtol=1e-12)
+    with torch.no_grad():
+        model.bias.copy_(torch.tensor([7.0, 8.0]))  # the views write through
+    assert model.theta[:, 0].tolist() == [7.0, 8.0]
+
+
+@pytest.mark.parametrize("name, options", [("adam", {"foreach": False}), ("rmsprop", {}),
+                                           ("sgd", {"momentum": 0.9})])
+def test_a_two_parameter_optimizer_state_goes_on_bit_for_bit_as_one(rng, name, options):
+    """Files written before theta hold the state of two parameters (weight, then bias);
+    resuming converts it, and elementwise optimizers then take exactly the same steps."""
+    from torchlinreg.engine.model import one_tensor_state
+    from torchlinreg.engine.optimizers import OPTIMIZERS
+    W, b = torch.as_tensor(rng.normal(size=(2, 3))), torch.as_tensor(rng.normal(size=2))
+    G = [torch.as_tensor(rng.normal(size=(2, 4))) for _ in range(8)]
+    weight, bias = W.clone().requires_grad_(), b.clone().requires_grad_()
+    old = OPTIMIZERS[name]([weight, bias], lr=0.01, **options)
+    for g in G[:4]:
+        bias.grad, weight.grad = g[:, 0].clone(), g[:, 1:].clone()
+        old.step()
+    model = LinearModel(weight.detach().clone(), bias.detach().clone())
+    new = OPTIMIZERS[name](model.parameters(), lr=0.01, **options)
+    new.load_state_dict(one_tensor_state(copy.deepcopy(old.state_dict()), 2, True))
+    for g in G[4:]:
+        bias.grad, weight.grad = g[:, 0].clone(), g[:, 1:].clone()
+        old.step()
+        model.theta.grad = g.clone()
+        new.step()
+    assert torch.equal(model.theta.detach(), torch.cat([bias.detach()[:, None], weight.detach()], 1))
+
+
+def test_a_two_parameter_lbfgs_state_is_permuted_to_theta(rng):
+    from torchlinreg.engine.model import one_tensor_state
+    A = torch.as_tensor(rng.normal(size=(20, 4)))
+    Y = torch.as_tensor(rng.normal(size=(20, 2)))
+    weight = torch.zeros(2, 3, dtype=torch.float64, requires_grad=True)
+    bias = torch.zeros(2, dtype=torch.float64, requires_grad=True)
+
+    def loss(w, b):
+        return ((A[:, 1:] @ w.T + b - Y) ** 2).mean()
+
+    def closure_for(w, b, parameters):
+        def closure():
+            for p in parameters:
+                p.grad = None
+            value = loss(w, b)
+            value.backward()
+            return value
+        return closure
+
+    old = torch.optim.LBFGS([weight, bias], max_iter=1, line_search_fn=None)
+    for _ in range(3):
+        old.step(closure_for(weight, bias, [weight, bias]))
+    model = LinearModel(weight.detach().clone(), bias.detach().clone())
+    new = torch.optim.LBFGS(model.parameters(), max_iter=1, line_search_fn=None)
+    new.load_state_dict(one_tensor_state(copy.deepcopy(old.state_dict()), 2, True))
+    for _ in range(3):
+        old.step(closure_for(weight, bias, [weight, bias]))
+        new.step(closure_for(model.weight, model.bias, [model.theta]))
+    np.testing.assert_allclose(model.theta.detach(),
+                               torch.cat([bias.detach()[:, None], weight.detach()], 1), rtol=1e-12)

@@ -1,4 +1,5 @@
 """Choosing and configuring the torch optimizer."""
+import numpy as np
 import pytest
 import torch
 
@@ -69,3 +70,49 @@ def test_bad_learning_rates(rng, lr):
     X = rng.normal(size=(20, 2))
     with pytest.raises(tl.OptionError, match="lr must be a positive finite number"):
         tl.fit(X, X[:, 0], lr=lr)
+
+
+@pytest.mark.parametrize("name, fused", [("adam", True), ("adamw", True), ("adagrad", True),
+                                         ("sgd", None), ("rmsprop", None), ("lbfgs", None)])
+def test_fused_steps_are_the_default_where_torch_has_them(rng, name, fused):
+    X = rng.normal(size=(30, 2))
+    fit = tl.fit(X, X @ [1.0, 2.0] + rng.normal(0, 0.1, 30), optimizer=name, seed=1)
+    assert fit.settings["optimizer_options"].get("fused") is fused
+    assert fit._state["optimizer"]["param_groups"][0].get("fused") is fused
+
+
+@pytest.mark.parametrize("choice", [{"foreach": True}, {"foreach": False}, {"fused": False},
+                                    {"differentiable": False}])
+def test_a_users_choice_of_implementation_is_kept(rng, choice):
+    X = rng.normal(size=(30, 2))
+    fit = tl.fit(X, X[:, 0] + rng.normal(0, 0.1, 30), seed=1, **choice)
+    assert fit.settings["optimizer_options"] == choice
+    assert fit.converged
+
+
+def test_a_class_of_ones_own_called_adam_is_not_given_fused(rng):
+    class Adam(torch.optim.Optimizer):  # no fused keyword
+        def __init__(self, params, lr=0.1):
+            super().__init__(params, {"lr": lr})
+
+        @torch.no_grad()
+        def step(self, closure=None):
+            for group in self.param_groups:
+                for p in group["params"]:
+                    p.add_(p.grad.sign(), alpha=-group["lr"] * 0.01)
+
+    X = rng.normal(size=(30, 2))
+    with pytest.warns(tl.ConvergenceWarning):
+        fit = tl.fit(X, X[:, 0], optimizer=Adam, epochs=5, seed=1)
+    assert fit.settings["optimizer_options"] == {}
+
+
+@pytest.mark.filterwarnings("ignore::torchlinreg.ConvergenceWarning")
+@pytest.mark.parametrize("name", ["adam", "adagrad"])
+def test_fused_steps_follow_the_for_loop_ones_to_rounding(rng, name):
+    X = rng.normal(size=(60, 3))
+    y = X @ [1.0, -2.0, 0.5] + rng.normal(0, 0.1, 60)
+    fused = tl.fit(X, y, optimizer=name, seed=1, epochs=300, tol=0)
+    loop = tl.fit(X, y, optimizer=name, seed=1, epochs=300, tol=0, foreach=False)
+    np.testing.assert_allclose(fused.history.to_numpy(float), loop.history.to_numpy(float),
+                               rtol=1e-9, atol=1e-12)

@@ -61,7 +61,7 @@ def test_optimizer_state_round_trips(data, tmp_path):
     X, y = data
     fit = quiet_fit(X, y, seed=1, epochs=50)
     loaded = tl.load(fit.save(tmp_path / "f.npz"))
-    assert fit._state["optimizer"]["state"][0]["exp_avg_sq"].shape == (1, 3)
+    assert fit._state["optimizer"]["state"][0]["exp_avg_sq"].shape == (1, 4)  # theta = [b | W]
     assert equal_nested(loaded._state, fit._state)
 
 
@@ -167,6 +167,34 @@ def test_resume_after_load_equals_one_straight_run(data, tmp_path, options):
     state = copy.deepcopy(first._state)
     same_fit(straight, quiet_fit(X, y, resume=first, epochs=half))
     assert equal_nested(first._state, state)
+
+
+def test_a_file_from_before_the_one_parameter_model_resumes_bit_for_bit(data, tmp_path):
+    """Files written before ``theta = [b | W]`` hold the optimizer state of two parameters
+    (weight under 0, bias under 1) and no ``fused`` option; resuming converts the state and
+    keeps the options, so the steps go on exactly as an uninterrupted run of that version."""
+    X, y = data
+    straight = quiet_fit(X, y, seed=9, epochs=100, foreach=False)
+    first = quiet_fit(X, y, seed=9, epochs=50, foreach=False)
+    old = tl.load(first.save(tmp_path / "half.npz"))
+    state = old._state["optimizer"]
+    theta = state["state"][0]
+    state["state"] = {0: {k: v[:, 1:].clone() if v.dim() == 2 else v.clone() for k, v in theta.items()},
+                      1: {k: v[:, 0].clone() if v.dim() == 2 else v.clone() for k, v in theta.items()}}
+    state["param_groups"][0]["params"] = [0, 1]
+    old = tl.load(old.save(tmp_path / "old.npz"))
+    assert old._state["optimizer"]["param_groups"][0]["params"] == [0, 1]
+    same_fit(straight, quiet_fit(X, y, resume=old, epochs=50))
+
+
+def test_resume_keeps_the_options_the_fit_was_made_with(data):
+    """A fit made without ``fused`` (older files, or a user's choice) resumes without it."""
+    X, y = data
+    first = quiet_fit(X, y, seed=9, epochs=20)
+    assert first.settings["optimizer_options"] == {"fused": True}  # today's default for Adam
+    older = first._with(settings={**first.settings, "optimizer_options": {}})
+    again = quiet_fit(X, y, resume=older, epochs=20)
+    assert again.settings["optimizer_options"] == {}
 
 
 def equal_nested(a, b):

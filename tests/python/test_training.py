@@ -132,3 +132,45 @@ def test_divergence_raises_with_a_smaller_lr(xy):
         tl.fit(X, y, optimizer="sgd", lr=50.0, seed=1)
     assert info.value.suggested_lr == 5.0
     assert isinstance(info.value.history, pd.DataFrame)
+
+
+def test_the_parameter_history_grows_is_cut_and_stacks():
+    import torch
+    from torchlinreg.engine.training import Rows, Trace
+    rows = Rows()
+    expected = [np.arange(3.0) + i for i in range(40)]  # past the first allocation (16)
+    for row in expected[:20]:
+        rows.append(row)
+    for row in expected[20:]:
+        rows.append(torch.from_numpy(row))
+    assert len(rows) == 40 and torch.equal(rows[-1], torch.from_numpy(expected[-1]))
+    np.testing.assert_array_equal(rows.stack().numpy(), np.stack(expected))
+    del rows[25:]
+    assert len(rows) == 25 and torch.equal(rows[24], torch.from_numpy(expected[24]))
+    rows.append(expected[0])
+    assert torch.equal(rows[25], torch.from_numpy(expected[0]))
+    assert len(Trace(parameters=[torch.ones(2), torch.zeros(2)]).parameters) == 2
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("k", [1, 3])
+def test_the_cpu_step_gives_the_quadratics_loss_and_gradient(rng, dtype, k):
+    """The CPU path (numpy on the parameter's memory) against the Quadratic's own torch
+    computation: the same gradient bit for bit, the same losses to rounding."""
+    import torch
+    from torchlinreg.engine.model import LinearModel
+    from torchlinreg.engine.objective import build_objectives
+    X = torch.as_tensor(rng.normal(size=(50, 4)))
+    Y = torch.as_tensor(rng.normal(size=(50, k)))
+    _, train, _, _ = build_objectives(X, Y, None, None, True, "standardize")
+    torch_dtype = getattr(torch, dtype)
+    model = LinearModel(torch.as_tensor(rng.normal(size=(k, 4))).to(torch_dtype),
+                        torch.as_tensor(rng.normal(size=k)).to(torch_dtype))
+    losses = train.loss_and_gradient(model)
+    theta = model.theta.detach().to(torch.float64)
+    residual = train.quadratic.residual(theta)
+    assert torch.equal(model.theta.grad, (residual * (2.0 / k)).to(torch_dtype))
+    np.testing.assert_allclose(losses, train.quadratic.per_output(theta, residual), rtol=1e-14)
+    np.testing.assert_allclose(train.loss(model), losses, rtol=0)
+    np.testing.assert_allclose(train.gradient_norm(model),
+                               float(model.theta.grad.to(torch.float64).norm()), rtol=1e-14)

@@ -6,9 +6,11 @@ is the closed form ``2/B · Aᵦᵀ(Aᵦθ - yᵦ)`` written to ``.grad`` before
 ``optimizer.step()``. Plain SGD needs no ``step()``: two fused matrix
 products a batch (:mod:`torchlinreg.engine.plain_sgd`).
 """
+import numpy as np
 import torch
 
-from .plain_sgd import plain_sgd_steps
+from .model import LinearModel, set_gradient
+from .plain_sgd import design_rows, plain_sgd_steps, step_scales
 
 
 # Minibatches gathered and standardized together (bounded memory, fewer ops per batch).
@@ -71,6 +73,8 @@ def step_batches(model, optimizer, x, y, w, batch_size, design=None):
     steps = plain_sgd_steps(model, optimizer, x, y, w, batch_size, design)
     if steps is not None:
         return steps
+    if isinstance(model, LinearModel) and model.theta.dtype == torch.float64:
+        return _theta_steps(model, optimizer, x, y, w, batch_size, design)
     steps = 0
     with torch.no_grad():
         for x_batch, y_batch, w_batch in zip(x.split(batch_size), y.split(batch_size),
@@ -79,6 +83,36 @@ def step_batches(model, optimizer, x, y, w, batch_size, design=None):
             optimizer.step()
             steps += 1
     return steps
+
+
+def _theta_steps(model, optimizer, x, y, w, batch_size, design=None):
+    """:func:`step_batches` for a float64 :class:`LinearModel`: each batch's gradient is
+    two matrix products on the rows ``[1, x]`` (as plain SGD's steps), written straight
+    into ``theta.grad``: ``2/(k Σw) · ((A θᵀ - y) · w)ᵀ A``. On the CPU with numpy, on the
+    tensors' own memory (each operation about 1 µs instead of torch's 4)."""
+    with torch.no_grad():
+        rows = design_rows(x, model.intercept, design)
+        theta = model.theta.detach()  # updated in place by every step
+        if model.theta.grad is None:
+            model.theta.grad = torch.zeros_like(model.theta)
+        grad = model.theta.grad
+        targets = y.to(torch.float64)
+        scales = step_scales(x.shape[0], y.shape[1], w, batch_size, 1.0)
+        weights = [None] * len(scales) if w is None else w.to(torch.float64).split(batch_size)
+        if theta.device.type == "cpu":
+            rows, targets, theta, grad = rows.numpy(), targets.numpy(), theta.numpy(), grad.numpy()
+            weights = [None if v is None else v.numpy() for v in weights]
+            matmul, transpose = np.matmul, np.transpose
+        else:
+            matmul, transpose = torch.matmul, torch.t
+        for start, w_batch, scale in zip(range(0, x.shape[0], batch_size), weights, scales):
+            a = rows[start:start + batch_size]
+            residual = matmul(a, transpose(theta))
+            residual -= targets[start:start + batch_size]
+            residual *= scale if w_batch is None else (w_batch * scale)[:, None]
+            matmul(transpose(residual), a, out=grad)
+            optimizer.step()
+    return len(scales)
 
 
 def _split_or_none(w, batch_size, n_rows):
@@ -95,6 +129,4 @@ def set_batch_gradient(model, x, y, w):
         residual.mul_(2.0 / residual.numel())
     else:
         residual.mul_((w * (2.0 / (residual.shape[1] * w.sum())))[:, None])
-    weight.grad = residual.T @ x
-    if bias is not None:
-        bias.grad = residual.sum(0)
+    set_gradient(model, residual.T @ x, None if bias is None else residual.sum(0))

@@ -53,6 +53,17 @@ DEFAULT_OPTIONS = {
 }
 
 
+# Optimizers whose fused implementation (one kernel for the whole update) is torchlinreg's
+# default, unless the user picks an implementation (foreach, fused, capturable,
+# differentiable): the same update as the for-loop one to rounding, at 22 µs a step on one
+# tensor instead of 31 (benchmarks/RESULTS.md, per-step section), where most fits spend
+# their time. Plain SGD is not fused: its for-loop step is faster.
+FUSED_BY_DEFAULT = (torch.optim.Adam, torch.optim.AdamW, torch.optim.Adagrad)
+
+
+_IMPLEMENTATION_OPTIONS = {"foreach", "fused", "capturable", "differentiable"}
+
+
 # Options torchlinreg sets itself and users may not override.
 _RESERVED = {"params", "lr"}
 
@@ -85,9 +96,12 @@ def check_options(optimizer_class, options):
                           f"valid options are {sorted(accepted)}.")
 
 
-def default_options(name):
-    """Options torchlinreg sets for an optimizer name unless the user gives them."""
-    return dict(DEFAULT_OPTIONS.get(name, {}))
+def default_options(name, optimizer_class=None, given=()):
+    """Options torchlinreg sets for an optimizer unless the user gives them (``given``)."""
+    options = dict(DEFAULT_OPTIONS.get(name, {}))
+    if optimizer_class in FUSED_BY_DEFAULT and not _IMPLEMENTATION_OPTIONS & set(given):
+        options["fused"] = True
+    return options
 
 
 def make_optimizer(optimizer_class, parameters, lr, options):

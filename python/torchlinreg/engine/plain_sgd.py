@@ -98,19 +98,19 @@ def plain_sgd_steps(model, optimizer, x, y, w, batch_size, design=None):
     if lr is None:
         return None
     with torch.no_grad():
-        rows = _design(x, model.bias is not None, design)
+        rows = design_rows(x, model.bias is not None, design)
         weighted = rows if w is None else rows * w.to(torch.float64)[:, None]
         targets = y.to(torch.float64)
         theta = _theta(model)
         for a, a_weighted_t, target, scale in zip(
                 rows.split(batch_size), weighted.T.split(batch_size, 1),
-                targets.split(batch_size), _step_scales(x.shape[0], y.shape[1], w, batch_size, lr)):
+                targets.split(batch_size), step_scales(x.shape[0], y.shape[1], w, batch_size, lr)):
             theta.addmm_(a_weighted_t, torch.addmm(target, a, theta, alpha=-1.0), alpha=scale)
         _write(model, theta)
     return -(-x.shape[0] // batch_size)
 
 
-def _design(x, intercept, out=None):
+def design_rows(x, intercept, out=None):
     """``[1, x]`` (``x`` without intercept) in float64, ``(n, q)``, in ``out`` if given."""
     if out is None and not intercept:
         return x.to(torch.float64)
@@ -130,7 +130,7 @@ def _same_view(a, b):
             and a.stride() == b.stride())
 
 
-def _step_scales(n, k, w, batch_size, lr):
+def step_scales(n, k, w, batch_size, lr):
     """Each batch's ``c = 2 lr / (k Σ w)`` (``Σ w`` the batch's row count without weights)."""
     batches = -(-n // batch_size)
     if w is None:

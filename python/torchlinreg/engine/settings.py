@@ -150,11 +150,17 @@ def fresh_seed():
 def make_settings(*, intercept=True, optimizer="adam", lr=None, epochs=None, batch_size=None,
                   shuffle=True, validation=0.0, standardize=True, dtype="float64", seed=None,
                   tol=None, init="zeros", engine="auto", device="cpu", optimizer_options=None,
-                  precondition=None, patience=None):
-    """Validate every option and fill in the defaults; see :func:`torchlinreg.fit`."""
+                  precondition=None, patience=None, complete_options=False):
+    """Validate every option and fill in the defaults; see :func:`torchlinreg.fit`.
+
+    ``complete_options``: ``optimizer_options`` are a previous fit's, defaults included
+    (resuming): they are taken as they are, without today's defaults.
+    """
     name, optimizer_class = resolve_optimizer(optimizer)
-    check_options(optimizer_class, dict(optimizer_options or {}))
-    options = {**default_options(name), **(optimizer_options or {})}
+    given = dict(optimizer_options or {})
+    check_options(optimizer_class, given)
+    options = given if complete_options else \
+        {**default_options(name, optimizer_class, given), **given}
     torch_dtype = resolve_dtype(dtype)
     batch_size = None if batch_size is None else as_int(batch_size, "batch_size", 1)
     if batch_size is not None and optimizer_class is torch.optim.LBFGS:

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from dataclasses import field
 
+import numpy as np
 import torch
 
 from .interrupts import ctrl_c_between_steps
@@ -46,6 +47,49 @@ class Schedule:
     patience: int = None
 
 
+class Rows:
+    """The parameter history: rows of one length, appended into memory that grows by
+    doubling (one copy a step, no tensor made), read back as tensors."""
+
+    def __init__(self, rows=()):
+        self._data, self._n = None, 0
+        for row in rows:
+            self.append(row)
+
+    def append(self, row):
+        """Append ``row`` (an array or a CPU tensor), copied."""
+        if isinstance(row, torch.Tensor):
+            row = row.numpy()
+        if self._data is None:
+            self._data = np.empty((16, row.shape[0]), row.dtype)
+        elif self._n == self._data.shape[0]:
+            self._data = np.concatenate([self._data, np.empty_like(self._data)])
+        self._data[self._n] = row
+        self._n += 1
+
+    def __len__(self):
+        return self._n
+
+    def __getitem__(self, index):
+        return torch.from_numpy(self.matrix()[index].copy())
+
+    def __iter__(self):
+        return (self[i] for i in range(self._n))
+
+    def __delitem__(self, index):
+        if not (isinstance(index, slice) and index.step is None and index.stop is None):
+            raise TypeError("only the rows from an index on can be deleted")
+        self._n = min(self._n, range(self._n)[index].start if self._n else 0)
+
+    def matrix(self):
+        """The rows as one ``(n, m)`` array (a view)."""
+        return self._data[:self._n] if self._data is not None else np.empty((0, 0))
+
+    def stack(self):
+        """The rows as one ``(n, m)`` tensor (a copy)."""
+        return torch.from_numpy(self.matrix().copy())
+
+
 @dataclass
 class Trace:
     """What the loop recorded; losses are on the original scale of ``y``.
@@ -55,7 +99,7 @@ class Trace:
     the lowest validation loss, for early stopping.
     """
 
-    parameters: list = field(default_factory=list)
+    parameters: Rows = field(default_factory=Rows)
     best_grad_norm: float = math.inf
     best_iter: int = 0
     loss: list = field(default_factory=list)
@@ -67,6 +111,10 @@ class Trace:
     stop_reason: str = ""
     best_val_loss: float = math.inf
     best_val_iter: int = 0
+
+    def __post_init__(self):
+        if not isinstance(self.parameters, Rows):
+            self.parameters = Rows(self.parameters)
 
     @property
     def n_iter(self):
@@ -86,13 +134,27 @@ class Trace:
 
 
 def _record(trace, model, train, valid, loss_scale):
+    """Append the current point: parameters, losses, gradient norm, steps.
+
+    The losses come as numpy arrays on the CPU (the moments engine) or as
+    tensors; ``loss_scale`` is given in both forms, ``(tensor, array)``.
+    """
     per_output = train.loss_and_gradient(model)
-    trace.parameters.append(model.flat_parameters().to("cpu", copy=True))
-    trace.loss.append(float((per_output * loss_scale).mean()))
+    trace.parameters.append(model.parameter_row())
+    trace.loss.append(_mean_loss(per_output, loss_scale))
     trace.val_loss.append(float("nan") if valid is None
-                          else float((valid.loss(model) * loss_scale).mean()))
-    trace.grad_norm.append(float(model.grad_norm()))
+                          else _mean_loss(valid.loss(model), loss_scale))
+    norm = getattr(train, "gradient_norm", None)
+    trace.grad_norm.append(model.grad_norm() if norm is None else norm(model))
     trace.steps.append(trace.n_steps)
+
+
+def _mean_loss(per_output, loss_scale):
+    """The mean over the outputs of their losses in ``y``'s units, a float."""
+    if isinstance(per_output, np.ndarray):
+        scaled = per_output * loss_scale[1]
+        return float(scaled[0]) if scaled.shape[0] == 1 else float(scaled.mean())
+    return float((per_output * loss_scale[0]).mean())
 
 
 def _at_precision_floor(trace, schedule):
@@ -157,7 +219,8 @@ def train(model, optimizer, train, valid, schedule, loss_scale, verbose=None, st
     its last row is the model's current point, ``schedule.max_epochs`` the total).
     """
     trace = Trace() if start is None else start
-    loss_scale = loss_scale.to(next(model.parameters()).device)
+    loss_scale = loss_scale.to(model.theta.device)
+    loss_scale = (loss_scale, loss_scale.to(torch.float64).cpu().numpy())
     bar = progress_bar(schedule, verbose)
     try:
         with threads(getattr(train, "threads", None)), ctrl_c_between_steps() as ctrl_c:

@@ -77,16 +77,22 @@ def _unflatten(flat, n_outputs, intercept):
 
 def _widen(weight, aliased):
     """Insert NaN columns for aliased features: ``(..., k, q)`` → ``(..., k, p)``."""
+    if not bool(aliased.any()):
+        return weight.to(torch.float64)
     full = torch.full(weight.shape[:-1] + (len(aliased),), float("nan"), dtype=torch.float64)
-    full[..., ~aliased] = weight.to(torch.float64)
+    full.index_copy_(-1, (~aliased).nonzero().flatten(), weight.to(torch.float64))
     return full
 
 
 def _build_result(trace, scaler, aliased, feature_names, response, settings, train_data,
                   train_index, valid_index, statistics=None, n_valid=None, state=None):
     k = len(response.names)
-    weight_std, bias_std = _unflatten(torch.stack(trace.parameters), k, settings.intercept)
+    weight_std, bias_std = _unflatten(trace.parameters.stack(), k, settings.intercept)
     weight, bias = scaler.to_original(weight_std, bias_std)
+    # The coefficients: the last row mapped on its own, as a fit of one step maps it (the
+    # history's rows are mapped together, which may round differently in the last bit).
+    last_weight, last_bias = scaler.to_original(weight_std[-1], bias_std[-1])
+    weight[-1], bias[-1] = last_weight, last_bias
     history = _history(trace, _widen(weight, aliased), bias.to(torch.float64), aliased,
                        feature_names, response, settings.intercept)
     return LinearFit(

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from ..engine.devices import on
-from ..engine.model import LinearModel
+from ..engine.model import LinearModel, one_tensor_state
 from ..engine.optimizers import OPTIMIZERS, make_optimizer
 from ..engine.settings import make_settings
 from ..engine.training import Schedule, train
@@ -51,7 +51,8 @@ def resume_settings(previous, given, defaults):
     extra = before["epochs"] if options["epochs"] is None else options["epochs"]
     options["epochs"] = extra
     options["tol"] = before["tol"] if options["tol"] is None else options["tol"]
-    settings = make_settings(**options)
+    settings = make_settings(**options, complete_options=options["optimizer_options"]
+                             is before["optimizer_options"])
     now = settings.to_dict()
     for name, value in before.items():
         if name not in _MAY_CHANGE and name in now and now[name] != value:
@@ -110,7 +111,8 @@ def restore_training(previous, settings, generator):
     model = LinearModel(*on(settings.device, weight, bias))
     optimizer = make_optimizer(settings.optimizer_class, model.parameters(), settings.lr,
                                settings.optimizer_options)
-    optimizer.load_state_dict(copy.deepcopy(state["optimizer"]))
+    optimizer.load_state_dict(one_tensor_state(copy.deepcopy(state["optimizer"]), k,
+                                               settings.intercept))
     generator.set_state(state["generator"].clone())
     before = previous._trace
     # Every field of the trace (the loop's own bookkeeping included) goes on as it was.

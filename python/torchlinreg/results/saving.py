@@ -75,7 +75,7 @@ def save_fit(fit, path, include_data=False, r_object=None):
         arrays["scaler/rotation"] = fit.scaler.rotation.numpy()
     for i, column in enumerate(fit.history.columns):
         arrays[f"history/{i}"] = fit.history[column].to_numpy()
-    arrays["trace/parameters"] = torch.stack(trace.parameters).numpy()
+    arrays["trace/parameters"] = trace.parameters.stack().numpy()
     for name in _TRACE_LISTS:
         arrays[f"trace/{name}"] = np.asarray(getattr(trace, name))
     if include_data:

@@ -36,6 +36,7 @@ import torch
 import torch.distributed as dist
 from torch.distributed.elastic.multiprocessing.errors import record
 
+from ..engine.model import set_gradient
 from ..engine.preconditioning import RowRoot
 from ..engine.settings import FIT_OPTIONS, fresh_seed, split_options
 from ..errors import OptionError
@@ -176,9 +177,8 @@ def _set_reduced_gradient(model, x, y, w, collective):
         sums[-1] = x.shape[0] if w is None else w.sum()
     total = collective.sum(sums)
     scale = 2.0 / (k * total[-1])
-    weight.grad = (total[: k * q].reshape(k, q) * scale).to(weight.dtype)
-    if bias is not None:
-        bias.grad = (total[k * q: k * q + k] * scale).to(bias.dtype)
+    set_gradient(model, (total[: k * q].reshape(k, q) * scale).to(weight.dtype),
+                 None if bias is None else (total[k * q: k * q + k] * scale).to(bias.dtype))
 
 
 def _settings(collective, options, names):
