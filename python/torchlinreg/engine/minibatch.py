@@ -11,6 +11,7 @@ import torch
 
 from .model import LinearModel, set_gradient
 from .plain_sgd import design_rows, plain_sgd_steps, step_scales
+from .stepping import stepper
 
 
 # Minibatches gathered and standardized together (bounded memory, fewer ops per batch).
@@ -75,12 +76,12 @@ def step_batches(model, optimizer, x, y, w, batch_size, design=None):
         return steps
     if isinstance(model, LinearModel) and model.theta.dtype == torch.float64:
         return _theta_steps(model, optimizer, x, y, w, batch_size, design)
-    steps = 0
+    steps, step = 0, stepper(optimizer)
     with torch.no_grad():
         for x_batch, y_batch, w_batch in zip(x.split(batch_size), y.split(batch_size),
                                              _split_or_none(w, batch_size, x.shape[0])):
             set_batch_gradient(model, x_batch, y_batch, w_batch)
-            optimizer.step()
+            step()
             steps += 1
     return steps
 
@@ -105,13 +106,14 @@ def _theta_steps(model, optimizer, x, y, w, batch_size, design=None):
             matmul, transpose = np.matmul, np.transpose
         else:
             matmul, transpose = torch.matmul, torch.t
+        step = stepper(optimizer)
         for start, w_batch, scale in zip(range(0, x.shape[0], batch_size), weights, scales):
             a = rows[start:start + batch_size]
             residual = matmul(a, transpose(theta))
             residual -= targets[start:start + batch_size]
             residual *= scale if w_batch is None else (w_batch * scale)[:, None]
             matmul(transpose(residual), a, out=grad)
-            optimizer.step()
+            step()
     return len(scales)
 
 

@@ -8,7 +8,6 @@ divergence, a warning at the step limit).
 import warnings
 
 import numpy as np
-import pandas as pd
 import torch
 
 from ..engine.objective import optimum_gap
@@ -107,7 +106,8 @@ def _build_result(trace, scaler, aliased, feature_names, response, settings, tra
 
 
 def _history(trace, weight, bias, aliased, feature_names, response, intercept):
-    """The trace as a DataFrame with one column per (non-aliased) coefficient."""
+    """The trace's columns (the history DataFrame's, which LinearFit makes when first read):
+    the losses, the gradient norm and one column per (non-aliased) coefficient."""
     start = float(trace.grad_norm[0]) or 1.0
     columns = {
         "iteration": np.arange(len(trace.loss)),
@@ -122,7 +122,7 @@ def _history(trace, weight, bias, aliased, feature_names, response, intercept):
             columns[f"{prefix(out)}(Intercept)"] = bias[:, i].numpy()
         for j in np.flatnonzero(~aliased.numpy()):
             columns[f"{prefix(out)}{feature_names[j]}"] = weight[:, i, j].numpy()
-    return pd.DataFrame(columns)
+    return columns
 
 
 def _report_ending(trace, settings, result):
@@ -142,7 +142,7 @@ def _report_ending(trace, settings, result):
             step=trace.n_steps, last_finite_loss=trace.last_finite_loss(),
             suggested_lr=suggested, history=result.history)
     if trace.stop_reason == "max_epochs" and settings.batch_size is None:
-        grad_norm = result.history["grad_norm"].to_numpy()
+        grad_norm = result._history_columns()["grad_norm"]
         warnings.warn(
             f"stopped after {trace.n_iter} steps before the gradient norm fell below "
             f"tol={settings.tol:g} of its start (it is at {grad_norm[-1]:.3g}); the "

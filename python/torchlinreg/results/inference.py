@@ -9,7 +9,6 @@ numbers, so there is one implementation.
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 import torch
 
 from ..engine.linalg import combined_r, unscaled_covariance, with_intercept
@@ -84,6 +83,7 @@ class Inference:
 
     def table(self, output=0, level=0.95):
         """The coefficient table of one output as a DataFrame (``summary.lm``'s columns)."""
+        import pandas as pd  # off the fit path, as scipy.stats
         limits = self.conf_int(level)[output]
         pct = [f"{100 * (1 - level) / 2:g} %", f"{100 * (1 + level) / 2:g} %"]
         return pd.DataFrame({

@@ -16,7 +16,6 @@ matrix.
 from functools import cached_property
 
 import numpy as np
-import pandas as pd
 import torch
 
 from .inference import centred_design, centred_factor, row_blocks
@@ -116,6 +115,7 @@ class FitInfluence:
         """A DataFrame of the measures, one row per training row (one output only)."""
         if not self._one:
             raise ValueError("summary_frame() is for one output; index the arrays for several.")
+        import pandas as pd  # off the fit path
         return pd.DataFrame({
             "hat_diag": self.hat_matrix_diag,
             "standard_resid": self.resid_studentized_internal,
