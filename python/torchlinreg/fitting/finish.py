@@ -142,7 +142,7 @@ def _report_ending(trace, settings, result):
             step=trace.n_steps, last_finite_loss=trace.last_finite_loss(),
             suggested_lr=suggested, history=result.history)
     if trace.stop_reason == "max_epochs" and settings.batch_size is None:
-        grad_norm = result._history_columns()["grad_norm"]
+        grad_norm = result.history_columns()["grad_norm"]
         warnings.warn(
             f"stopped after {trace.n_iter} steps before the gradient norm fell below "
             f"tol={settings.tol:g} of its start (it is at {grad_norm[-1]:.3g}); the "

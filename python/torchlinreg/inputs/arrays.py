@@ -36,6 +36,16 @@ class Response:
     one_output: bool
 
 
+@dataclass(frozen=True)
+class NamedColumns:
+    """A numeric array (``(n, p)``, or ``(n,)`` for one column) with its column names: taken
+    as a DataFrame of those columns is (a Series for one), for callers that have the names
+    but not pandas (R's bridge)."""
+
+    values: np.ndarray
+    names: list
+
+
 def resolve_dtype(dtype):
     """Map ``"float64"``/``"float32"`` (or the torch dtypes) to a torch dtype."""
     if isinstance(dtype, torch.dtype) and dtype in DTYPES.values():
@@ -51,6 +61,16 @@ def pandas_if_imported():
     return sys.modules.get("pandas")
 
 
+def _unique_names(names, what):
+    """The column names as strings; an error if one repeats."""
+    names = list(names)
+    repeated = sorted({str(c) for c in names if names.count(c) > 1})
+    if repeated:
+        raise InputError(f"{what} has repeated column names {repeated}; give every column "
+                         "its own name (coefficients are named after them).")
+    return [str(c) for c in names]
+
+
 def _non_numeric_columns(frame):
     import pandas as pd
     return [str(c) for c in frame.columns
@@ -64,12 +84,11 @@ def _to_numpy(data, what):
         raise InputError(f"{what} is a sparse matrix ({type(data).__name__}); this fit needs a "
                          "dense one: pass X.toarray() (it must fit in memory) or write the "
                          "rows to Parquet files and use fit_files.")
+    if isinstance(data, NamedColumns):
+        return np.asarray(data.values), _unique_names(data.names, what)
     pd = pandas_if_imported()
     if pd is not None and isinstance(data, pd.DataFrame):
-        repeated = sorted({str(c) for c in data.columns if list(data.columns).count(c) > 1})
-        if repeated:
-            raise InputError(f"{what} has repeated column names {repeated}; give every column "
-                             "its own name (coefficients are named after them).")
+        _unique_names(data.columns, what)
         bad = _non_numeric_columns(data)
         if bad:
             raise InputError(

@@ -13,15 +13,10 @@ import torch
 from ..engine.linalg import exact_solution
 from ..errors import MissingDataError, ShapeError
 from ..inputs.arrays import as_design, fingerprint as hash_rows, pandas_if_imported
+from .distributions import t_quantile
 from .inference import compute_inference, prediction_intervals
 from .influence import FitInfluence, hat_values
 from .robust import COV_TYPES, robust_covariance
-
-
-def stats_t_quantile(level, df):
-    """The ``(1 + level) / 2`` quantile of Student's t with ``df`` degrees of freedom."""
-    from scipy import stats
-    return stats.t.ppf((1 + level) / 2, df) if df > 0 else np.nan
 
 
 class LinearFit:
@@ -125,7 +120,7 @@ class LinearFit:
             self._history = pd.DataFrame(self._history)
         return self._history
 
-    def _history_columns(self):
+    def history_columns(self):
         """The history as ``{name: numpy column}``, without making the DataFrame."""
         history = self._history
         if isinstance(history, dict):
@@ -292,7 +287,7 @@ class LinearFit:
     def conf_int(self, level=0.95, cov_type="nonrobust"):
         """Confidence limits of ``params``: ``(m, 2)`` (``(k, m, 2)`` for several outputs)."""
         se = np.sqrt(np.diagonal(self._cov_all(cov_type), axis1=1, axis2=2))
-        q = stats_t_quantile(level, self.df_resid)
+        q = t_quantile((1 + level) / 2, self.df_resid)
         est = self.coefficients()
         return self._one_output(np.stack([est - q * se, est + q * se], axis=-1))
 
@@ -536,5 +531,5 @@ class LinearFit:
             "stop_reason": self.stop_reason,
             "settings": self.settings,
             "history": {name: column.tolist()
-                        for name, column in self._history_columns().items()},
+                        for name, column in self.history_columns().items()},
         }

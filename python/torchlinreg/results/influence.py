@@ -18,6 +18,7 @@ from functools import cached_property
 import numpy as np
 import torch
 
+from .distributions import f_sf
 from .inference import centred_design, centred_factor, row_blocks
 
 
@@ -97,11 +98,10 @@ class FitInfluence:
     @cached_property
     def cooks_distance(self):
         """Cook's distance and its F(p, df) p-value, as a tuple (statsmodels' order; R's ``cooks.distance``)."""
-        from scipy import stats  # imported on first use: ~0.4 s, off the fit path
         r = self.resid_studentized_internal
         factor = self._h / (1 - self._h)
         d = r ** 2 / self.k_vars * (factor if self._one else factor[:, None])
-        return d, stats.f.sf(d, self.k_vars, self.df_resid)
+        return d, f_sf(d, self.k_vars, self.df_resid)
 
     @cached_property
     def dffits(self):

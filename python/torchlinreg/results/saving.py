@@ -72,7 +72,7 @@ def save_fit(fit, path, include_data=False, r_object=None):
         arrays[f"scaler/{name}"] = getattr(fit.scaler, name).numpy()
     if fit.scaler.rotation is not None:
         arrays["scaler/rotation"] = fit.scaler.rotation.numpy()
-    history = fit._history_columns()
+    history = fit.history_columns()
     for i, column in enumerate(history.values()):
         arrays[f"history/{i}"] = column
     arrays["trace/parameters"] = trace.parameters.stack().numpy()
