@@ -17,6 +17,7 @@ import torch
 from torch.optim.optimizer import register_optimizer_step_post_hook
 
 from torchlinreg.engine.optimizers import OPTIMIZERS
+from torchlinreg.inputs.rows import skip_permutation
 from torchlinreg.engine.stepping import stepper, undecorated_step, without_dynamo_import
 
 # (name, options): every optimizer with torch's default implementation, and the fused and
@@ -146,6 +147,14 @@ def test_without_dynamo_import_leaves_torch_as_it_was():
         _adam()[1].state_dict()
     ours = getattr(getattr(function, "__dynamo_disable", None), "__name__", None)
     assert ours != "eager_unless_dynamo"
+
+
+@pytest.mark.parametrize("n_rows", [0, 1, 2, 3, 1000, 1_000_003])
+def test_skipping_the_permutation_leaves_the_generator_as_drawing_it(n_rows):
+    drawn, skipped = (torch.Generator().manual_seed(7) for _ in range(2))
+    torch.randperm(n_rows, generator=drawn, dtype=torch.int32)
+    skip_permutation(n_rows, skipped)
+    assert torch.equal(drawn.get_state(), skipped.get_state())
 
 
 # A fresh process: a fit of arrays imports none of these; then, with torch._dynamo

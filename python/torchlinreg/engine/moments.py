@@ -181,7 +181,7 @@ class MomentAccumulator:
             if self.center is None:
                 out.copy_(values[rows])
             elif unit is None:
-                torch.sub(values[rows], self.center[columns], out=out)
+                _subtract(values[rows], self.center[columns], out)
             else:
                 torch.sub(values[rows].to(torch.float64) * unit, self.center[columns], out=out)
             return
@@ -248,6 +248,22 @@ def _on_device(values, device):
         return None if values is None else values.to(device)
     array = np.stack(values, 1) if isinstance(values, list) else np.array(values)
     return torch.from_numpy(array).to(device)
+
+
+# Rows per piece when rows in memory are centred into the column-major chunk: a
+# transposing copy runs about 1.4x as fast in pieces that stay in the cache.
+COPY_ROWS = 1024
+
+
+def _subtract(values, center, out):
+    """``out[:] = values - center`` (the same subtractions), in pieces of :data:`COPY_ROWS`
+    rows where ``values`` are rows in memory and ``out`` is column-major."""
+    if values.device.type != "cpu" or values.stride(-1) != 1 or out.stride(0) != 1:
+        torch.sub(values, center, out=out)
+        return
+    for start in range(0, values.shape[0], COPY_ROWS):
+        rows = slice(start, start + COPY_ROWS)
+        torch.sub(values[rows], center, out=out[rows])
 
 
 def _copy(out, values):
