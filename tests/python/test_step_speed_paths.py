@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 
+import numpy as np
 import pytest
 import torch
 from torch.optim.optimizer import register_optimizer_step_post_hook
@@ -155,6 +156,23 @@ def test_skipping_the_permutation_leaves_the_generator_as_drawing_it(n_rows):
     torch.randperm(n_rows, generator=drawn, dtype=torch.int32)
     skip_permutation(n_rows, skipped)
     assert torch.equal(drawn.get_state(), skipped.get_state())
+
+
+def test_the_moments_do_not_depend_on_the_blas_thread_count():
+    # The last, partial chunk was summed outside the one-thread limit: numpy's BLAS woke
+    # its other threads (which then spin for a tenth of a second) and rounded otherwise.
+    from threadpoolctl import threadpool_limits
+
+    from torchlinreg.engine.moments import moments
+    rng = np.random.default_rng(3)
+    X = torch.from_numpy(rng.standard_normal((20_000, 30)) + 5.0)
+    Y = torch.from_numpy(rng.standard_normal((20_000, 2)))
+    results = []
+    for count in (1, 2):
+        with threadpool_limits(limits=count, user_api="blas"):
+            m = moments(X, Y)
+        results.append((m.first, m.second))
+    assert all(torch.equal(a, b) for a, b in zip(*results))
 
 
 # A fresh process: a fit of arrays imports none of these; then, with torch._dynamo

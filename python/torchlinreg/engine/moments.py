@@ -223,7 +223,8 @@ class MomentAccumulator:
     def result(self):
         """The :class:`Moments` of every row added, on the CPU (they are small)."""
         if self._filled:
-            self._flush()
+            with threads(1):  # as every other chunk: the sums must not depend on the count
+                self._flush()
         center = self.center if self.center is not None else torch.zeros_like(self.first)
         unit = None if self.unit is None else self.unit.cpu()
         result = Moments(self.n_rows, self.n_features, self.total.cpu().clone(), center.cpu(),

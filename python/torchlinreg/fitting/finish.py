@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from ..engine.objective import optimum_gap
+from ..engine.threads import threads
 from ..engine.training import training_state
 from ..errors import ConvergenceWarning, DivergenceError, InputError
 from ..results.fit import LinearFit
@@ -35,8 +36,11 @@ def finish_fit(model, optimizer, trace, generator, scaler, aliased, feature_name
     if trace.converged:
         check_optimum(trace, model, scaler, objective)
     state = training_state(model, optimizer, generator)
-    result = _build_result(trace, scaler, aliased, feature_names, response, settings,
-                           state=state, **data)
+    # One thread for the history's products (steps × q numbers): waking numpy's BLAS pool
+    # for them leaves its threads spinning on the other cores for a tenth of a second.
+    with threads(1):
+        result = _build_result(trace, scaler, aliased, feature_names, response, settings,
+                               state=state, **data)
     _report_ending(trace, settings, result)
     return result
 
