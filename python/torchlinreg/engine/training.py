@@ -60,9 +60,11 @@ class Rows:
 
     def append(self, row):
         """Append ``row`` (an array or a CPU tensor), copied."""
+        if not isinstance(row, np.ndarray):
+            row = row.numpy()
         data, n = self._data, self._n
-        if data is None or n == data.shape[0] or not isinstance(row, np.ndarray):
-            data = self._make_room(row.numpy() if isinstance(row, torch.Tensor) else row)
+        if data is None or n == data.shape[0]:
+            data = self._make_room(row)
         data[n] = row
         self._n = n + 1
 
