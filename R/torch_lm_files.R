@@ -78,7 +78,7 @@ torch_lm_files <- function(formula, paths, ..., format = NULL, batch_rows = NULL
   check_file_arguments(paths, weights, list(...))
   require_pyarrow()
   out <- bridge_call(
-    "fit_files", paths = as.list(path.expand(paths)), response = as.list(roles$responses),
+    "torch_lm_files", paths = as.list(path.expand(paths)), response = as.list(roles$responses),
     predictors = if (roles$dot) NULL else as.list(roles$predictors), format = format,
     batch_rows = batch_rows, weights = weights, intercept = roles$intercept,
     optimizer = optimizer, lr = lr, epochs = epochs, batch_size = batch_size,
