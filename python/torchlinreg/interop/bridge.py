@@ -31,7 +31,9 @@ import pandas as pd
 from ..engine.settings import as_int
 from ..errors import DivergenceError
 from ..fitting.data import load_with_r_object
-from ..fitting.fit import fit
+from ..inputs.files import open_files
+# fit is the name of save_fit()'s argument, as in R's save_fit(fit, path).
+from ..fitting.fit import fit as fit_in_memory
 from ..results import saving
 from ..results.exact import ols
 from ..results.inference import Inference, fit_measures, model_sum_of_squares, prediction_intervals
@@ -41,8 +43,8 @@ from .compare import comparison
 from .sigint import sigint_to_python
 
 
-__all__ = ["torch_lm_fit", "torch_lm_files", "predict_torch_lm", "confint_torch_lm", "compare_lm",
-           "save_fit", "load_fit", "call"]
+__all__ = ["torch_lm_fit", "torch_lm_files", "torch_lm_files_columns", "predict_torch_lm",
+           "confint_torch_lm", "compare_lm", "save_fit", "load_fit", "call"]
 
 
 def _names(names, count, prefix):
@@ -133,9 +135,9 @@ def torch_lm_fit(x, y, *, names=None, response_names=None, weights=None, offset=
     with warnings.catch_warnings(record=bool(hold_warnings)) as held:
         if hold_warnings:
             warnings.simplefilter("always")
-        result = fit(design, response,
-                     weights=None if weights is None else np.array(weights, dtype=np.float64),
-                     verbose=verbose, resume=resume, **options)
+        result = fit_in_memory(
+            design, response, weights=None if weights is None else np.array(weights, np.float64),
+            verbose=verbose, resume=resume, **options)
     values = _fit_values(result, X, Y, weights, offset)
     if hold_warnings:
         values["warnings"] = [{"type": w.category.__name__, "message": str(w.message)}
@@ -181,6 +183,11 @@ def torch_lm_files(paths, response, predictors=None, *, format=None, batch_rows=
                   # Σ log w over the training rows of positive weight, for R's logLik()
                   log_weight_sum=float(result._statistics.moments.log_weight_sum))
     return values
+
+
+def torch_lm_files_columns(paths, format=None):
+    """The columns the files share, in their order: R's ``terms()`` expands ``.`` over them."""
+    return list(open_files(paths, format).columns)
 
 
 def _moment_residual_products(result):
