@@ -236,6 +236,15 @@ def test_torch_lm_files_errors_come_back_typed(csv_rows, tmp_path):
     assert rows["error"]["types"][0] == "OptionError"
 
 
+def test_torch_lm_files_columns_are_the_files_columns_in_order(csv_rows, tmp_path):
+    frame, paths = csv_rows
+    assert bridge.torch_lm_files_columns(paths) == list(frame.columns)
+    frame[["y", "b", "a"]].to_parquet(tmp_path / "part.parquet")
+    assert bridge.torch_lm_files_columns(str(tmp_path / "part.parquet")) == ["y", "b", "a"]
+    missing = bridge.call("torch_lm_files_columns", {"paths": str(tmp_path / "none.csv")})
+    assert "does not exist" in missing["error"]["message"]
+
+
 @pytest.mark.parametrize("intercept", [True, False])
 def test_torch_lm_fit_without_columns_fits_the_intercept_or_nothing(cars_like, intercept):
     # R's y ~ 1 sends its one column of ones (the intercept), y ~ 0 none: the
