@@ -221,10 +221,10 @@ def test_bridge_call_interrupted_before_a_result_reports_keyboard_interrupt():
     X, y = child_data()
     with host_ignoring_sigint() as ignore:
         # without take_sigint the host's handler has it: ignored, the fit runs
-        plain = bridge.call("fit_matrix", {"x": CtrlCWhileRead(X), "y": y, "epochs": 3})
+        plain = bridge.call("torch_lm_fit", {"x": CtrlCWhileRead(X), "y": y, "epochs": 3})
         assert plain["value"]["convergence"]["n_iter"] == 3
-        out = bridge.call("fit_matrix", {"x": CtrlCWhileRead(X), "y": y, "epochs": 3},
-                          take_sigint=True)
+        out = bridge.call("torch_lm_fit", {"x": CtrlCWhileRead(X), "y": y, "epochs": 3},
+                            take_sigint=True)
         assert handler_of(c_level_sigint()) == handler_of(ignore)
     message = "the fit was interrupted before it had anything to return."
     assert out == {"error": {"types": ["KeyboardInterrupt"], "message": message}}
@@ -251,9 +251,9 @@ BRIDGE_CHILD = textwrap.dedent("""
     X = rng.normal(size=(5000, 8))
     y = X.sum(1) + rng.normal(size=5000)
     options = dict(x=X, y=y, epochs=10**9, tol=0.0, lr=1e-5, seed=0, engine=sys.argv[1])
-    bridge.call("fit_matrix", {**options, "epochs": 2})
+    bridge.call("torch_lm_fit", {**options, "epochs": 2})
     print("training", flush=True)
-    out = bridge.call("fit_matrix", options, take_sigint=True)["value"]
+    out = bridge.call("torch_lm_fit", options, take_sigint=True)["value"]
     os.kill(os.getpid(), signal.SIGINT)  # the host's handler again: ignored
     time.sleep(0.2)
     history = out["history"]

@@ -177,7 +177,7 @@ test_that("SIGINT before a bridge call has a result is a classed error, also an 
     sep = "\n"), local = TRUE, convert = FALSE)
   x <- module$CtrlCWhileRead(matrix(as.numeric(1:40), 20))
   caught <- tryCatch(
-    torchlinreg:::bridge_call("fit_matrix", x = x, y = as.numeric(1:20), epochs = 3),
+    torchlinreg:::bridge_call("torch_lm_fit", x = x, y = as.numeric(1:20), epochs = 3),
     interrupt = identity)
   expect_identical(class(caught), c("torchlinreg_interrupted", "torchlinreg_error", "interrupt",
                                     "error", "condition"))

@@ -189,14 +189,31 @@ test_that("formulas beyond plain columns are errors that say what to do instead"
   skip_if_no_python()
   path <- write_csv(mtcars)
   for (f in c(mpg ~ factor(cyl), mpg ~ I(wt^2), mpg ~ log(wt), mpg ~ wt:hp, mpg ~ wt * hp,
-              mpg ~ poly(wt, 2), mpg ~ wt + offset(hp), log(mpg) ~ wt, mpg ~ . - wt,
-              mpg ~ . + wt, ~ wt)) {
+              mpg ~ poly(wt, 2), mpg ~ wt + offset(hp), log(mpg) ~ wt, mpg ~ . - wt + wt:hp,
+              cbind(mpg, log(qsec)) ~ wt, ~ wt)) {
     expect_error(torch_lm_files(f, path), class = "torchlinreg_input_error")
   }
   expect_error(torch_lm_files(mpg ~ factor(cyl), path), class = "torchlinreg_formula_error")
   expect_error(torch_lm_files(mpg ~ log(wt), path),
                "'log\\(wt\\)' is none of these.*into the files.*use torch_lm\\(\\)")
-  expect_error(torch_lm_files(mpg ~ . - wt, path), "name the predictor columns")
+  expect_error(torch_lm_files(mpg ~ wt * hp, path), "'wt:hp' is none of these")
+  expect_error(torch_lm_files(mpg ~ wt + offset(hp), path), "'offset\\(hp\\)' is none")
+})
+
+test_that("R's terms() reads the formula: '. - column', '. + column' and repeats as in lm()", {
+  skip_if_no_python()
+  cars5 <- mtcars[c("mpg", "wt", "hp", "qsec", "cyl")]
+  path <- write_csv(cars5)
+  fit <- torch_lm_files(mpg ~ . - qsec, path, weights = "cyl", seed = 4)
+  reference <- lm(mpg ~ . - qsec - cyl, data = cars5, weights = cyl)
+  expect_identical(names(coef(fit)), c("(Intercept)", "wt", "hp"))
+  expect_matches_lm_from_moments(fit, reference, cars5[1:3, ])
+  again <- torch_lm_files(mpg ~ . + wt - cyl, path, seed = 4)
+  expect_identical(names(coef(again)), names(coef(lm(mpg ~ . + wt - cyl, data = cars5))))
+  expect_identical(names(coef(torch_lm_files(mpg ~ hp + wt + hp - hp + qsec, path, seed = 4))),
+                   c("(Intercept)", "wt", "qsec"))
+  two <- torch_lm_files(cbind(mpg, qsec) ~ . - 1, path, seed = 4)
+  expect_identical(rownames(coef(two)), c("wt", "hp", "cyl"))
 })
 
 test_that("unknown columns, missing files and misused arguments are typed errors", {

@@ -25,6 +25,24 @@ def stats_t_quantile(level, df):
     return stats.t.ppf((1 + level) / 2, df) if df > 0 else np.nan
 
 
+def _per_output(name, doc):
+    """A property holding ``inference.<name>`` under statsmodels' name, ``(k, ...)`` losing
+    ``k`` for one output; ``doc`` is what ``help()`` shows."""
+    def value(self):
+        return self._one_output(getattr(self.inference, name))
+    value.__doc__ = doc
+    return property(value)
+
+
+
+def _robust_se(cov_type, doc):
+    """A cached property: the ``cov_type`` standard errors of ``params`` (statsmodels' name)."""
+    def value(self):
+        return self._one_output(np.sqrt(np.diagonal(self._cov_all(cov_type), axis1=1, axis2=2)))
+    value.__doc__ = doc
+    return cached_property(value)
+
+
 class LinearFit:
     """A linear regression fitted by gradient descent.
 
@@ -219,30 +237,11 @@ class LinearFit:
         """All coefficients, the intercept first (statsmodels' ``params``; ``coefficients()``)."""
         return self._one_output(self.coefficients())
 
-    @property
-    def bse(self):
-        """Standard errors of ``params`` (non-robust)."""
-        return self._one_output(self.inference.std_error)
-
-    @property
-    def tvalues(self):
-        """t statistics of ``params``."""
-        return self._one_output(self.inference.t_value)
-
-    @property
-    def pvalues(self):
-        """Two-sided p-values of ``tvalues``."""
-        return self._one_output(self.inference.p_value)
-
-    @property
-    def rsquared(self):
-        """R², as ``summary.lm``."""
-        return self._one_output(self.inference.r_squared)
-
-    @property
-    def rsquared_adj(self):
-        """Adjusted R²."""
-        return self._one_output(self.inference.adj_r_squared)
+    bse = _per_output("std_error", "Standard errors of ``params`` (non-robust).")
+    tvalues = _per_output("t_value", "t statistics of ``params``.")
+    pvalues = _per_output("p_value", "Two-sided p-values of ``tvalues``.")
+    rsquared = _per_output("r_squared", "R², as ``summary.lm``.")
+    rsquared_adj = _per_output("adj_r_squared", "Adjusted R².")
 
     @property
     def nobs(self):
@@ -380,28 +379,11 @@ class LinearFit:
         full[:, terms[:, None], terms[None, :]] = kept_cov
         return full
 
-    def _robust_se(self, cov_type):
-        return self._one_output(np.sqrt(np.diagonal(self._cov_all(cov_type), axis1=1, axis2=2)))
-
-    @cached_property
-    def HC0_se(self):
-        """White's heteroscedasticity-consistent standard errors."""
-        return self._robust_se("HC0")
-
-    @cached_property
-    def HC1_se(self):
-        """HC0 standard errors scaled by ``√(n / (n - p))``."""
-        return self._robust_se("HC1")
-
-    @cached_property
-    def HC2_se(self):
-        """Standard errors from residuals over ``√(1 - h)``."""
-        return self._robust_se("HC2")
-
-    @cached_property
-    def HC3_se(self):
-        """Standard errors from residuals over ``1 - h`` (R's ``vcovHC`` default)."""
-        return self._robust_se("HC3")
+    HC0_se = _robust_se("HC0", "White's heteroscedasticity-consistent standard errors.")
+    HC1_se = _robust_se("HC1", "HC0 standard errors scaled by ``√(n / (n - p))``.")
+    HC2_se = _robust_se("HC2", "Standard errors from residuals over ``√(1 - h)``.")
+    HC3_se = _robust_se("HC3", "Standard errors from residuals over ``1 - h`` (R's ``vcovHC`` "
+                        "default).")
 
     @cached_property
     def exact(self):

@@ -61,7 +61,8 @@ class Summary:
         One row per output: the quantiles of the (weighted) residuals that
         ``print.summary.lm`` shows (``Min``, ``1Q``, ``Median``, ``3Q``, ``Max``).
     optimization : dict
-        How the fit ended: optimizer, lr, steps, epochs, converged, stop
+        How the fit ended: its description (:func:`fit_description`, the
+        sentence R prints too), optimizer, lr, steps, epochs, converged, stop
         reason, final relative gradient norm, tolerance, and the largest
         relative difference from the exact least-squares solution.
     tables : dict of str to pandas.DataFrame
@@ -141,11 +142,9 @@ class Summary:
         model = pd.concat([self.model, self.diagnostics], axis=1)
         parts.append(model.to_html(float_format=lambda v: f"{v:.6g}"))
         opt = self.optimization
-        ending = "converged" if opt["converged"] else f"not converged ({opt['stop_reason']})"
-        parts.append(f"<p>{html.escape(str(opt['optimizer']))}: {opt['n_iter']} iterations, "
-                     f"{ending}; final gradient norm {opt['grad_norm']:.3g} of its start; "
-                     f"max relative difference from exact least squares "
-                     f"{opt['max_rel_diff']:.3g}</p>")
+        parts.append(f"<p>{html.escape(opt['description'])} Final gradient norm "
+                     f"{opt['grad_norm']:.3g} of its start; max relative difference from exact "
+                     f"least squares {opt['max_rel_diff']:.3g}.</p>")
         return "\n".join(parts)
 
 
@@ -190,6 +189,40 @@ def residual_diagnostics(e):
     return [dw, float(omnibus), float(omnibus_p), jb, float(stats.chi2.sf(jb, 2)), skew, kurtosis]
 
 
+_ENDINGS = {
+    "converged": "converged (gradient norm below {tol:g} of its start)",
+    "max_epochs": "stopped at the epoch limit before converging",
+    "early_stopping": "stopped early: the validation loss set no new low in {patience}",
+    "interrupted": "interrupted (Ctrl-C); resuming continues it",
+    "not_at_optimum": ("not converged: the gradient norm fell below tol, but not at the "
+                       "least-squares minimum"),
+    "diverged": "diverged",
+}
+
+
+def fit_description(fit):
+    """How the fit ran and ended, in one sentence; R's ``print()`` and ``summary()`` print it too.
+
+    For example "Fitted by adam (lr 0.1, full batch, float64, engine gram)
+    in 512 steps: converged (gradient norm below 1e-08 of its start)."
+    """
+    settings = fit.settings
+    full_batch = settings["batch_size"] is None
+    unit = "step" if full_batch else "epoch"
+    batches = "full batch" if full_batch else f"batch size {settings['batch_size']}"
+    count = _count(fit.n_iter, unit)
+    if fit.n_steps != fit.n_iter:
+        count += f" ({_count(fit.n_steps, 'update')})"
+    ending = _ENDINGS.get(fit.stop_reason, fit.stop_reason or "not run").format(
+        tol=settings["tol"], patience=_count(settings.get("patience") or 0, unit))
+    return (f"Fitted by {settings['optimizer']} (lr {settings['lr']:g}, {batches}, "
+            f"{settings['dtype']}, engine {fit.engine}) in {count}: {ending}.")
+
+
+def _count(n, unit):
+    return f"{n} {unit}" + ("" if n == 1 else "s")
+
+
 def _optimization(fit):
     """How the fit ended, as plain values."""
     settings = fit.settings
@@ -199,6 +232,7 @@ def _optimization(fit):
     finite = np.isfinite(rel)
     worst = int(np.flatnonzero(finite)[np.argmax(rel[finite])]) if finite.any() else None
     return {
+        "description": fit_description(fit),
         "optimizer": settings["optimizer"],
         "lr": settings["lr"],
         "batch_size": settings["batch_size"],
@@ -262,12 +296,8 @@ def _format_diagnostics(model, diagnostics):
 
 
 def _format_optimization(opt):
-    batch = "full batch" if opt["batch_size"] is None else f"batch size {opt['batch_size']}"
-    unit = "steps" if opt["batch_size"] is None else "epochs"
-    ending = "converged" if opt["converged"] else f"not converged ({opt['stop_reason']})"
     lines = [
-        f"Optimizer: {opt['optimizer']} (lr {opt['lr']:g}, {batch}, {opt['dtype']}, "
-        f"engine {opt['engine']}): {opt['n_iter']} {unit}, {opt['n_steps']} updates, {ending}",
+        opt["description"],
         f"Final gradient norm: {opt['grad_norm']:.3g} of its start (tol {opt['tol']:g});  "
         f"training loss {opt['loss']:.8g}"
         + ("" if not math.isfinite(opt["val_loss"]) else f", validation loss {opt['val_loss']:.8g}"),
