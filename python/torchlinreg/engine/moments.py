@@ -51,7 +51,8 @@ class Moments:
     of ``z`` itself, where they are representable.
 
     ``log_weight_sum`` is ``Σ log w`` over the rows of positive weight
-    (0 unweighted): ``lm()``'s log-likelihood of a weighted fit needs it.
+    (0 unweighted; None unknown, in a fit saved before it was kept): ``lm()``'s
+    log-likelihood of a weighted fit needs it.
     """
 
     n_rows: int

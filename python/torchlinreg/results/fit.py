@@ -286,10 +286,13 @@ class LinearFit:
         n = self.nobs
         if self._from_statistics():
             mom = self._statistics.moments
-            if float(mom.total) != mom.n_rows:
-                raise MissingDataError("the log-likelihood of a weighted fit needs Σ log w, which "
-                                       "a fit from files does not keep.")
-            log_w = 0.0
+            log_w = mom.log_weight_sum
+            if log_w is None:  # a fit saved before the moments kept Σ log w
+                if float(mom.total) != mom.n_rows:
+                    raise MissingDataError("the log-likelihood of a weighted fit needs Σ log w, "
+                                           "which this fit's file (saved by an earlier version) "
+                                           "does not keep; fit it again.")
+                log_w = 0.0
         else:
             w = self._training_data()[2]
             log_w = 0.0 if w is None else float(torch.log(w[w > 0].to(torch.float64)).sum())

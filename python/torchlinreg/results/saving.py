@@ -109,7 +109,8 @@ def _moment_arrays(mom):
     """The moments of a fit without its rows (from files), as arrays to store."""
     out = {f"moments/{name}": getattr(mom, name).numpy() for name in _MOMENT_FIELDS}
     out["moments/counts"] = np.array([mom.n_rows, mom.n_features, mom.n_positive])
-    out["moments/log_weight_sum"] = np.array([mom.log_weight_sum])
+    if mom.log_weight_sum is not None:
+        out["moments/log_weight_sum"] = np.array([mom.log_weight_sum])
     if mom.unit is not None:
         out["moments/unit"] = mom.unit.numpy()
     return out
@@ -127,7 +128,7 @@ def _statistics(arrays, settings):
     moments = Moments(n_rows, n_features, n_positive=n_positive, **values,
                       unit=None if unit is None else torch.from_numpy(_real(arrays, "moments/unit")
                                                                       .astype(np.float64)),
-                      log_weight_sum=0.0 if log_weight_sum is None else float(log_weight_sum[0]))
+                      log_weight_sum=None if log_weight_sum is None else float(log_weight_sum[0]))
     return TrainingStatistics(moments, settings["intercept"])
 
 
