@@ -1,4 +1,4 @@
-"""Input validation at the edge: shapes, names, numeric types, finite values."""
+"""inputs/arrays.py: input validation at the edge: shapes, names, numeric types, finite values."""
 import numpy as np
 import pandas as pd
 import pytest
