@@ -2,7 +2,9 @@
 bit; the previous fit's options are kept and its data and settings are checked."""
 import copy
 
+import numpy as np
 import pytest
+import torch
 
 import torchlinreg as tl
 from conftest import abc_data, equal_nested, quiet_fit, same_fit
@@ -116,3 +118,63 @@ def test_resume_checks_data_and_settings(data, tmp_path):
         tl.fit(X, y, resume=tl.ols(X, y))
     # repeating the previous values is fine
     quiet_fit(X, y, resume=loaded, lr=0.01, seed=1, epochs=1)
+
+
+# --- the module's functions, one at a time ---------------------------------------------------
+
+def given_options(**changes):
+    """fit()'s options as resume_settings receives them: its defaults but ``changes``."""
+    from torchlinreg.fitting.fit import _DEFAULTS
+    return {**_DEFAULTS, **changes}, _DEFAULTS
+
+
+def test_resume_settings_take_the_previous_options_and_count_epochs_on_top(data):
+    from torchlinreg.fitting.resume import resume_settings
+    previous = quiet_fit(*data, seed=7, epochs=30, lr=0.02, optimizer="rmsprop", tol=1e-30)
+    settings = resume_settings(previous, *given_options())
+    assert (settings.seed, settings.lr, settings.optimizer, settings.tol) == \
+        (7, 0.02, "rmsprop", 1e-30)
+    assert previous.n_iter == 30 and settings.epochs == 60  # 30 done + the previous limit again
+    assert settings.optimizer_options == previous.settings["optimizer_options"]
+    settings = resume_settings(previous, *given_options(epochs=5, tol=0.0, lr=0.02))
+    assert (settings.epochs, settings.tol, settings.lr) == (35, 0.0, 0.02)
+    with pytest.raises(OptionError, match=r"which used init='zeros'; got init='uniform'"):
+        resume_settings(previous, *given_options(init="uniform"))
+
+
+def test_restore_training_rebuilds_the_model_optimizer_and_generator_as_they_stopped(data):
+    from torchlinreg.fitting.resume import resume_settings, restore_training
+    previous = quiet_fit(*data, seed=7, epochs=30)
+    generator = torch.Generator()
+    model, optimizer, start = restore_training(previous, resume_settings(previous, *given_options()),
+                                               generator)
+    state = previous._state
+    assert torch.equal(model.flat_parameters(), state["parameters"])
+    assert equal_nested(optimizer.state_dict(), state["optimizer"])
+    assert torch.equal(generator.get_state(), state["generator"])
+    assert start.loss == previous._trace.loss and not start.converged and start.stop_reason == ""
+    start.loss.append(0.0)  # a copy to go on from: the previous fit is left as it was
+    assert len(previous._trace.loss) == 31
+
+
+def test_a_step_cut_short_resumes_from_the_last_recorded_row_with_a_warning(data):
+    from torchlinreg.fitting.resume import resume_settings, restore_training
+    previous = quiet_fit(*data, seed=7, epochs=30)
+    state = {**previous._state, "parameters": previous._state["parameters"] + 1}
+    cut = previous._with(state=state)
+    with pytest.warns(UserWarning, match=r"interrupted in the middle of a step; resuming from "
+                                         r"its last recorded step \(30\)"):
+        model, _, _ = restore_training(cut, resume_settings(cut, *given_options()),
+                                       torch.Generator())
+    assert torch.equal(model.flat_parameters(), previous._trace.parameters[-1])
+
+
+def test_continuing_on_other_aliased_columns_is_an_input_error(data):
+    from torchlinreg.fitting.resume import continue_training, resume_settings
+    previous = quiet_fit(*data, seed=7, epochs=5)
+    X, y = data
+    train = (torch.as_tensor(X.to_numpy()), torch.as_tensor(y[:, None]), None)
+    with pytest.raises(InputError, match="aliased columns differ from the previous fit's"):
+        continue_training(previous, resume_settings(previous, *given_options()), train,
+                          np.array([False, True, False]), None, None, previous.scaler,
+                          torch.Generator())
