@@ -6,7 +6,8 @@ import torch
 
 import torchlinreg as tl
 from torchlinreg.engine.loss import squared_error_by_output
-from torchlinreg.inputs.arrays import as_design, as_response
+from torchlinreg.inputs.arrays import (as_design, as_response, as_weights, check_enough_rows,
+                                       check_has_rows, fingerprint, resolve_dtype)
 
 
 @pytest.fixture
@@ -125,3 +126,61 @@ def test_too_few_rows(xy):
     with pytest.raises(tl.InputError, match="has no rows"):
         tl.fit(X[:0], y[:0])
     assert tl.fit(X[:2], y[:2], seed=1).aliased.tolist() == [False, True]  # as lm()
+
+
+# --- the module's functions, one at a time ---------------------------------------------------
+
+def test_resolve_dtype_takes_names_and_torch_dtypes():
+    assert resolve_dtype("float32") is torch.float32 and resolve_dtype(torch.float64) is torch.float64
+    with pytest.raises(tl.OptionError, match="dtype must be one of"):
+        resolve_dtype(torch.float16)
+
+
+def test_a_contiguous_float64_array_is_shared_and_others_are_copied_once(xy):
+    X, _ = xy
+    assert np.shares_memory(as_design(X).values.numpy(), X)
+    fortran = np.asfortranarray(X)  # R's column-major matrices
+    values = as_design(fortran).values
+    assert values.is_contiguous() and torch.equal(values, torch.as_tensor(X))
+    read_only = X.copy()
+    read_only.flags.writeable = False
+    assert not np.shares_memory(as_design(read_only).values.numpy(), read_only)
+    numbers = np.array([[1, 2.5], [True, 4]], dtype=object)
+    assert as_design(numbers).values.tolist() == [[1.0, 2.5], [1.0, 4.0]]
+
+
+@pytest.mark.parametrize("weights, error, message", [
+    (np.ones(29), tl.ShapeError, r"one value per row \(30\); got shape \(29,\)"),
+    (np.ones((30, 2)), tl.ShapeError, r"got shape \(30, 2\)"),
+    (np.r_[-1.0, np.ones(29)], tl.InputError, "finite and non-negative"),
+    (np.r_[np.nan, np.ones(29)], tl.InputError, "finite and non-negative"),
+    (np.zeros(30), tl.InputError, "weights are all zero"),
+])
+def test_bad_weights_are_named(weights, error, message):
+    with pytest.raises(error, match=message):
+        as_weights(weights, 30)
+
+
+def test_weights_of_a_column_are_one_per_row():
+    w = as_weights(np.arange(1.0, 31.0)[:, None], 30, torch.float32)
+    assert w.shape == (30,) and w.dtype == torch.float32 and float(w[-1]) == 30.0
+    assert as_weights(None, 30) is None
+
+
+def test_the_fingerprint_changes_with_any_value_shape_or_dtype(xy):
+    X, y = xy
+    data = (torch.as_tensor(X), torch.as_tensor(y[:, None]), None)
+    assert fingerprint(data) == fingerprint(tuple(t.clone() if t is not None else None for t in data))
+    changed = X.copy()
+    changed[17, 1] = np.nextafter(changed[17, 1], np.inf)  # one bit
+    others = [(torch.as_tensor(changed), data[1], None), (data[0].float(), data[1], None),
+              (data[0].reshape(60, 1), data[1], None), (data[0], data[1], torch.ones(30))]
+    assert len({fingerprint(data)} | {fingerprint(other) for other in others}) == 5
+
+
+def test_row_counts_are_checked_against_the_coefficients():
+    check_enough_rows(3, 3)
+    with pytest.raises(tl.InputError, match="has 2 rows but the model has 3 coefficients"):
+        check_enough_rows(2, 3)
+    with pytest.raises(tl.InputError, match="the validation rows has no rows"):
+        check_has_rows(0, "the validation rows")
