@@ -3,10 +3,12 @@ equal fits from those arrays."""
 import numpy as np
 import pytest
 import torch
-from torch.utils.data import DataLoader, Dataset, TensorDataset
+from torch.utils.data import DataLoader, Dataset, IterableDataset, TensorDataset
 
 import torchlinreg as tl
 from torchlinreg.errors import InputError
+from torchlinreg.inputs import torch_data
+from torchlinreg.inputs.torch_data import is_torch_data, read_torch_data
 
 
 @pytest.fixture
@@ -59,3 +61,48 @@ def test_a_dataset_with_y_is_refused(data):
     X, y, _ = data
     with pytest.raises(InputError, match="pass y=None"):
         tl.fit(TensorDataset(torch.as_tensor(X), torch.as_tensor(y)), y)
+
+
+# --- the module's functions, one at a time ---------------------------------------------------
+
+def test_what_counts_as_torch_data(data):
+    X, y, _ = data
+    dataset = _Rows(X, y)
+    assert is_torch_data(dataset) and is_torch_data(DataLoader(dataset))
+    assert is_torch_data(_Stream(X, y))
+    assert not any(is_torch_data(v) for v in (X, torch.as_tensor(X), list(X)))
+
+
+def test_a_tensor_dataset_is_used_as_it_is_without_reading_rows(data):
+    X, y, _ = data
+    tensors = torch.as_tensor(X), torch.as_tensor(y)
+    X_read, y_read, batch_size = read_torch_data(TensorDataset(*tensors))
+    assert X_read is tensors[0] and y_read is tensors[1] and batch_size is None
+    assert read_torch_data(DataLoader(TensorDataset(*tensors), batch_size=9))[2] == 9
+
+
+def test_a_datasets_rows_are_read_in_order_in_pieces(data, monkeypatch):
+    X, y, _ = data
+    monkeypatch.setattr(torch_data, "_READ_ROWS", 7)  # 300 rows: 43 pieces, the last of 6
+    for source in (_Rows(X, y), _Stream(X, y)):
+        X_read, y_read, _ = read_torch_data(source)
+        np.testing.assert_array_equal(X_read, X.astype(np.float32))
+        np.testing.assert_array_equal(y_read[:, 0], y.astype(np.float32))
+
+
+def test_items_that_are_not_pairs_and_an_empty_dataset_are_input_errors(data):
+    X, _, _ = data
+    with pytest.raises(InputError, match="must yield \\(x, y\\) pairs; got items of type list"):
+        read_torch_data(TensorDataset(torch.as_tensor(X)))
+    with pytest.raises(InputError, match="the torch Dataset is empty"):
+        read_torch_data(_Rows(X[:0], X[:0, 0]))
+
+
+class _Stream(IterableDataset):
+    """An IterableDataset of rows (no len, no indexing)."""
+
+    def __init__(self, X, y):
+        self.rows = _Rows(X, y)
+
+    def __iter__(self):
+        return (self.rows[i] for i in range(len(self.rows)))
