@@ -136,3 +136,55 @@ def test_a_failed_save_leaves_the_previous_file_whole(data, tmp_path, monkeypatc
     assert os.listdir(tmp_path) == ["f.npz"]  # no temporary file left behind
     monkeypatch.undo()
     np.testing.assert_array_equal(tl.load(path).coef, first.coef)
+
+
+# --- the module's functions, one at a time ---------------------------------------------------
+
+def rewrite(path, out, change_arrays=None, change_meta=None):
+    """A copy of a saved file with members or the description changed, as an attacker or a
+    damaged disk would."""
+    with np.load(path, allow_pickle=False) as stored:
+        arrays = {key: stored[key] for key in stored.files}
+    meta = json.loads(str(arrays["meta"]))
+    if change_meta:
+        change_meta(meta)
+    arrays["meta"] = np.array(json.dumps(meta))
+    if change_arrays:
+        change_arrays(arrays)
+    np.savez(out, **arrays)
+    return out
+
+
+def test_read_parts_gives_the_constructors_arguments_back(data, tmp_path):
+    from torchlinreg.results.saving import read_parts, save_fit
+    fit = quiet_fit(*data, seed=3, epochs=40)
+    parts, r_object = read_parts(save_fit(fit, tmp_path / "f.npz"))
+    assert r_object is None
+    for name in ("weight", "bias", "weight_std", "bias_std", "aliased"):
+        np.testing.assert_array_equal(parts[name], fit._parts[name])
+    assert parts["feature_names"] == ["a", "b", "c"] and parts["settings"] == fit.settings
+    assert parts["trace"].loss == fit._trace.loss and parts["trace"].n_steps == 40
+    assert parts["fingerprint"] == fit.fingerprint and parts["train_data"] is None
+
+
+@pytest.mark.parametrize("damage, message", [
+    (dict(change_arrays=lambda a: a.update({"history/6": a["history/6"] + 1e-9})),
+     r"the stored coefficient 'a' is not the last row of the stored history"),
+    (dict(change_arrays=lambda a: a.update({"trace/loss": a["trace/loss"][:-1]})),
+     "the stored trace and history disagree on the number of steps"),
+    (dict(change_arrays=lambda a: a.update({"bias": np.array(["2.0"])})),
+     r"member 'bias' holds <U3 values, not numbers"),
+    (dict(change_meta=lambda m: m["data"].update(n_features=-3)),
+     "a saved count is -3, not a whole number torchlinreg writes"),
+    (dict(change_meta=lambda m: m["trace"].update(n_steps=2)),
+     "the stored step counts disagree with the trace"),
+    (dict(change_meta=lambda m: m.update(feature_names=["a", "b", 3])),
+     "the saved names are not 3 strings"),
+])
+def test_a_file_whose_parts_disagree_is_an_input_error_that_says_which(data, tmp_path, damage,
+                                                                       message):
+    from torchlinreg.results.saving import read_parts
+    path = tl.fit(*data, seed=3).save(tmp_path / "f.npz")
+    read_parts(rewrite(path, tmp_path / "same.npz"))  # rewriting alone changes nothing
+    with pytest.raises(InputError, match=message):
+        read_parts(rewrite(path, tmp_path / "bad.npz", **damage))
