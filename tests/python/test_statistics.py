@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+from torchlinreg.engine import moments as moments_module
 from torchlinreg.engine.moments import moments
 from torchlinreg.results.inference import compute_inference
 from torchlinreg.results.statistics import TrainingStatistics
@@ -31,7 +32,9 @@ def lstsq(A, Y, w):
 
 
 @pytest.mark.parametrize("intercept", [True, False])
-def test_the_exact_solution_is_weighted_least_squares(rows, intercept):
+@pytest.mark.parametrize("chunk_rows", [1 << 15, 16])
+def test_the_exact_solution_is_weighted_least_squares(rows, intercept, chunk_rows, monkeypatch):
+    monkeypatch.setattr(moments_module, "CHUNK_ROWS", chunk_rows)
     X, Y, w = rows
     weight, bias = statistics(X, Y, w, intercept).exact()
     A = np.column_stack([np.ones(80), X]) if intercept else X
@@ -65,7 +68,11 @@ def test_residual_sums_products_and_loss_at_any_coefficients(rows):
 
 
 @pytest.mark.parametrize("intercept", [True, False])
-def test_inference_is_statsmodels_wls_at_the_exact_solution(rows, intercept):
+@pytest.mark.parametrize("chunk_rows", [1 << 15, 16])
+def test_inference_is_statsmodels_wls_at_the_exact_solution(rows, intercept, chunk_rows,
+                                                            monkeypatch):
+    """With chunks of 16 rows the moments are about the first chunk's mean, not the mean."""
+    monkeypatch.setattr(moments_module, "CHUNK_ROWS", chunk_rows)
     X, Y, w = rows
     stats = statistics(X, Y, w, intercept)
     weight, bias = stats.exact()
