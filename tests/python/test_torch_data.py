@@ -6,6 +6,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, IterableDataset, TensorDataset
 
 import torchlinreg as tl
+from conftest import quiet_fit
 from torchlinreg.errors import InputError
 from torchlinreg.inputs import torch_data
 from torchlinreg.inputs.torch_data import is_torch_data, read_torch_data
@@ -40,8 +41,8 @@ def test_a_torch_dataset_fits_as_its_arrays(data, make):
     dataset = make(X, y)
     X_read = X.astype(np.float32) if isinstance(dataset, _Rows) else X
     y_read = y.astype(np.float32) if isinstance(dataset, _Rows) else y
-    from_dataset = tl.fit(dataset, None, seed=2, epochs=50)
-    from_arrays = tl.fit(X_read, y_read, seed=2, epochs=50)
+    from_dataset = quiet_fit(dataset, None, seed=2, epochs=50)
+    from_arrays = quiet_fit(X_read, y_read, seed=2, epochs=50)
     assert from_dataset.settings["batch_size"] is None
     np.testing.assert_array_equal(from_dataset.coef, from_arrays.coef)
 
