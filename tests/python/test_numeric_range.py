@@ -77,6 +77,120 @@ def test_streamed_files_of_any_magnitude_give_the_same_coefficients(data, tmp_pa
     # which do not hold squares of 1e-165: see README's reliability table)
 
 
+def lm_in_units(r_lm, frame, formula):
+    """lm() of ``frame``'s columns each divided by a power of two near its largest value
+    (exact), its numbers multiplied back: lm()'s answer on the data itself, free of the
+    overflow or underflow of summary.lm's sums of squares, which give Inf or 0 for
+    standard errors that float64 holds (e.g. x × 1e-165: R's Inf, truly 5.6e163)."""
+    exponent = {c: int(np.frexp(np.abs(frame[c]).max())[1]) for c in frame.columns}
+    reference = r_lm(formula, frame.apply(lambda c: np.ldexp(c, -exponent[c.name])))
+    shift = exponent["y"] - np.array([0 if t == "(Intercept)" else exponent[t]
+                                      for t in reference["terms"]])
+    return {"coef": np.ldexp(reference["coef"][0], shift),
+            "se": np.ldexp(reference["se"][0], shift), "t": reference["t"][0],
+            "sigma": np.ldexp(reference["sigma"][0], exponent["y"]),
+            "r2": reference["r2"][0], "fstat": reference["fstat"][0, 0], "df": reference["df"]}
+
+
+def scaled_frame(data, where, scale):
+    X, y = data
+    X = X * ([scale] * 3 if where == "x" else [scale, 1, 1] if where == "x1" else 1)
+    return pd.DataFrame(X, columns=["x1", "x2", "x3"]).assign(y=y * (scale if where == "y" else 1))
+
+
+def assert_lm_s_numbers(fit, reference):
+    inference = fit.inference
+    assert rel(np.r_[fit.intercept, fit.coef], reference["coef"]) < 1e-10
+    assert rel(np.r_[fit.exact[1], fit.exact[0][0]], reference["coef"]) < 1e-10
+    assert rel(inference.std_error[0], reference["se"]) < 1e-9
+    assert rel(inference.t_value[0], reference["t"]) < 1e-9
+    assert rel(inference.sigma[0], reference["sigma"]) < 1e-9
+    assert rel(inference.r_squared[0], reference["r2"]) < 1e-10
+    assert rel(inference.f_statistic[0], reference["fstat"]) < 1e-9
+    # logLik.lm's formula with lm()'s sigma: finite though the RSS may be beyond float64.
+    df, n = reference["df"], reference["df"] + len(reference["coef"])
+    llf = -n / 2 * (np.log(2 * np.pi) + 1 - np.log(n) + 2 * np.log(reference["sigma"]) + np.log(df))
+    assert rel(fit.llf, llf) < 1e-10
+    assert "Residual standard error" in str(fit.summary())
+
+
+@pytest.mark.parametrize("where, scale", [("x", 1e-300), ("x", 1e300), ("x1", 1e-165),
+                                          ("y", 1e-300), ("y", 1e-160)])
+def test_file_and_memory_fits_give_lm_s_inference_at_any_magnitude(data, tmp_path, r_lm, where,
+                                                                   scale):
+    """The moments of a fit from files stay in their power-of-two units, so its exact
+    solution, inference and summary() are lm()'s (they were a Cholesky error or NaN);
+    the rows' inference of a fit in memory takes the same units (its standard errors
+    were NaN at x × 1e-165, 0 at y × 1e-300). A saved file fit keeps its units."""
+    frame = scaled_frame(data, where, scale)
+    reference = lm_in_units(r_lm, frame, "y ~ x1 + x2 + x3")
+    frame.to_parquet(tmp_path / "range.parquet", index=False)
+    streamed = tl.fit_files(tmp_path / "range.parquet", "y", seed=0)
+    memory = tl.fit(frame[["x1", "x2", "x3"]], frame["y"], seed=0)
+    for fit in (streamed, memory):
+        assert fit.converged
+        assert_lm_s_numbers(fit, reference)
+    # The residual diagnostics do not depend on the scale (they were NaN where e² vanishes).
+    in_range = tl.fit(*data, seed=0).summary().diagnostics.to_numpy()
+    assert rel(memory.summary().diagnostics.to_numpy(), in_range) < 1e-6
+    loaded = tl.load(streamed.save(tmp_path / "fit.npz"))
+    np.testing.assert_array_equal(loaded.inference.std_error, streamed.inference.std_error)
+    np.testing.assert_array_equal(loaded.exact[0], streamed.exact[0])
+
+
+def test_partial_fit_pieces_keep_their_units(data, r_lm):
+    """partial_fit's moments of all pieces, in the first piece's units: its exact solution
+    and inference are lm()'s (they were 0 coefficients and infinite standard errors at
+    x × 1e-300, from moments in units read as the data's)."""
+    from torchlinreg.fitting.partial import partial_fit
+    frame = scaled_frame(data, "x", 1e-300)
+    names = ["x1", "x2", "x3"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fit = partial_fit(None, frame[names][:200], frame["y"][:200], seed=0)
+        fit = partial_fit(fit, frame[names][200:], frame["y"][200:])
+    reference = lm_in_units(r_lm, frame, "y ~ x1 + x2 + x3")
+    assert rel(np.r_[fit.exact[1], fit.exact[0][0]], reference["coef"]) < 1e-10
+    # The inference is at the fit's own (one-pass) coefficients; se / sigma is not.
+    inference = fit.inference
+    assert rel(inference.std_error[0] / inference.sigma[0],
+               reference["se"] / reference["sigma"]) < 1e-9
+
+
+def two_files(tmp_path, first, second):
+    """A file of ``CHUNK_ROWS + 1000`` rows whose column x1 is ``first`` times normal values,
+    then a file of 400 rows where it is ``second`` times them: the units are set by the
+    first file's rows."""
+    from torchlinreg.engine.moments import CHUNK_ROWS
+    rng = np.random.default_rng(11)
+    paths, frames = [], []
+    for i, (rows, scale) in enumerate([(CHUNK_ROWS + 1000, first), (400, second)]):
+        X = rng.normal(size=(rows, 3))
+        y = 1 + X @ [1.0, 2.0, 3.0] + rng.normal(size=rows)
+        frames.append(pd.DataFrame(X * [scale, 1, 1], columns=["x1", "x2", "x3"]).assign(y=y))
+        paths.append(tmp_path / f"part{i}.parquet")
+        frames[-1].to_parquet(paths[-1], index=False)
+    return paths, pd.concat(frames, ignore_index=True)
+
+
+@pytest.mark.parametrize("first, second", [(0.0, 1e-300), (0.0, 1e300), (1e-300, 1e-250)])
+def test_later_rows_of_another_magnitude_are_summed_exactly(tmp_path, r_lm, first, second):
+    """A column all zero in the first rows takes its unit from the first rows where it is
+    not (x1 of 1e-300 after zeros vanished in its squares: aliased, NaN); one 1e50 times
+    larger than in the first rows still fits the first rows' units."""
+    paths, frame = two_files(tmp_path, first, second)
+    streamed = tl.fit_files(paths, "y", seed=0)
+    reference = lm_in_units(r_lm, frame, "y ~ x1 + x2 + x3")
+    assert streamed.converged and not streamed.aliased.any()
+    assert_lm_s_numbers(streamed, reference)
+
+
+def test_later_rows_too_large_for_the_first_rows_units_are_an_error_naming_the_column(tmp_path):
+    paths, _ = two_files(tmp_path, 1.0, 1e200)  # squares of 1e200 in units of 1: 1e400
+    with pytest.raises(InputError, match=r"columns \['x1'\] overflow float64 even in units"):
+        tl.fit_files(paths, "y", seed=0)
+
+
 def test_ordinary_magnitudes_are_summed_in_units_of_one(data):
     from torchlinreg.engine.moments import moments
     import torch

@@ -71,11 +71,18 @@ class Moments:
     def unscaled(self):
         """The moments of ``z`` (``unit`` None): themselves when already so; else
         divided by the units, which may overflow or underflow in float64."""
-        if self.unit is None:
+        return self.in_units(None)
+
+    def in_units(self, unit):
+        """The moments of ``z * unit`` (``unit`` None: of ``z``): these times powers of
+        two, exact but where a value leaves float64's range (an overflow is infinite)."""
+        if unit is None and self.unit is None:
             return self
-        u = self.unit
-        return dataclasses.replace(self, center=self.center / u, first=self.first / u,
-                                   second=self.second / torch.outer(u, u), unit=None)
+        if unit is not None and self.unit is not None and torch.equal(unit, self.unit):
+            return self
+        ratio = _units(self, unit) / _units(self, self.unit)
+        return dataclasses.replace(self, center=self.center * ratio, first=self.first * ratio,
+                                   second=self.second * torch.outer(ratio, ratio), unit=unit)
 
     def matrix(self):
         """``Σ w u uᵀ`` for ``u = [1, z - c]``: the moments as one matrix."""
@@ -103,11 +110,20 @@ class Moments:
         return dataclasses.replace(self, center=center, first=first, second=second)
 
 
+def _units(mom, unit):
+    """``unit``, or ones (None) of the moments' width."""
+    return torch.ones_like(mom.center) if unit is None else unit
+
+
 def unit_of(block):
     """Per column, the power of two to sum ``block`` ``(rows, width)`` in: 1 where its
     largest magnitude is within ``2^±RANGE_EXPONENT`` (or zero), else about its inverse;
     None when every unit is 1."""
-    largest = block.abs().amax(0)
+    return _unit_for(block.abs().amax(0))
+
+
+def _unit_for(largest):
+    """:func:`unit_of` given each column's largest magnitude."""
     exponent = torch.frexp(largest).exponent
     outside = (largest > 0) & (exponent.abs() > RANGE_EXPONENT)
     if not bool(outside.any()):
@@ -130,8 +146,9 @@ class MomentAccumulator:
     come from the first chunk's magnitudes. Memory is one chunk.
     """
 
-    def __init__(self, n_features, width, weighted=False, device="cpu"):
+    def __init__(self, n_features, width, weighted=False, device="cpu", names=None):
         self.n_features = n_features
+        self.names = names  # of the columns of [x, y], for errors
         self.n_rows = 0
         self.n_positive = 0
         self.log_weight_sum = 0.0
@@ -150,6 +167,7 @@ class MomentAccumulator:
         self._weights = torch.empty(CHUNK_ROWS, **as_sum) if weighted else None
         self._filled = 0
         self.unit = None
+        self._zero = None  # columns all zero so far (their units are not yet chosen)
 
     def add(self, x, y, weights=None):
         """Add rows ``x`` ``(m, p)``, ``y`` ``(m, k)`` and their weights (if weighted).
@@ -207,10 +225,14 @@ class MomentAccumulator:
             self.log_weight_sum += float(torch.log(w[w > 0]).sum())
         raw = self.center is None  # rows put in before there was a centre
         if raw and size > 0:
-            self.unit = unit_of(block)
+            largest = block.abs().amax(0)
+            self.unit = _unit_for(largest)
             if self.unit is not None:
                 block.mul_(self.unit)
             self.center = (block if w is None else block * w[:, None]).sum(0) / size
+            self._zero = largest == 0 if bool((largest == 0).any()) else None
+        elif self._zero is not None:
+            self._later_units(block)
         if self.center is None:
             return
         if raw:
@@ -218,7 +240,24 @@ class MomentAccumulator:
         weighted = block if w is None else block * w[:, None]
         self.total += size
         self.first += weighted.sum(0)
-        _add_products(self.second, weighted, block)
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow: see checked_sums
+            _add_products(self.second, weighted, block)
+
+    def _later_units(self, block):
+        """Columns all zero so far take their units from the first rows where they are not
+        (else tiny values would vanish in their squares, huge ones overflow). Their sums
+        so far are exact zeros, their centre 0 and unit 1, so nothing else changes."""
+        zero = torch.nonzero(self._zero).flatten()
+        largest = block[:, zero].abs().amax(0)
+        unit = _unit_for(largest)
+        if unit is not None:
+            if self.unit is None:
+                self.unit = torch.ones(block.shape[1], dtype=block.dtype, device=block.device)
+            self.unit[zero] = unit
+            block[:, zero] = block[:, zero] * unit
+        self._zero[zero] = largest == 0
+        if not bool(self._zero.any()):
+            self._zero = None
 
     def result(self):
         """The :class:`Moments` of every row added, on the CPU (they are small)."""
@@ -226,15 +265,26 @@ class MomentAccumulator:
             self._flush()
         center = self.center if self.center is not None else torch.zeros_like(self.first)
         unit = None if self.unit is None else self.unit.cpu()
-        result = Moments(self.n_rows, self.n_features, self.total.cpu().clone(), center.cpu(),
-                         self.first.cpu().clone(), self.second.cpu().clone(), self.n_positive,
-                         unit, self.log_weight_sum)
-        if not bool(torch.isfinite(result.second).all()):
-            raise InputError(
-                "the sums of squares and products of the columns overflow float64 even in "
-                "units of a power of two: their values span too wide a range (the first "
-                f"{CHUNK_ROWS} rows set the units); rescale the columns.")
-        return result
+        return checked_sums(Moments(
+            self.n_rows, self.n_features, self.total.cpu().clone(), center.cpu(),
+            self.first.cpu().clone(), self.second.cpu().clone(), self.n_positive, unit,
+            self.log_weight_sum), self.names)
+
+
+def checked_sums(mom, names=None):
+    """``mom``, unless its sums of squares overflowed: an error naming the columns
+    (``names``: of ``[x, y]``; else 0-based numbers)."""
+    bad = ~torch.isfinite(mom.second).all(0)
+    if not bool(bad.any()):
+        return mom
+    columns = torch.nonzero(bad).flatten().tolist()
+    columns = [names[j] for j in columns] if names is not None else \
+        f"{columns} (0-based, predictors then responses)"
+    raise InputError(
+        f"the sums of squares of the columns {columns} overflow float64 even in units of a "
+        f"power of two: the units are chosen from the first {CHUNK_ROWS} rows, and later "
+        "rows hold values far larger (by a factor of about 1e87 or more); rescale those "
+        "columns, or put rows of the largest values first.")
 
 
 def _n_rows(values):

@@ -18,7 +18,7 @@ import warnings
 import numpy as np
 import torch
 
-from ..engine.moments import Moments, moments, restrict
+from ..engine.moments import Moments, checked_sums, moments, restrict
 from ..engine.objective import GramObjective
 from ..engine.preconditioning import rotate_quadratic
 from ..engine.quadratic import Quadratic
@@ -114,8 +114,10 @@ def _settings(previous):
 
 
 def _combined(a, b):
-    """The moments of the rows of ``a`` and of ``b`` together, about ``a``'s centre."""
-    b = b.shifted(a.center)
-    return Moments(a.n_rows + b.n_rows, a.n_features, a.total + b.total, a.center,
-                   a.first + b.first, a.second + b.second, a.n_positive + b.n_positive,
-                   log_weight_sum=a.log_weight_sum + b.log_weight_sum)
+    """The moments of the rows of ``a`` and of ``b`` together, about ``a``'s centre and in
+    its units."""
+    b = b.in_units(a.unit).shifted(a.center)
+    return checked_sums(Moments(
+        a.n_rows + b.n_rows, a.n_features, a.total + b.total, a.center, a.first + b.first,
+        a.second + b.second, a.n_positive + b.n_positive, unit=a.unit,
+        log_weight_sum=a.log_weight_sum + b.log_weight_sum))

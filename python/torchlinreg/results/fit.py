@@ -267,8 +267,11 @@ class LinearFit:
     @cached_property
     def condition_number(self):
         """``√(λmax / λmin)`` of ``AᵀWA`` (intercept column included), as statsmodels' ``condition_number``."""
-        eigen = np.linalg.eigvalsh(self.inference.cov_unscaled)
-        return float(np.sqrt(eigen[-1] / eigen[0]))
+        cov = self.inference.cov_unscaled
+        eigen = np.linalg.eigvalsh(cov) if np.isfinite(cov).all() else [np.nan]
+        # NaN where (AᵀWA)⁻¹ is beyond float64 (columns outside about 1e±154): it overflows,
+        # or underflows to a matrix that is not positive definite.
+        return float(np.sqrt(eigen[-1] / eigen[0])) if eigen[0] > 0 else float("nan")
 
     def conf_int(self, level=0.95, cov_type="nonrobust"):
         """Confidence limits of ``params``: ``(m, 2)`` (``(k, m, 2)`` for several outputs)."""
@@ -294,8 +297,12 @@ class LinearFit:
         else:
             w = self._training_data()[2]
             log_w = 0.0 if w is None else float(torch.log(w[w > 0].to(torch.float64)).sum())
-        rss = np.atleast_1d(self.inference.sigma ** 2 * self.df_resid)
-        llf = 0.5 * log_w - n / 2 * (np.log(2 * np.pi) + 1 - np.log(n) + np.log(rss))
+        sigma = np.atleast_1d(self.inference.sigma)
+        rss = sigma ** 2 * self.df_resid
+        with np.errstate(divide="ignore"):  # RSS beyond float64's normal range: by σ
+            log_rss = np.where(np.isfinite(rss) & (rss >= np.finfo(np.float64).tiny), np.log(rss),
+                               2 * np.log(sigma) + np.log(self.df_resid))
+        llf = 0.5 * log_w - n / 2 * (np.log(2 * np.pi) + 1 - np.log(n) + log_rss)
         return float(llf[0]) if self._one else llf
 
     @property

@@ -6,6 +6,7 @@ the exact solution), on the training rows, in float64. Python's
 numbers, so there is one implementation.
 """
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,6 +14,7 @@ import pandas as pd
 import torch
 
 from ..engine.linalg import combined_r, unscaled_covariance, with_intercept
+from ..engine.moments import unit_of
 
 
 @dataclass
@@ -122,8 +124,20 @@ def compute_inference(X, Y, coefficients, aliased, weights=None, intercept=True,
 
     The rows are taken in blocks, in float64: the fitted values and the QR
     factor of ``√W A`` (:func:`torchlinreg.engine.linalg.combined_r`) need no
-    ``n × m`` copy of the design.
+    ``n × m`` copy of the design. Columns whose largest magnitude is outside
+    ``2^±200`` are first put in units of a power of two (:func:`from_units`), so
+    that their squares neither overflow nor vanish.
     """
+    x_unit, y_unit = unit_of(X), unit_of(Y)
+    if x_unit is not None or y_unit is not None:
+        x_unit, y_unit = (torch.ones(t.shape[1], dtype=torch.float64) if u is None
+                          else u.to("cpu", torch.float64) for t, u in ((X, x_unit), (Y, y_unit)))
+        term_unit = with_intercept(x_unit[None, :], intercept)[0]
+        inference = compute_inference(
+            X.to(torch.float64) * x_unit.to(X.device), Y.to(torch.float64) * y_unit.to(Y.device),
+            in_units(coefficients, term_unit, y_unit), aliased, weights, intercept, term_names,
+            output_names)
+        return from_units(inference, coefficients, term_unit, y_unit)
     kept = ~aliased
     B = coefficients.to(torch.float64)[:, kept]
     w = torch.ones(X.shape[0], dtype=torch.float64) if weights is None else weights.to(torch.float64)
@@ -136,6 +150,29 @@ def compute_inference(X, Y, coefficients, aliased, weights=None, intercept=True,
     return assemble_inference(coefficients, aliased, rss, mss, cov, int((w > 0).sum()),
                               intercept, term_names, output_names,
                               center=center, weight_total=float(w.sum()))
+
+
+def in_units(coefficients, term_unit, y_unit):
+    """Coefficients ``(k, m)`` on the terms times ``term_unit`` ``(m,)`` (the intercept's 1)
+    of the outputs times ``y_unit`` ``(k,)``, from those in the data's units: times powers
+    of two, so exact."""
+    return coefficients.to(torch.float64) * (y_unit[:, None] / term_unit[None, :])
+
+
+def from_units(inference, coefficients, term_unit, y_unit):
+    """``inference``, computed in power-of-two units (:func:`in_units`), in the data's
+    units at ``coefficients``: standard errors, sigma, ``(AᵀWA)⁻¹`` and the centre times
+    powers of two (exact, or infinite where the value is beyond float64); t and p values,
+    R² and F are the same in any units."""
+    ratio = (term_unit[None, :] / y_unit[:, None]).numpy()
+    kept = term_unit[torch.as_tensor(~inference.aliased)].numpy()
+    center = inference.center
+    with np.errstate(over="ignore"):  # inf: the value itself is beyond float64
+        return dataclasses.replace(
+            inference, estimate=coefficients.to(torch.float64).numpy(),
+            std_error=inference.std_error * ratio, sigma=inference.sigma / y_unit.numpy(),
+            cov_unscaled=inference.cov_unscaled * kept[:, None] * kept[None, :],
+            center=None if center is None else center / kept[int(inference.has_intercept):])
 
 
 def row_blocks(n_rows):
