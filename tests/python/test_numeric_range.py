@@ -34,8 +34,6 @@ def rel(a, b):
 @pytest.mark.parametrize("scale", [1e-159, 1e-160, 1e-165, 1e-300, 1e153, 1e200, 1e300])
 @pytest.mark.parametrize("where", ["x", "x1", "y"])
 def test_columns_of_any_float64_magnitude_give_lm_s_coefficients(data, scale, where):
-    if where == "y" and scale > 1e153:
-        pytest.skip("the loss in y's units (y² ~ 1e400) overflows: see the next test")
     X, y = data
     intercept, coef = lstsq(X, y)  # scaled exactly as the columns (to rounding)
     if where == "y":
@@ -49,10 +47,52 @@ def test_columns_of_any_float64_magnitude_give_lm_s_coefficients(data, scale, wh
     assert rel(fit.exact[0][0], coef) < 1e-12
 
 
-def test_a_response_whose_squares_overflow_says_so_not_try_a_smaller_lr(data):
+@pytest.mark.parametrize("options", [{}, {"engine": "autograd", "epochs": 3000},
+                                     {"optimizer": "lbfgs"}, {"validation": 0.2, "patience": 50}])
+@pytest.mark.parametrize("exponent", [600, 1000, -600, -1000])
+def test_a_response_in_any_power_of_two_unit_is_the_same_fit(data, exponent, options):
+    """y × 2^600 (1e180; its squares overflow) was an InputError, y × 2^-600 a loss of 0:
+    the loop keeps its losses in units of a power of two, so the fit is the one of y
+    itself bit for bit, times 2^exponent, and the history's losses are the true ones:
+    times 2^(2 exponent), infinite only where that is beyond float64."""
     X, y = data
-    with pytest.raises(InputError, match="mean squared error of y, in y's units, overflows"):
-        tl.fit(X, y * 1e200, seed=0)
+    same = tl.fit(X, y, seed=0, **options)
+    fit = tl.fit(X, np.ldexp(y, exponent), seed=0, **options)
+    assert fit.converged == same.converged and fit.stop_reason == same.stop_reason
+    assert fit.n_iter == same.n_iter
+    np.testing.assert_array_equal(fit.coef, np.ldexp(same.coef, exponent))
+    np.testing.assert_array_equal(fit.intercept, np.ldexp(same.intercept, exponent))
+    for column in ("loss", "val_loss"):
+        with np.errstate(over="ignore"):
+            expected = np.ldexp(same.history[column].to_numpy(), 2 * exponent)
+        np.testing.assert_array_equal(fit.history[column].to_numpy(), expected)
+
+
+def test_a_huge_response_saved_and_resumed_is_one_straight_run(data, tmp_path):
+    X, y = data
+    y = np.ldexp(y, 700)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        straight = tl.fit(X, y, seed=9, epochs=100, validation=0.2)
+        first = tl.load(tl.fit(X, y, seed=9, epochs=50, validation=0.2).save(tmp_path / "f.npz"))
+        second = tl.fit(X, y, resume=first, epochs=50)
+    np.testing.assert_array_equal(second.coef, straight.coef)
+    pd.testing.assert_frame_equal(second.history, straight.history)
+    assert np.isinf(straight.history["loss"]).all()  # 1e420: beyond float64
+
+
+def test_float32_responses_beyond_float32_squares_fit(data):
+    X, y = data
+    same = tl.fit(X, y, seed=0, dtype="float32")
+    fit = tl.fit(X, np.ldexp(y, 70), seed=0, dtype="float32")  # 1e21: squares beyond 3e38
+    assert fit.converged and fit.n_iter == same.n_iter
+    np.testing.assert_array_equal(fit.coef, np.ldexp(same.coef, 70))
+
+
+def test_unstandardized_losses_beyond_float64_say_so(data):
+    X, y = data
+    with pytest.raises(InputError, match="standardize=False keeps the objective in them"):
+        tl.fit(X, y * 1e200, seed=0, standardize=False)
 
 
 def test_tiny_and_huge_columns_match_lm(data, r_lm):
@@ -115,7 +155,8 @@ def assert_lm_s_numbers(fit, reference):
 
 
 @pytest.mark.parametrize("where, scale", [("x", 1e-300), ("x", 1e300), ("x1", 1e-165),
-                                          ("y", 1e-300), ("y", 1e-160)])
+                                          ("y", 1e-300), ("y", 1e-160), ("y", 1e200),
+                                          ("y", 1e300)])
 def test_file_and_memory_fits_give_lm_s_inference_at_any_magnitude(data, tmp_path, r_lm, where,
                                                                    scale):
     """The moments of a fit from files stay in their power-of-two units, so its exact

@@ -8,6 +8,7 @@ of rows, so the rounding depends only on the rows and their order, not on
 how they arrive (memory, files, processes).
 """
 import dataclasses
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,7 +16,7 @@ import torch
 
 from ..errors import InputError
 from .products import matmul
-from .scaling import Scaler
+from .scaling import RANGE_EXPONENT, Scaler, unit_for
 from .threads import threads
 
 
@@ -28,11 +29,6 @@ CHUNK_ROWS = 1 << 15
 NARROW_WIDTH = 32
 
 
-# A column whose largest magnitude in the first chunk is outside
-# [2^-RANGE_EXPONENT, 2^RANGE_EXPONENT] is summed in units of a power of two
-# (see unit_of): its squares, times any row count, neither overflow nor lose
-# digits as subnormals. Inside it the unit is 1, so the sums are unchanged.
-RANGE_EXPONENT = 200
 
 
 @dataclass
@@ -46,7 +42,7 @@ class Moments:
 
     ``unit`` (None: all ones) holds a power of two per column: the moments
     (and ``center``) are those of ``z * unit``, for columns too small or too
-    large to square in float64 (see :func:`unit_of`). Multiplying by a power
+    large to square in float64 (see :func:`~torchlinreg.engine.scaling.unit_of`). Multiplying by a power
     of two is exact, so nothing is lost; :meth:`unscaled` gives the moments
     of ``z`` itself, where they are representable.
 
@@ -115,22 +111,20 @@ def _units(mom, unit):
     return torch.ones_like(mom.center) if unit is None else unit
 
 
-def unit_of(block):
-    """Per column, the power of two to sum ``block`` ``(rows, width)`` in: 1 where its
-    largest magnitude is within ``2^±RANGE_EXPONENT`` (or zero), else about its inverse;
-    None when every unit is 1."""
-    return _unit_for(block.abs().amax(0))
+def loss_units(y_scale):
+    """``(scale, exponent)``: ``scale`` per output turns the standardized squared errors into
+    squared errors in ``y``'s units times ``2^-exponent``, for the training loop.
 
-
-def _unit_for(largest):
-    """:func:`unit_of` given each column's largest magnitude."""
-    exponent = torch.frexp(largest).exponent
-    outside = (largest > 0) & (exponent.abs() > RANGE_EXPONENT)
-    if not bool(outside.any()):
-        return None
-    unit = torch.ones_like(largest)
-    unit[outside] = torch.ldexp(torch.ones_like(largest[outside]), -exponent[outside])
-    return unit
+    The exponent is 0 (``scale`` is ``y_scale²``) unless ``y``'s scale is beyond
+    ``2^±RANGE_EXPONENT`` (``2^±25`` in float32), where its square, times a loss,
+    could overflow or vanish: the losses are then kept in units of a power of two,
+    which changes none of their digits.
+    """
+    largest = float(y_scale.abs().max()) if y_scale.numel() else 1.0
+    exponent = math.frexp(largest)[1]
+    if abs(exponent) <= RANGE_EXPONENT * math.frexp(torch.finfo(y_scale.dtype).max)[1] // 1024:
+        return y_scale ** 2, 0
+    return (y_scale * math.ldexp(1.0, -exponent)) ** 2, 2 * exponent
 
 
 class MomentAccumulator:
@@ -142,7 +136,7 @@ class MomentAccumulator:
     blocks give the statistics of the same rows in memory bit for bit.
     The centre is the (weighted) mean of the first chunk: within a few
     standard errors of the mean, so the variances lose no digits to
-    cancellation (the shifted-data algorithm); the units (:func:`unit_of`)
+    cancellation (the shifted-data algorithm); the units (:func:`~torchlinreg.engine.scaling.unit_of`)
     come from the first chunk's magnitudes. Memory is one chunk.
     """
 
@@ -226,7 +220,7 @@ class MomentAccumulator:
         raw = self.center is None  # rows put in before there was a centre
         if raw and size > 0:
             largest = block.abs().amax(0)
-            self.unit = _unit_for(largest)
+            self.unit = unit_for(largest)
             if self.unit is not None:
                 block.mul_(self.unit)
             self.center = (block if w is None else block * w[:, None]).sum(0) / size
@@ -249,7 +243,7 @@ class MomentAccumulator:
         so far are exact zeros, their centre 0 and unit 1, so nothing else changes."""
         zero = torch.nonzero(self._zero).flatten()
         largest = block[:, zero].abs().amax(0)
-        unit = _unit_for(largest)
+        unit = unit_for(largest)
         if unit is not None:
             if self.unit is None:
                 self.unit = torch.ones(block.shape[1], dtype=block.dtype, device=block.device)

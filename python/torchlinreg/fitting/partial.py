@@ -18,7 +18,7 @@ import warnings
 import numpy as np
 import torch
 
-from ..engine.moments import Moments, checked_sums, moments, restrict
+from ..engine.moments import Moments, checked_sums, loss_units, moments, restrict
 from ..engine.objective import GramObjective
 from ..engine.preconditioning import rotate_quadratic
 from ..engine.quadratic import Quadratic
@@ -90,8 +90,9 @@ def _next_piece(previous, X, y, weights):
     model, optimizer, start = restore_training(previous, settings, generator)
     # One more step or epoch; tol 0 so the pass is made whatever the gradient.
     schedule = Schedule(start.n_iter + 1, 0.0, settings.batch_size, settings.shuffle, generator)
-    trace = train(model, optimizer, objective, None, schedule, previous.scaler.y_scale ** 2,
-                  verbose=False, start=start)
+    loss_scale, exponent = loss_units(previous.scaler.y_scale)
+    trace = train(model, optimizer, objective, None, schedule, loss_scale, verbose=False,
+                  start=start, loss_exponent=exponent)
     seen = _combined(previous._statistics.moments, piece)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)

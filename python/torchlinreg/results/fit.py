@@ -298,8 +298,8 @@ class LinearFit:
             w = self._training_data()[2]
             log_w = 0.0 if w is None else float(torch.log(w[w > 0].to(torch.float64)).sum())
         sigma = np.atleast_1d(self.inference.sigma)
-        rss = sigma ** 2 * self.df_resid
-        with np.errstate(divide="ignore"):  # RSS beyond float64's normal range: by σ
+        with np.errstate(over="ignore", divide="ignore"):  # RSS beyond float64's range: by σ
+            rss = sigma ** 2 * self.df_resid
             log_rss = np.where(np.isfinite(rss) & (rss >= np.finfo(np.float64).tiny), np.log(rss),
                                2 * np.log(sigma) + np.log(self.df_resid))
         llf = 0.5 * log_w - n / 2 * (np.log(2 * np.pi) + 1 - np.log(n) + log_rss)

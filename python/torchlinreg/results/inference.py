@@ -14,7 +14,7 @@ import pandas as pd
 import torch
 
 from ..engine.linalg import combined_r, unscaled_covariance, with_intercept
-from ..engine.moments import unit_of
+from ..engine.scaling import unit_of
 
 
 @dataclass
@@ -74,7 +74,8 @@ class Inference:
         m = len(self.term_names)
         full = np.full((m, m), np.nan)
         kept = np.flatnonzero(~self.aliased)
-        full[np.ix_(kept, kept)] = self.sigma[output] ** 2 * self.cov_unscaled
+        with np.errstate(over="ignore"):  # inf: a variance beyond float64 (y above ~1e154)
+            full[np.ix_(kept, kept)] = self.sigma[output] ** 2 * self.cov_unscaled
         return full
 
     def conf_int(self, level=0.95):

@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from ..engine.moments import RANGE_EXPONENT
+from ..engine.scaling import RANGE_EXPONENT
 from ..errors import MissingDataError
 
 
