@@ -42,7 +42,7 @@ class Moments:
 
     ``unit`` (None: all ones) holds a power of two per column: the moments
     (and ``center``) are those of ``z * unit``, for columns too small or too
-    large to square in float64 (see :func:`~torchlinreg.engine.scaling.unit_of`). Multiplying by a power
+    large to square in float64 (see :func:`~.scaling.unit_of`). Multiplying by a power
     of two is exact, so nothing is lost; :meth:`unscaled` gives the moments
     of ``z`` itself, where they are representable.
 
@@ -136,7 +136,7 @@ class MomentAccumulator:
     blocks give the statistics of the same rows in memory bit for bit.
     The centre is the (weighted) mean of the first chunk: within a few
     standard errors of the mean, so the variances lose no digits to
-    cancellation (the shifted-data algorithm); the units (:func:`~torchlinreg.engine.scaling.unit_of`)
+    cancellation (the shifted-data algorithm); the units (:func:`~.scaling.unit_of`)
     come from the first chunk's magnitudes. Memory is one chunk.
     """
 

@@ -300,8 +300,8 @@ class LinearFit:
         sigma = np.atleast_1d(self.inference.sigma)
         with np.errstate(over="ignore", divide="ignore"):  # RSS beyond float64's range: by σ
             rss = sigma ** 2 * self.df_resid
-            log_rss = np.where(np.isfinite(rss) & (rss >= np.finfo(np.float64).tiny), np.log(rss),
-                               2 * np.log(sigma) + np.log(self.df_resid))
+            normal = np.isfinite(rss) & (rss >= np.finfo(np.float64).tiny)
+            log_rss = np.where(normal, np.log(rss), 2 * np.log(sigma) + np.log(self.df_resid))
         llf = 0.5 * log_w - n / 2 * (np.log(2 * np.pi) + 1 - np.log(n) + log_rss)
         return float(llf[0]) if self._one else llf
 

@@ -136,8 +136,8 @@ def _residual_sums(mom, coefficients):
 
 
 def _residual_forms(mom, coefficients):
-    """``v`` ``(k, 1 + p + k)`` with each output's residual ``vᵀ u``, ``u = [1, x - c_x, y - c_y]``,
-    at ``[b | W]`` in the moments' units."""
+    """``v`` ``(k, 1 + p + k)`` with each output's residual ``vᵀ u``,
+    ``u = [1, x - c_x, y - c_y]``, at ``[b | W]`` in the moments' units."""
     p = mom.n_features
     bias, weight = coefficients[:, 0], coefficients[:, 1:]
     # v = [c_y - b - W c_x, -W, e_k].
