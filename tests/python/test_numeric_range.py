@@ -232,6 +232,19 @@ def test_later_rows_too_large_for_the_first_rows_units_are_an_error_naming_the_c
         tl.fit_files(paths, "y", seed=0)
 
 
+def test_a_saved_file_fit_whose_units_are_not_powers_of_two_is_refused(data, tmp_path):
+    frame = scaled_frame(data, "x", 1e-300)
+    frame.to_parquet(tmp_path / "range.parquet", index=False)
+    path = tl.fit_files(tmp_path / "range.parquet", "y", seed=0).save(tmp_path / "fit.npz")
+    with np.load(path, allow_pickle=False) as stored:
+        members = {name: stored[name] for name in stored.files}
+    assert np.frexp(members["moments/unit"][0])[0] == 0.5 and members["moments/unit"][0] > 1e290
+    members["moments/unit"] = members["moments/unit"] * 3  # read as 3 × the columns
+    np.savez(tmp_path / "altered.npz", **members)
+    with pytest.raises(InputError, match="units are not positive powers of two"):
+        tl.load(tmp_path / "altered.npz")
+
+
 def test_ordinary_magnitudes_are_summed_in_units_of_one(data):
     from torchlinreg.engine.moments import moments
     import torch
