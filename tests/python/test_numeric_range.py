@@ -179,6 +179,22 @@ def test_file_and_memory_fits_give_lm_s_inference_at_any_magnitude(data, tmp_pat
     np.testing.assert_array_equal(loaded.exact[0], streamed.exact[0])
 
 
+@pytest.mark.parametrize("scale", [1e-300, 1e300])
+def test_what_needs_AtWA_inverse_beyond_float64_is_nan_not_a_wrong_number(data, tmp_path, scale):
+    """Prediction intervals and the condition number come from (AᵀWA)⁻¹ in the data's
+    units, beyond float64 here (1e600 or 1e-600): NaN. At x × 1e300 they were numbers:
+    intervals too narrow (the slopes' variances underflowed to 0), condition number inf."""
+    frame = scaled_frame(data, "x", scale)
+    frame.to_parquet(tmp_path / "range.parquet", index=False)
+    names = ["x1", "x2", "x3"]
+    for fit in (tl.fit(frame[names], frame["y"], seed=0),
+                tl.fit_files(tmp_path / "range.parquet", "y", seed=0)):
+        limits = fit.predict(frame[names][:5], interval="confidence")
+        np.testing.assert_allclose(limits[:, 0], fit.predict(frame[names][:5]), rtol=1e-14)
+        assert np.isnan(limits[:, 1:]).all()
+        assert np.isnan(fit.condition_number)
+
+
 def test_partial_fit_pieces_keep_their_units(data, r_lm):
     """partial_fit's moments of all pieces, in the first piece's units: its exact solution
     and inference are lm()'s (they were 0 coefficients and infinite standard errors at

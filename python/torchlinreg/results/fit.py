@@ -14,7 +14,7 @@ import torch
 from ..engine.linalg import exact_solution
 from ..errors import MissingDataError, ShapeError
 from ..inputs.arrays import as_design, fingerprint as hash_rows
-from .inference import compute_inference, prediction_intervals
+from .inference import compute_inference, prediction_intervals, within_float64
 from .influence import FitInfluence, hat_values
 from .robust import COV_TYPES, robust_covariance
 
@@ -268,10 +268,10 @@ class LinearFit:
     def condition_number(self):
         """``√(λmax / λmin)`` of ``AᵀWA`` (intercept column included), as statsmodels' ``condition_number``."""
         cov = self.inference.cov_unscaled
-        eigen = np.linalg.eigvalsh(cov) if np.isfinite(cov).all() else [np.nan]
-        # NaN where (AᵀWA)⁻¹ is beyond float64 (columns outside about 1e±154): it overflows,
-        # or underflows to a matrix that is not positive definite.
-        return float(np.sqrt(eigen[-1] / eigen[0])) if eigen[0] > 0 else float("nan")
+        if not within_float64(cov):  # NaN: (AᵀWA)⁻¹ beyond float64 (columns beyond ~1e±154)
+            return float("nan")
+        eigen = np.linalg.eigvalsh(cov)
+        return float(np.sqrt(eigen[-1] / eigen[0]))
 
     def conf_int(self, level=0.95, cov_type="nonrobust"):
         """Confidence limits of ``params``: ``(m, 2)`` (``(k, m, 2)`` for several outputs)."""

@@ -291,6 +291,15 @@ def fit_measures(mss, rss, n_obs, rank, intercept):
     return r2, adj, f_stat, f_p
 
 
+def within_float64(cov_unscaled):
+    """True unless a variance of ``(AᵀWA)⁻¹`` is beyond float64's normal numbers (columns
+    beyond about 1e±154, whose inference is computed in power-of-two units): then its
+    entries overflowed or lost their digits, and what is computed from them would be
+    wrong (a leverage of 0 at x × 1e300)."""
+    variances = np.diagonal(np.asarray(cov_unscaled, dtype=np.float64))
+    return bool((np.isfinite(variances) & (variances >= np.finfo(np.float64).tiny)).all())
+
+
 def prediction_intervals(A_new, coefficients, aliased, cov_unscaled, sigma, df_residual,
                          interval="none", level=0.95, pred_weights=1.0, center=None,
                          weight_total=None):
@@ -332,8 +341,11 @@ def prediction_intervals(A_new, coefficients, aliased, cov_unscaled, sigma, df_r
     if center is not None and weight_total is not None:
         d = A[:, 1:] - np.asarray(center, dtype=np.float64)[None, :]
         leverage = 1.0 / float(weight_total) + np.einsum("ij,jk,ik->i", d, cov[1:, 1:], d)
+        cov = cov[1:, 1:]
     else:
         leverage = np.einsum("ij,jk,ik->i", A, cov, A)
+    if not within_float64(cov):  # an overflow (inf) or a square that vanished (too small)
+        leverage = np.full_like(leverage, np.nan)
     se_fit = np.sqrt(leverage)[:, None] * sigma[None, :]
     out = {"fit": fit, "se_fit": se_fit}
     if interval == "none":
