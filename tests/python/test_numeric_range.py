@@ -113,8 +113,6 @@ def test_streamed_files_of_any_magnitude_give_the_same_coefficients(data, tmp_pa
     streamed = tl.fit_files(path, "y", seed=0)
     coef = lstsq(X, y)[1] / scale
     assert streamed.converged and rel(streamed.coef, coef) < 1e-10
-    # (exact and inference of a streamed fit come from its moments in units of y and x,
-    # which do not hold squares of 1e-165: see README's reliability table)
 
 
 def lm_in_units(r_lm, frame, formula):
