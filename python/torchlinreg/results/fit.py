@@ -14,7 +14,7 @@ import torch
 from ..engine.linalg import exact_solution
 from ..errors import MissingDataError, ShapeError
 from ..inputs.arrays import as_design, fingerprint as hash_rows
-from .inference import compute_inference, prediction_intervals
+from .inference import compute_inference, prediction_intervals, within_float64
 from .influence import FitInfluence, hat_values
 from .robust import COV_TYPES, robust_covariance
 
@@ -266,7 +266,10 @@ class LinearFit:
     @cached_property
     def condition_number(self):
         """``√(λmax / λmin)`` of ``AᵀWA`` (intercept column included), as statsmodels' ``condition_number``."""
-        eigen = np.linalg.eigvalsh(self.inference.cov_unscaled)
+        cov = self.inference.cov_unscaled
+        if not within_float64(cov):  # NaN: (AᵀWA)⁻¹ beyond float64 (columns beyond ~1e±154)
+            return float("nan")
+        eigen = np.linalg.eigvalsh(cov)
         return float(np.sqrt(eigen[-1] / eigen[0]))
 
     def conf_int(self, level=0.95, cov_type="nonrobust"):
@@ -296,8 +299,12 @@ class LinearFit:
         else:
             w = self._training_data()[2]
             log_w = 0.0 if w is None else float(torch.log(w[w > 0].to(torch.float64)).sum())
-        rss = np.atleast_1d(self.inference.sigma ** 2 * self.df_resid)
-        llf = 0.5 * log_w - n / 2 * (np.log(2 * np.pi) + 1 - np.log(n) + np.log(rss))
+        sigma = np.atleast_1d(self.inference.sigma)
+        with np.errstate(over="ignore", divide="ignore"):  # RSS beyond float64's range: by σ
+            rss = sigma ** 2 * self.df_resid
+            normal = np.isfinite(rss) & (rss >= np.finfo(np.float64).tiny)
+            log_rss = np.where(normal, np.log(rss), 2 * np.log(sigma) + np.log(self.df_resid))
+        llf = 0.5 * log_w - n / 2 * (np.log(2 * np.pi) + 1 - np.log(n) + log_rss)
         return float(llf[0]) if self._one else llf
 
     @property

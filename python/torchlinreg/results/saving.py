@@ -123,11 +123,13 @@ def _statistics(arrays, settings):
     n_rows, n_features, n_positive = (int(v) for v in arrays["moments/counts"])
     values = {name: torch.from_numpy(arrays[f"moments/{name}"].astype(np.float64))
               for name in _MOMENT_FIELDS}
-    unit = arrays.get("moments/unit")
+    unit = None if "moments/unit" not in arrays else \
+        _real(arrays, "moments/unit").astype(np.float64)
+    if unit is not None and not (np.isfinite(unit) & (np.frexp(unit)[0] == 0.5)).all():
+        raise InputError("the stored moments' units are not positive powers of two.")
     log_weight_sum = arrays.get("moments/log_weight_sum")
     moments = Moments(n_rows, n_features, n_positive=n_positive, **values,
-                      unit=None if unit is None else torch.from_numpy(_real(arrays, "moments/unit")
-                                                                      .astype(np.float64)),
+                      unit=None if unit is None else torch.from_numpy(unit),
                       log_weight_sum=None if log_weight_sum is None else float(log_weight_sum[0]))
     return TrainingStatistics(moments, settings["intercept"])
 

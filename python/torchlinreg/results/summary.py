@@ -12,6 +12,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from ..engine.scaling import RANGE_EXPONENT
 from ..errors import MissingDataError
 
 
@@ -182,6 +183,7 @@ def residual_diagnostics(e):
     ``normaltest``, which needs 8 rows; NaN below) and ``jarque_bera``.
     """
     from scipy import stats  # imported on first use: ~0.4 s, off the fit path
+    e = _in_power_of_two_units(e)
     dw = float(np.sum(np.diff(e) ** 2) / np.sum(e ** 2))
     omnibus, omnibus_p = stats.normaltest(e) if len(e) >= 8 else (np.nan, np.nan)
     skew, kurtosis = float(stats.skew(e)), float(stats.kurtosis(e, fisher=False))
@@ -221,6 +223,15 @@ def fit_description(fit):
 
 def _count(n, unit):
     return f"{n} {unit}" + ("" if n == 1 else "s")
+
+
+def _in_power_of_two_units(e):
+    """Residuals whose largest magnitude is outside ``2^±200`` divided by a power of two
+    near it (exact), so that their squares and cubes stay in float64's range (the
+    diagnostics do not depend on the unit); others as they are."""
+    largest = float(np.max(np.abs(e))) if len(e) else 0.0
+    exponent = int(np.frexp(largest)[1])
+    return np.ldexp(e, -exponent) if largest > 0 and abs(exponent) > RANGE_EXPONENT else e
 
 
 def _optimization(fit):
