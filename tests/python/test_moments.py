@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from torchlinreg.engine import moments
-from torchlinreg.engine.moments import MomentAccumulator, restrict, scaler_from_moments, unit_of
+from torchlinreg.engine.moments import MomentAccumulator, restrict, scaler_from_moments
 from torchlinreg.errors import InputError
 
 
@@ -101,14 +101,6 @@ def test_restrict_keeps_the_chosen_features_and_every_output(rows):
     assert got.n_features == 2
     for name in ("center", "first", "second"):
         torch.testing.assert_close(getattr(got, name), getattr(direct, name), rtol=1e-13, atol=0)
-
-
-def test_units_are_powers_of_two_only_outside_two_to_the_200():
-    assert unit_of(torch.tensor([[1e50, -3.0], [0.0, 1e-50]], dtype=torch.float64)) is None
-    unit = unit_of(torch.tensor([[3e-250, 1.0, 0.0], [-1e-251, 2.0, 0.0]], dtype=torch.float64))
-    mantissa, exponent = np.frexp(unit.numpy())
-    assert mantissa.tolist() == [0.5, 0.5, 0.5] and exponent.tolist()[1:] == [1, 1]
-    assert 0.5 <= 3e-250 * float(unit[0]) < 1  # the largest magnitude brought to [0.5, 1)
 
 
 def test_tiny_columns_are_summed_in_units_and_unscale_to_their_moments(rows):
