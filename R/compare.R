@@ -2,15 +2,22 @@
 #'
 #' Fits [stats::lm()] on the same data — the same formula, subset, weights,
 #' offset, contrasts and missing-value handling, and only the training rows
-#' when rows were held out for validation — and sets the two side by side.
+#' when rows were held out for validation — and sets the two side by side,
+#' with the exact least-squares solution (float64 QR, by the Python core) on
+#' the same rows. The table is the one Python's
+#' `torchlinreg.interop.compare.compare_lm()` returns, built by the same
+#' code, with R's own `lm()` as the reference.
 #'
 #' @param fit A `torch_lm` object made by [torch_lm()] (not by
 #'   [torch_lm_files()], which does not keep the rows `lm()` needs).
-#' @return A data frame, one row per coefficient (and response): `response`
-#'   (several responses only), `term`, `torch`, `lm`, `abs_diff`,
-#'   `rel_diff` (relative to `|lm|`), then `torch_se`, `lm_se`,
-#'   `se_abs_diff`, `se_rel_diff` for the standard errors. The `lm()` fit is
-#'   attached as attribute `"lm"`.
+#' @return A data frame, one row per response and coefficient: `response`,
+#'   `term`, `estimate` (the gradient descent's), `lm`, `exact`;
+#'   `rel_diff_lm` and `rel_diff_exact` (`|estimate - lm| / |lm|`, and the
+#'   same from `exact`); `diff_in_se` (`|estimate - lm|` in units of
+#'   `lm()`'s standard error); `std_error` (the fit's), `lm_std_error` and
+#'   `se_rel_diff` (`|std_error - lm_std_error| / lm_std_error`). `NA`
+#'   where a coefficient is aliased. The `lm()` fit is attached as
+#'   attribute `"lm"`.
 #' @export
 #' @examplesIf torchlinreg_available()
 #' compare_lm(torch_lm(mpg ~ wt * hp, data = mtcars, seed = 1))
@@ -26,30 +33,31 @@ compare_lm <- function(fit) {
           "input_error")
   }
   reference <- refit_lm(fit)
-  responses <- names(fit$inference$sigma)
-  torch_est <- matrix(stats::coef(fit), ncol = length(responses),
-                      dimnames = list(names(fit$aliased), responses))
+  terms <- names(fit$aliased)
+  several <- inherits(fit, "torch_mlm")
+  responses <- if (several) colnames(fit$coefficients) else deparse1(stats::formula(fit)[[2L]])
+  estimate <- matrix(stats::coef(fit), ncol = length(responses))
   lm_est <- as.matrix(stats::coef(reference))
   lm_se <- do.call(cbind, lapply(lm_summaries(reference), function(s) {
     se <- stats::setNames(rep(NA_real_, nrow(lm_est)), rownames(lm_est))
     se[rownames(s$coefficients)] <- s$coefficients[, "Std. Error"]
     se
   }))
-  torch_se <- fit$inference$std_error
-  table <- data.frame(
-    response = rep(colnames(torch_est), each = nrow(torch_est)),
-    term = rep(rownames(torch_est), ncol(torch_est)),
-    torch = as.vector(torch_est), lm = as.vector(lm_est),
-    torch_se = as.vector(torch_se), lm_se = as.vector(lm_se),
-    stringsAsFactors = FALSE)
-  table$abs_diff <- abs(table$torch - table$lm)
-  table$rel_diff <- table$abs_diff / abs(table$lm)
-  table$se_abs_diff <- abs(table$torch_se - table$lm_se)
-  table$se_rel_diff <- table$se_abs_diff / abs(table$lm_se)
-  columns <- c("response", "term", "torch", "lm", "abs_diff", "rel_diff",
-               "torch_se", "lm_se", "se_abs_diff", "se_rel_diff")
-  if (ncol(torch_est) == 1) columns <- columns[-1]
-  table <- table[columns]
+  x <- stats::model.matrix(reference)
+  out <- bridge_call(
+    "compare_lm", x = unname(x), y = unname(as.matrix(stats::model.response(reference$model))),
+    estimate = t(estimate), std_error = t(unname(fit$inference$std_error)),
+    lm_estimate = t(unname(lm_est)), lm_std_error = t(unname(lm_se)),
+    term_names = as.list(terms), response_names = as.list(responses),
+    aliased = unname(fit$aliased), weights = stats::weights(reference),
+    offset = stats::model.offset(reference$model),
+    intercept_column = if ("(Intercept)" %in% terms) match("(Intercept)", colnames(x)) - 1L)
+  # Python's NaN (aliased, or 0/0) is R's NA.
+  table <- as.data.frame(lapply(out, function(column) {
+    column <- unlist(column)
+    if (is.double(column)) column[is.nan(column)] <- NA_real_
+    column
+  }), stringsAsFactors = FALSE, optional = TRUE)
   attr(table, "lm") <- reference
   table
 }

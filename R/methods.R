@@ -47,18 +47,11 @@ print.torch_lm <- function(x, digits = max(3L, getOption("digits") - 3L), ...) {
   invisible(x)
 }
 
-# "Fitted by adam (lr 0.1, full batch) in 512 steps: converged."
+# How the fit ran and ended, in the Python core's words (the sentence its
+# summary prints): "Fitted by adam (lr 0.1, full batch, float64, engine gram)
+# in 512 steps: converged (gradient norm below 1e-08 of its start)."
 fit_description <- function(x) {
-  s <- x$settings
-  conv <- x$convergence
-  batches <- if (is.null(s$batch_size)) "full batch" else paste("batch size", s$batch_size)
-  ending <- switch(conv$stop_reason,
-                   converged = sprintf("converged (gradient norm below %g of its start)", s$tol),
-                   max_epochs = "stopped at the epoch limit before converging",
-                   interrupted = "interrupted",
-                   conv$stop_reason)
-  sprintf("Fitted by %s (lr %g, %s, %s) in %d steps: %s.", s$optimizer, s$lr, batches, s$dtype,
-          conv$n_steps, ending)
+  x$convergence$description %||% paste0("Stop reason: ", x$convergence$stop_reason, ".")
 }
 
 #' @rdname torch_lm-methods
@@ -83,7 +76,7 @@ vcov.torch_mlm <- function(object, complete = TRUE, ...) {
 confint.torch_lm <- function(object, parm, level = 0.95, ...) {
   inf <- object$inference
   est <- as.matrix(object$coefficients)
-  limits <- bridge_call("conf_int", estimate = t(est), std_error = t(inf$std_error),
+  limits <- bridge_call("confint_torch_lm", estimate = t(est), std_error = t(inf$std_error),
                         df_residual = inf$df_residual, level = level)
   pct <- paste(format(100 * c((1 - level) / 2, (1 + level) / 2), trim = TRUE,
                       scientific = FALSE, digits = 3), "%")

@@ -179,7 +179,7 @@ reorder_inference <- function(inf, order, terms, responses) {
 # 0.2 s). Objects saved with them keep theirs.
 with_p_values <- function(inf) {
   if (!is.null(inf$p_value)) return(inf)
-  p <- bridge_call("p_values", t_value = unname(inf$t_value), df_residual = inf$df_residual,
+  p <- bridge_call("p_values_torch_lm", t_value = unname(inf$t_value), df_residual = inf$df_residual,
                    f_statistic = unname(inf$f_statistic), f_numdf = inf$f_numdf,
                    f_dendf = inf$f_dendf)
   inf$p_value <- matrix(as.vector(p$p_value), nrow(inf$t_value), ncol(inf$t_value),

@@ -46,7 +46,7 @@ predict.torch_lm <- function(object, newdata, se.fit = FALSE,
   }
   inf <- object$inference
   x <- design$x[, inf$core_terms, drop = FALSE]
-  out <- bridge_call("predict_matrix", x = unname(x), coefficients = inf$core_coefficients,
+  out <- bridge_call("predict_torch_lm", x = unname(x), coefficients = inf$core_coefficients,
                      aliased = inf$core_aliased, cov_unscaled = inf$cov_unscaled,
                      sigma = unname(inf$sigma), df_residual = inf$df_residual,
                      interval = interval, level = level, pred_weights = weights,

@@ -90,6 +90,8 @@ load_fit <- function(path, trust = FALSE) {
   if (!isTRUE(trust)) check_safe_language(fit, path)
   # Saved before the component was renamed (its old name partially matched fit$weights).
   names(fit)[names(fit) == "weights_column"] <- "weight_column"
+  # The sentence saying how the fit ended is the core's (files saved before R kept it lack it).
+  fit$convergence$description <- out$description
   new_torch_lm(unclass(fit), several = inherits(fit, "torch_mlm"),
                files = inherits(fit, "torch_lm_files"), python_fit = out$python_fit)
 }

@@ -219,7 +219,7 @@ fit_design <- function(x, y, w, offset, ..., verbose = NULL, resume = NULL, qr =
   z
 }
 
-# fit_matrix() on the design `x`, in one call; its intercept column, if any,
+# The bridge's torch_lm_fit() on the design `x`, in one call; its intercept column, if any,
 # is the bias. The progress bar and the warnings: see R/progress.R.
 bridge_fit <- function(x, y, w, offset, options, verbose, resume) {
   has_intercept <- "(Intercept)" %in% colnames(x)
@@ -228,7 +228,7 @@ bridge_fit <- function(x, y, w, offset, options, verbose, resume) {
   intercept_column <- if (has_intercept) match("(Intercept)", colnames(x)) - 1L
   y_names <- if (is.matrix(y)) colnames(y) %||% paste0("Y", seq_len(ncol(y))) else "y"
   out <- do.call(bridge_call, c(list(
-    "fit_matrix", x = x, y = unname(as.matrix(y)), offset = offset,
+    "torch_lm_fit", x = x, y = unname(as.matrix(y)), offset = offset,
     names = as.list(colnames(x)[colnames(x) != "(Intercept)"]),
     response_names = as.list(y_names), intercept_column = intercept_column,
     intercept = has_intercept, weights = w, verbose = python_verbose(verbose),

@@ -10,8 +10,9 @@
 #' rows in memory, to rounding.
 #'
 #' The formula names columns of the files: `y ~ x1 + x2`, `y ~ .` (every
-#' other column but `weights`), `cbind(y1, y2) ~ x1` for several responses,
-#' and `- 1` or `0 +` for no intercept. Nothing is computed from the columns:
+#' other column but `weights`), `y ~ . - x3`, `cbind(y1, y2) ~ x1` for several
+#' responses, and `- 1` or `0 +` for no intercept; R's [stats::terms()] reads
+#' it, as for `lm()`. Nothing is computed from the columns:
 #' factors, `I()`, `log()`, `poly()`, interactions or `offset()` are errors;
 #' write such columns into the files, or read the data into R and use
 #' [torch_lm()].
@@ -74,12 +75,12 @@ torch_lm_files <- function(formula, paths, ..., format = NULL, batch_rows = NULL
                            stop_iter = NULL) {
   cl <- match.call()
   formula <- stats::as.formula(formula)
-  roles <- formula_columns(formula)
   check_file_arguments(paths, weights, list(...))
   require_pyarrow()
+  roles <- formula_columns(formula, paths, format, weights)
   out <- bridge_call(
-    "fit_files", paths = as.list(path.expand(paths)), response = as.list(roles$responses),
-    predictors = if (roles$dot) NULL else as.list(roles$predictors), format = format,
+    "torch_lm_files", paths = as.list(path.expand(paths)), response = as.list(roles$responses),
+    predictors = as.list(roles$predictors), format = format,
     batch_rows = batch_rows, weights = weights, intercept = roles$intercept,
     optimizer = optimizer, lr = lr, epochs = epochs, batch_size = batch_size,
     validation = validation, standardize = standardize, dtype = dtype, seed = seed, tol = tol,
@@ -91,21 +92,33 @@ torch_lm_files <- function(formula, paths, ..., format = NULL, batch_rows = NULL
                several = length(roles$responses) > 1, files = TRUE, python_fit = out$python_fit)
 }
 
-# The columns a formula of plain column names asks for: responses,
-# predictors (dot = TRUE for "."), intercept; a classed error otherwise.
-formula_columns <- function(formula) {
+# The columns a formula asks for, read as lm() reads it (terms(), '.' over
+# the files' columns but `weights`): responses, predictors, intercept. Each
+# term must be a column as it is; anything computed is a classed error.
+formula_columns <- function(formula, paths, format, weights) {
   if (length(formula) != 3L) {
     abort("the formula has no response; write it as response ~ predictors.",
           "input_error")
   }
-  rhs <- formula_rhs(formula[[3L]])
-  if (rhs$dot && length(rhs$names)) {
-    abort(sprintf(paste0("'.' already means every other column; write either '.' or the ",
-                         "predictor columns (%s), not both."), paste(rhs$names, collapse = ", ")),
-          "input_error")
+  data <- NULL
+  if ("." %in% all.vars(formula[[3L]])) {
+    columns <- bridge_call("torch_lm_files_columns", paths = as.list(path.expand(paths)),
+                           format = format)
+    columns <- setdiff(unlist(columns), weights)
+    data <- as.data.frame(stats::setNames(rep(list(numeric(0)), length(columns)), columns),
+                          check.names = FALSE)
   }
-  list(responses = formula_lhs(formula[[2L]]), predictors = unique(rhs$names), dot = rhs$dot,
-       intercept = !isFALSE(rhs$intercept))
+  tt <- stats::terms(formula, data = data)
+  variables <- as.list(attr(tt, "variables"))[-1L]
+  if (length(attr(tt, "offset"))) unsupported_term(variables[[attr(tt, "offset")[1L]]])
+  factors <- attr(tt, "factors")
+  predictors <- vapply(attr(tt, "term.labels"), function(term) {
+    used <- which(factors[, term] > 0)
+    if (length(used) != 1L || !is.name(variables[[used]])) unsupported_term(str2lang(term))
+    as.character(variables[[used]])
+  }, character(1), USE.NAMES = FALSE)
+  list(responses = formula_lhs(variables[[attr(tt, "response")]]), predictors = predictors,
+       intercept = attr(tt, "intercept") == 1L)
 }
 
 formula_lhs <- function(lhs) {
@@ -119,44 +132,11 @@ formula_lhs <- function(lhs) {
   unsupported_term(lhs)
 }
 
-# The right-hand side as list(names, dot, intercept = NA/TRUE/FALSE), left to right.
-formula_rhs <- function(expr) {
-  part <- function(names = character(0), dot = FALSE, intercept = NA) {
-    list(names = names, dot = dot, intercept = intercept)
-  }
-  both <- function(a, b) {
-    part(c(a$names, b$names), a$dot || b$dot, if (is.na(b$intercept)) a$intercept else b$intercept)
-  }
-  is_number <- function(x, values) is.numeric(x) && length(x) == 1L && x %in% values
-  if (identical(expr, quote(.))) return(part(dot = TRUE))
-  if (is.name(expr)) return(part(as.character(expr)))
-  if (is_number(expr, c(0, 1))) return(part(intercept = expr == 1))
-  if (is.call(expr) && is.name(expr[[1L]])) {
-    op <- as.character(expr[[1L]])
-    if (op == "(" && length(expr) == 2L) return(formula_rhs(expr[[2L]]))
-    if (op == "+" && length(expr) == 2L) return(formula_rhs(expr[[2L]]))
-    if (op == "+" && length(expr) == 3L) {
-      return(both(formula_rhs(expr[[2L]]), formula_rhs(expr[[3L]])))
-    }
-    if (op == "-" && length(expr) == 2L && is_number(expr[[2L]], 1)) return(part(intercept = FALSE))
-    if (op == "-" && length(expr) == 3L && is_number(expr[[3L]], 1)) {
-      return(both(formula_rhs(expr[[2L]]), part(intercept = FALSE)))
-    }
-    if (op == "-" && length(expr) == 3L && is.name(expr[[3L]])) {
-      abort(sprintf(paste0("torch_lm_files() cannot take a column out of the model ('- %s'); ",
-                           "name the predictor columns to use instead (y ~ x1 + x2)."),
-                    as.character(expr[[3L]])),
-            c("formula_error", "input_error"))
-    }
-  }
-  unsupported_term(expr)
-}
-
 unsupported_term <- function(expr) {
   abort(paste0(
     "torch_lm_files() reads columns as they are in the files, so its formula takes only column ",
-    "names (y ~ x1 + x2), '.' for every other column, cbind(y1, y2) ~ ... for several ",
-    "responses and - 1 for no intercept; '", paste(deparse(expr), collapse = " "),
+    "names (y ~ x1 + x2), '.' for every other column (. - x3 for all but x3), cbind(y1, y2) ~ ... ",
+    "for several responses and - 1 for no intercept; '", paste(deparse(expr), collapse = " "),
     "' is none of these. Write such columns (factors as 0/1 columns, transformations, ",
     "products) into the files, or read the data into R and use torch_lm(), which takes any ",
     "lm() formula."),

@@ -15,7 +15,7 @@ run <- function(data, formula) {
 # model matrix: what torch_lm() costs beyond it is the R layer alone.
 direct <- function(x, y) {
   bridge <- reticulate::import("torchlinreg.interop.bridge")
-  suppressWarnings(bridge$fit_matrix(x, y, intercept_column = 0L, names = as.list(colnames(x)[-1]),
+  suppressWarnings(bridge$torch_lm_fit(x, y, intercept_column = 0L, names = as.list(colnames(x)[-1]),
                                      epochs = 1000L, tol = 0, seed = 1L))
 }
 invisible(run(mtcars, mpg ~ .))  # starts Python once (torchlinreg chooses which)
@@ -33,13 +33,13 @@ cat(t_small, median(t_large), median(t_direct), "\n")
 
 
 def _python_times(X, y, repeat):
-    from torchlinreg.interop.bridge import fit_matrix
+    from torchlinreg.interop.bridge import torch_lm_fit
     options = dict(epochs=1000, tol=0, seed=1)
     warm_up()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         t_fit = timed(lambda: tl.fit(X, y, **options), repeat)[0]
-        t_bridge = timed(lambda: fit_matrix(X, y, **options), repeat)[0]
+        t_bridge = timed(lambda: torch_lm_fit(X, y, **options), repeat)[0]
     return t_fit, t_bridge
 
 

@@ -146,22 +146,22 @@ def report_r(r):
     across = r["torch_lm_large_s"] / r["python_bridge_large_s"] - 1
     return ["## 3. From R: torch_lm() vs the Python functions (1,000 Adam steps)",
             ""] + _measured(r) + [
-            "| data | torch_lm() in R | bridge.fit_matrix() called from R | "
-            "bridge.fit_matrix() in Python | torchlinreg.fit() in Python |",
+            "| data | torch_lm() in R | bridge.torch_lm_fit() called from R | "
+            "bridge.torch_lm_fit() in Python | torchlinreg.fit() in Python |",
             "|---|---:|---:|---:|---:|",
             f"| mtcars (mpg ~ .) | {_s(r['torch_lm_mtcars_s'])} | | "
             f"{_s(r['python_bridge_mtcars_s'])} | {_s(r['python_fit_mtcars_s'])} |",
             f"| n = {r['n']:,}, p = {r['p']} | {_s(r['torch_lm_large_s'])} | "
             f"{_s(r['r_direct_bridge_large_s'])} | {_s(r['python_bridge_large_s'])} | "
             f"{_s(r['python_fit_large_s'])} |", "",
-            "`bridge.fit_matrix()` is the Python function torch_lm() calls: the fit plus fitted "
+            "`bridge.torch_lm_fit()` is the Python function torch_lm() calls: the fit plus fitted "
             "values, residuals and inference. torch_lm() adds model.frame/model.matrix and "
-            "the conversions. In R, torch_lm() and fit_matrix() called through reticulate on "
+            "the conversions. In R, torch_lm() and torch_lm_fit() called through reticulate on "
             "the model matrix take turns in one process (medians of 5); the Python columns "
             "are another process, minutes later.", "",
             f"- Target: the R layer adds <= 20% on the large case: {_verdict(layer <= 0.2)} "
-            f"(+{layer:.0%} over fit_matrix() called from the same R process; +{across:.0%} "
-            f"over fit_matrix() in a Python process and "
+            f"(+{layer:.0%} over torch_lm_fit() called from the same R process; +{across:.0%} "
+            f"over torch_lm_fit() in a Python process and "
             f"+{r['torch_lm_large_s'] / r['python_fit_large_s'] - 1:.0%} over fit(), which "
             "computes no fitted values or inference). The same-process ratio is the one "
             "judged: measured in two processes the ratio swung between +10% and +40% in runs "
@@ -383,7 +383,7 @@ def report_cold_start(r):
               "work the first fit imported torch._dynamo (1-3 s, on torch.optim's first "
               "optimizer), pandas and pyarrow (0.5 s) and scipy.stats (0.5 s or more); none "
               "is imported now (tests/python/test_fit_path_imports.py, "
-              "test_step_speed_paths.py and tests/testthat/test-python.R check it).", "",
+              "test_stepping.py and tests/testthat/test-python.R check it).", "",
               _cold_verdict("Python", r["python"], r["python_stages"],
                             ("import torchlinreg", "first fit"))]
     if "r" in r:

@@ -52,7 +52,7 @@ def main(argv=None):
     except ImportError as error:
         table, reference, note = _exact_only(fit), "exact", f"lm() not available ({error})"
     print(f"Coefficients: torchlinreg beside {note} and exact least squares")
-    shown = table[["term", "torchlinreg", "lm", "exact", "rel_diff_lm", "rel_diff_exact"]]
+    shown = table[["term", "estimate", "lm", "exact", "rel_diff_lm", "rel_diff_exact"]]
     print(shown.to_string(index=False, float_format="{:.12g}".format))
     print()
     history = fit.history
@@ -79,7 +79,7 @@ def main(argv=None):
 
 def _exact_only(fit):
     table = fit.compare()
-    table = table[table["term"] != "loss"].rename(columns={"estimate": "torchlinreg"})
+    table = table[table["term"] != "loss"].copy()
     table["lm"] = float("nan")
     table["rel_diff_lm"] = float("nan")
     table["rel_diff_exact"] = table["rel_diff"]

@@ -41,4 +41,4 @@ cat("saved", path, "\n")
 comparison <- compare_lm(fit)
 print(comparison, digits = 10)
 cat(sprintf("max relative difference from lm(): coefficients %.3g, standard errors %.3g\n",
-            max(comparison$rel_diff), max(comparison$se_rel_diff)))
+            max(comparison$rel_diff_lm), max(comparison$se_rel_diff)))

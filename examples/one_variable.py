@@ -46,7 +46,7 @@ def main(argv=None):
         table, reference, note = None, "exact", "exact least squares"
     if table is not None:
         print(f"Coefficients: torchlinreg beside {note} and exact least squares")
-        shown = table[["term", "torchlinreg", "lm", "exact", "rel_diff_lm", "rel_diff_exact"]]
+        shown = table[["term", "estimate", "lm", "exact", "rel_diff_lm", "rel_diff_exact"]]
         print(shown.to_string(index=False, float_format="{:.12g}".format))
         worst = float(table["rel_diff_lm"].max())
     else:

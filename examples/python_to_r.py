@@ -33,7 +33,7 @@ values <- readBin(args[1], "double", n = as.integer(args[3]) * length(columns), 
 data <- as.data.frame(matrix(values, ncol = length(columns), dimnames = list(NULL, columns)))
 fit <- torch_lm(y ~ ., data = data, validation = 0.2, seed = as.numeric(args[2]))
 table <- compare_lm(fit)
-write.csv(data.frame(term = table$term, r = sprintf("%.17g", table$torch),
+write.csv(data.frame(term = table$term, r = sprintf("%.17g", table$estimate),
                      lm = sprintf("%.17g", table$lm)), stdout(), row.names = FALSE)
 """
 

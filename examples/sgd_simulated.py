@@ -47,7 +47,7 @@ def show_comparison(fit, true_coef):
     table["true"] = np.concatenate([[0.0], true_coef])
     print(f"Coefficients: torchlinreg (SGD, batch 128, lr 0.01, 100 epochs) beside {note}, "
           "exact least squares and the true values")
-    shown = table[["term", "torchlinreg", "lm", "exact", "true", "lm_std_error", "diff_in_se"]]
+    shown = table[["term", "estimate", "lm", "exact", "true", "lm_std_error", "diff_in_se"]]
     print(shown.to_string(index=False, float_format="{:.12g}".format))
     return table
 

@@ -3,9 +3,12 @@
 The ``r`` fixture skips (with the reason) only when R or rpy2 cannot be
 loaded; ``make test`` installs both, so there nothing skips.
 """
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 import torchlinreg as tl
 
@@ -125,6 +128,39 @@ def rel_err(estimate, reference):
     ok = ~np.isnan(reference)
     return float(np.max(np.abs(estimate[ok] - reference[ok]) / np.abs(reference[ok]))) if ok.any() else 0.0
 
+
+def abc_data():
+    """120 rows of three columns ``a``, ``b``, ``c`` of different scales and a response."""
+    rng = np.random.default_rng(60)
+    X = pd.DataFrame(rng.normal(size=(120, 3)) * [1, 5, 0.2] + [0, 10, 1], columns=["a", "b", "c"])
+    y = X.to_numpy() @ np.array([1.0, -0.3, 4.0]) + 2 + rng.normal(scale=0.5, size=120)
+    return X, y
+
+
+def same_fit(a, b):
+    """Coefficients and history identical, bit for bit."""
+    np.testing.assert_array_equal(a.coefficients(), b.coefficients())
+    pd.testing.assert_frame_equal(a.history, b.history, check_exact=True)
+    assert (a.n_iter, a.n_steps, a.stop_reason, a.converged) == \
+        (b.n_iter, b.n_steps, b.stop_reason, b.converged)
+
+
+def quiet_fit(*args, **options):
+    """``tl.fit`` without its ConvergenceWarning (for fits stopped early on purpose)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", tl.ConvergenceWarning)
+        return tl.fit(*args, **options)
+
+
+def equal_nested(a, b):
+    """Nested dicts, lists and tensors (an optimizer's state) equal, dtypes included."""
+    if isinstance(a, torch.Tensor):
+        return isinstance(b, torch.Tensor) and a.dtype == b.dtype and torch.equal(a, b)
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(equal_nested(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(map(equal_nested, a, b))
+    return a == b
 
 def frame(X, y=None, names=None):
     """A DataFrame of ``X`` (columns ``x1``, ...) and ``y`` (one or several outputs)."""

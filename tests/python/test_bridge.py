@@ -5,6 +5,7 @@ import pytest
 
 from torchlinreg import datasets, fit, ols
 from torchlinreg.interop import bridge
+from torchlinreg.interop.compare import COLUMNS, compare_lm
 
 
 @pytest.fixture
@@ -24,9 +25,9 @@ def _plain(value):
     return value is None or isinstance(value, (np.ndarray, np.generic, int, float, str, bool))
 
 
-def test_fit_matrix_returns_plain_values_matching_ols(cars_like):
+def test_torch_lm_fit_returns_plain_values_matching_ols(cars_like):
     x, y = cars_like
-    out = bridge.fit_matrix(x, y, names=["a", "b"], seed=1.0, epochs=5000.0)
+    out = bridge.torch_lm_fit(x, y, names=["a", "b"], seed=1.0, epochs=5000.0)
     # the LinearFit itself is the one object R keeps (for resume= and save_fit)
     assert type(out.pop("python_fit")).__name__ == "LinearFit"
     assert _plain(out)
@@ -43,7 +44,7 @@ def test_fit_matrix_returns_plain_values_matching_ols(cars_like):
 
 def test_same_numbers_as_fit(cars_like):
     x, y = cars_like
-    out = bridge.fit_matrix(x, y, seed=3)
+    out = bridge.torch_lm_fit(x, y, seed=3)
     direct = fit(x, y, seed=3)
     np.testing.assert_array_equal(out["coefficients"], direct.coefficients())
     np.testing.assert_array_equal(out["inference"]["std_error"], direct.inference.std_error)
@@ -51,18 +52,18 @@ def test_same_numbers_as_fit(cars_like):
 
 def test_r_doubles_where_integers_are_meant(cars_like):
     x, y = cars_like
-    out = bridge.fit_matrix(x, y, seed=2.0, epochs=20.0, batch_size=10.0, tol=0)
+    out = bridge.torch_lm_fit(x, y, seed=2.0, epochs=20.0, batch_size=10.0, tol=0)
     assert out["settings"]["batch_size"] == 10 and out["settings"]["seed"] == 2
     assert out["convergence"]["n_steps"] == 20 * 5
     with pytest.raises(ValueError, match="whole number"):
-        bridge.fit_matrix(x, y, epochs=2.5)
+        bridge.torch_lm_fit(x, y, epochs=2.5)
 
 
 def test_aliased_columns_keep_their_names():
     d = datasets.fruit()
     x = np.column_stack([d["temperature"], 2 * d["temperature"], d["rainfall"]])
-    out = bridge.fit_matrix(x, d[["apples", "oranges"]].to_numpy(), names=["t", "t2", "r"],
-                            response_names=["apples", "oranges"], seed=1)
+    out = bridge.torch_lm_fit(x, d[["apples", "oranges"]].to_numpy(), names=["t", "t2", "r"],
+                              response_names=["apples", "oranges"], seed=1)
     assert out["aliased"].tolist() == [False, False, True, False]
     assert np.isnan(out["coefficients"][:, 2]).all()
     assert "apples:t" in out["history"] and "apples:t2" not in out["history"]
@@ -72,7 +73,7 @@ def test_aliased_columns_keep_their_names():
 def test_no_intercept_and_weights(cars_like):
     x, y = cars_like
     w = np.linspace(0.5, 2, 50)
-    out = bridge.fit_matrix(x, y, intercept=False, weights=w, seed=1)
+    out = bridge.torch_lm_fit(x, y, intercept=False, weights=w, seed=1)
     exact = ols(x, y, intercept=False, weights=w)
     np.testing.assert_allclose(out["coefficients"][0], exact.coef, rtol=1e-8)
     assert out["term_names"] == ["x1", "x2"]
@@ -81,7 +82,7 @@ def test_no_intercept_and_weights(cars_like):
 def test_offset_is_added_back(cars_like):
     x, y = cars_like
     offset = 0.5 * x[:, 0]
-    out = bridge.fit_matrix(x, y, offset=offset, seed=1)
+    out = bridge.torch_lm_fit(x, y, offset=offset, seed=1)
     exact = ols(x, y - offset)
     np.testing.assert_allclose(out["coefficients"][0], [exact.intercept, *exact.coef], rtol=1e-8)
     np.testing.assert_allclose(out["fitted_values"][:, 0] + out["residuals"][:, 0], y)
@@ -89,38 +90,38 @@ def test_offset_is_added_back(cars_like):
 
 def test_validation_indices_are_zero_based(cars_like):
     x, y = cars_like
-    out = bridge.fit_matrix(x, y, validation=0.2, seed=4)
+    out = bridge.torch_lm_fit(x, y, validation=0.2, seed=4)
     assert len(out["valid_index"]) == 10 and len(out["train_index"]) == 40
     assert sorted([*out["train_index"], *out["valid_index"]]) == list(range(50))
     assert out["inference"]["n_obs"] == 40
 
 
-def test_predict_matrix_and_conf_int(cars_like):
+def test_predict_torch_lm_and_confint_torch_lm(cars_like):
     x, y = cars_like
-    out = bridge.fit_matrix(x, y, seed=1)
+    out = bridge.torch_lm_fit(x, y, seed=1)
     inf = out["inference"]
     A = np.column_stack([np.ones(50), x])[:5]
-    p = bridge.predict_matrix(A, out["coefficients"], out["aliased"], inf["cov_unscaled"],
-                              inf["sigma"], float(inf["df_residual"]), "prediction", 0.9)
+    p = bridge.predict_torch_lm(A, out["coefficients"], out["aliased"], inf["cov_unscaled"],
+                                inf["sigma"], float(inf["df_residual"]), "prediction", 0.9)
     np.testing.assert_allclose(p["fit"][:, 0], out["fitted_values"][:5, 0])
     assert (p["lwr"] < p["fit"]).all() and (p["fit"] < p["upr"]).all()
-    ci = bridge.conf_int(out["coefficients"], inf["std_error"], inf["df_residual"], 0.95)
+    ci = bridge.confint_torch_lm(out["coefficients"], inf["std_error"], inf["df_residual"], 0.95)
     assert ci.shape == (1, 3, 2)
     with pytest.raises(ValueError, match="interval"):
-        bridge.predict_matrix(A, out["coefficients"], out["aliased"], inf["cov_unscaled"],
-                              inf["sigma"], 47, "wrong")
+        bridge.predict_torch_lm(A, out["coefficients"], out["aliased"], inf["cov_unscaled"],
+                                inf["sigma"], 47, "wrong")
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
 def test_call_turns_exceptions_into_descriptions(cars_like):
     x, y = cars_like
-    ok = bridge.call("fit_matrix", {"x": x, "y": y, "seed": 1})
+    ok = bridge.call("torch_lm_fit", {"x": x, "y": y, "seed": 1})
     assert "value" in ok and "error" not in ok
-    bad = bridge.call("fit_matrix", {"x": x, "y": y, "lr": -1})["error"]
+    bad = bridge.call("torch_lm_fit", {"x": x, "y": y, "lr": -1})["error"]
     assert bad["types"][:2] == ["OptionError", "TorchlinregError"]
     assert "lr must be" in bad["message"] and "Traceback" not in bad["message"]
-    diverged = bridge.call("fit_matrix", {"x": x * 1e3, "y": y * 1e6, "lr": 1e4,
-                                          "optimizer": "sgd", "standardize": False})["error"]
+    diverged = bridge.call("torch_lm_fit", {"x": x * 1e3, "y": y * 1e6, "lr": 1e4,
+                                            "optimizer": "sgd", "standardize": False})["error"]
     assert diverged["types"][0] == "DivergenceError"
     assert diverged["step"] >= 1 and diverged["suggested_lr"] < 1e4
     assert "loss" in diverged["history"]
@@ -133,7 +134,7 @@ def test_read_only_arrays_from_r_are_accepted(cars_like):
     y = y.copy()
     x.flags.writeable = False
     y.flags.writeable = False
-    out = bridge.fit_matrix(x, y, seed=1)
+    out = bridge.torch_lm_fit(x, y, seed=1)
     assert out["convergence"]["converged"]
 
 
@@ -143,10 +144,11 @@ def test_the_intercept_column_of_rs_design_is_left_out(cars_like, column):
     x, y = cars_like
     design = np.insert(x, int(column), 1.0, axis=1).copy(order="F")
     design.flags.writeable = False
-    out = bridge.fit_matrix(design, y, intercept_column=column, seed=3)
-    np.testing.assert_array_equal(out["coefficients"], bridge.fit_matrix(x, y, seed=3)["coefficients"])
+    out = bridge.torch_lm_fit(design, y, intercept_column=column, seed=3)
+    np.testing.assert_array_equal(out["coefficients"],
+                                  bridge.torch_lm_fit(x, y, seed=3)["coefficients"])
     with pytest.raises(ValueError, match="intercept_column is 3 but x has 3 columns"):
-        bridge.fit_matrix(design, y, intercept_column=3)
+        bridge.torch_lm_fit(design, y, intercept_column=3)
 
 
 def test_save_load_and_resume_through_the_bridge(tmp_path):
@@ -156,8 +158,8 @@ def test_save_load_and_resume_through_the_bridge(tmp_path):
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(40, 2)), rng.normal(size=40)
     opts = dict(names=["a", "b"], seed=3, tol=0.0)
-    first = bridge.fit_matrix(x, y, epochs=20, **opts)
-    straight = bridge.fit_matrix(x, y, epochs=40, **opts)
+    first = bridge.torch_lm_fit(x, y, epochs=20, **opts)
+    straight = bridge.torch_lm_fit(x, y, epochs=40, **opts)
     assert first["python_fit"]._train is None
     r_object = {"k": "list", "v": [{"k": "double", "v": np.arange(3.0), "na": [2]}]}
     path = bridge.save_fit(first["python_fit"], str(tmp_path / "fit"), r_object)
@@ -166,8 +168,8 @@ def test_save_load_and_resume_through_the_bridge(tmp_path):
     np.testing.assert_array_equal(loaded["r_object"]["v"][0]["v"], np.arange(3.0))
     assert bridge.load_fit(first["python_fit"].save(tmp_path / "py"))["r_object"] is None
     np.testing.assert_array_equal(tl.load(path).coefficients(), first["coefficients"])
-    resumed = bridge.fit_matrix(x, y, epochs=20, resume=loaded["python_fit"],
-                                names=["a", "b"])
+    resumed = bridge.torch_lm_fit(x, y, epochs=20, resume=loaded["python_fit"],
+                                  names=["a", "b"])
     np.testing.assert_array_equal(resumed["coefficients"], straight["coefficients"])
     for name, column in straight["history"].items():
         np.testing.assert_array_equal(resumed["history"][name], column)
@@ -189,10 +191,10 @@ def csv_rows(tmp_path):
     return frame, paths
 
 
-def test_fit_files_matches_fit_on_the_rows_in_memory(csv_rows):
+def test_torch_lm_files_matches_fit_on_the_rows_in_memory(csv_rows):
     frame, paths = csv_rows
-    out = bridge.fit_files(paths, ["y", "z"], ["a", "b", "twice_a"], weights="w", seed=2.0,
-                           batch_rows=32.0)
+    out = bridge.torch_lm_files(paths, ["y", "z"], ["a", "b", "twice_a"], weights="w", seed=2.0,
+                                batch_rows=32.0)
     assert type(out.pop("python_fit")).__name__ == "LinearFit"
     assert _plain(out)
     assert not {"fitted_values", "residuals", "train_index", "valid_index"} & set(out)
@@ -211,9 +213,9 @@ def test_fit_files_matches_fit_on_the_rows_in_memory(csv_rows):
     np.testing.assert_allclose(inf["residual_cov"], weighted.T @ weighted / 117, rtol=1e-10)
 
 
-def test_fit_files_counts_held_out_rows_and_stays_ols(csv_rows):
+def test_torch_lm_files_counts_held_out_rows_and_stays_ols(csv_rows):
     frame, paths = csv_rows
-    out = bridge.fit_files(paths, "y", ["a", "b"], intercept=False, validation=0.25, seed=3)
+    out = bridge.torch_lm_files(paths, "y", ["a", "b"], intercept=False, validation=0.25, seed=3)
     assert out["n_train"] + out["n_valid"] == 120 and 10 < out["n_valid"] < 50
     assert out["inference"]["n_obs"] == out["n_train"]
     assert out["term_names"] == ["a", "b"]
@@ -222,30 +224,83 @@ def test_fit_files_counts_held_out_rows_and_stays_ols(csv_rows):
     np.testing.assert_allclose(out["coefficients"][0], exact[0][0], rtol=1e-8)
 
 
-def test_fit_files_errors_come_back_typed(csv_rows, tmp_path):
+def test_torch_lm_files_errors_come_back_typed(csv_rows, tmp_path):
     _, paths = csv_rows
-    missing = bridge.call("fit_files", {"paths": str(tmp_path / "none.csv"), "response": "y"})
+    missing = bridge.call("torch_lm_files", {"paths": str(tmp_path / "none.csv"), "response": "y"})
     assert missing["error"]["types"][:2] == ["InputError", "TorchlinregError"]
     assert "does not exist" in missing["error"]["message"]
-    unknown = bridge.call("fit_files", {"paths": paths, "response": "y", "predictors": ["nope"]})
+    unknown = bridge.call("torch_lm_files",
+                          {"paths": paths, "response": "y", "predictors": ["nope"]})
     assert "nope" in unknown["error"]["message"]
-    rows = bridge.call("fit_files", {"paths": paths, "response": "y", "batch_rows": 2.5})
+    rows = bridge.call("torch_lm_files", {"paths": paths, "response": "y", "batch_rows": 2.5})
     assert rows["error"]["types"][0] == "OptionError"
 
 
+def test_torch_lm_files_columns_are_the_files_columns_in_order(csv_rows, tmp_path):
+    frame, paths = csv_rows
+    assert bridge.torch_lm_files_columns(paths) == list(frame.columns)
+    frame[["y", "b", "a"]].to_parquet(tmp_path / "part.parquet")
+    assert bridge.torch_lm_files_columns(str(tmp_path / "part.parquet")) == ["y", "b", "a"]
+    missing = bridge.call("torch_lm_files_columns", {"paths": str(tmp_path / "none.csv")})
+    assert "does not exist" in missing["error"]["message"]
+
+
 @pytest.mark.parametrize("intercept", [True, False])
-def test_fit_matrix_without_columns_fits_the_intercept_or_nothing(cars_like, intercept):
+def test_torch_lm_fit_without_columns_fits_the_intercept_or_nothing(cars_like, intercept):
     # R's y ~ 1 sends its one column of ones (the intercept), y ~ 0 none: the
     # design left over has no columns, which the training-data hash cannot take.
     _, y = cars_like
     x = np.ones((50, 1)) if intercept else np.zeros((50, 0))
-    out = bridge.fit_matrix(x, y, names=[], intercept=intercept,
-                            intercept_column=0 if intercept else None, seed=1)
+    out = bridge.torch_lm_fit(x, y, names=[], intercept=intercept,
+                              intercept_column=0 if intercept else None, seed=1)
     expected = [np.mean(y)] if intercept else []
     np.testing.assert_allclose(out["coefficients"][0], expected, rtol=1e-10)
     assert out["inference"]["rank"] == int(intercept)
-    predicted = bridge.predict_matrix(x, out["coefficients"], out["aliased"],
-                                      out["inference"]["cov_unscaled"], out["inference"]["sigma"],
-                                      out["inference"]["df_residual"], interval="confidence")
+    predicted = bridge.predict_torch_lm(x, out["coefficients"], out["aliased"],
+                                        out["inference"]["cov_unscaled"], out["inference"]["sigma"],
+                                        out["inference"]["df_residual"], interval="confidence")
     np.testing.assert_allclose(predicted["fit"][:, 0], np.full(50, np.mean(y) if intercept else 0))
     assert predicted["se_fit"].shape == (50, 1)
+
+
+def test_compare_lm_gives_r_the_table_python_builds(cars_like, lm_check):
+    # R hands over its lm()'s numbers and model matrix; the table must be the one
+    # compare_lm() builds in Python for the same fit and the same lm() numbers.
+    x, y = cars_like
+    w = np.linspace(0.5, 2, len(y))
+    fitted = fit(x, y, weights=w, seed=1, verbose=False)
+    reference = lm_check(x, y, weights=w)
+    out = bridge.compare_lm(np.column_stack([np.ones(len(y)), x]), y, fitted.coefficients(),
+                            fitted.inference.std_error, reference.coef, reference.std_error,
+                            term_names=fitted.term_names, response_names=["y"],
+                            aliased=[False] * 3, weights=w, intercept_column=0)
+    assert _plain(out) and tuple(out) == COLUMNS
+    expected = compare_lm(fitted, lm=reference)
+    pd.testing.assert_frame_equal(pd.DataFrame(out), expected, rtol=1e-12)
+    assert max(out["rel_diff_lm"]) < 1e-8
+
+
+def test_compare_lm_exact_column_leaves_out_aliased_columns_and_the_offset(cars_like):
+    x, y = cars_like
+    offset = 0.5 * x[:, 0]
+    # the intercept in column 1, and column 2 aliased (twice column 0), as R may order them
+    design = np.column_stack([x[:, 0], np.ones(len(y)), 2 * x[:, 0], x[:, 1]])
+    zeros = np.zeros((1, 4))
+    out = bridge.compare_lm(design, y, zeros, zeros, zeros, zeros,
+                            term_names=["a", "(Intercept)", "a2", "b"], response_names=["y"],
+                            aliased=[False, False, True, False], offset=offset,
+                            intercept_column=1)
+    exact = ols(x, y - offset)
+    np.testing.assert_allclose(out["exact"], [exact.coef[0], exact.intercept, np.nan,
+                                              exact.coef[1]], rtol=1e-12)
+    assert out["term"] == ["a", "(Intercept)", "a2", "b"] and out["response"] == ["y"] * 4
+
+
+def test_the_fit_says_how_it_ended_in_the_summarys_words(cars_like):
+    x, y = cars_like
+    out = bridge.torch_lm_fit(x, y, seed=1, optimizer="sgd", lr=0.01, batch_size=10.0,
+                              epochs=3.0)
+    direct = fit(x, y, seed=1, optimizer="sgd", lr=0.01, batch_size=10, epochs=3, verbose=False)
+    assert out["convergence"]["description"] == direct.summary().optimization["description"] == (
+        "Fitted by sgd (lr 0.01, batch size 10, float64, engine gram) in 3 epochs "
+        "(15 updates): stopped at the epoch limit before converging.")

@@ -1,127 +1,67 @@
-"""Input validation at the edge: shapes, names, numeric types, finite values."""
+"""fitting/data.py: load(path, X=, y=) gives a saved fit its training rows back (split off
+again by the saved seed) after checking them against the saved hash; the R package's part of
+a file comes back with load_with_r_object."""
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 
 import torchlinreg as tl
-from torchlinreg.engine.loss import squared_error_by_output
-from torchlinreg.inputs.arrays import as_design, as_response
+from torchlinreg.fitting.data import (attach_data, check_same_data, load, load_with_r_object,
+                                      training_rows)
+from torchlinreg.inputs.rows import split_rows
+from torchlinreg.results.saving import save_fit
 
 
 @pytest.fixture
-def xy(rng):
-    X = rng.normal(size=(30, 2))
-    return X, X @ [1.0, -2.0] + 0.5 + rng.normal(0, 0.1, 30)
+def saved(rng, tmp_path):
+    X = rng.normal(size=(40, 3))
+    y = X @ [1.0, 2.0, 3.0] + rng.normal(size=40)
+    w = rng.uniform(0.5, 2, 40)
+    fit = tl.fit(X, y, weights=w, validation=0.25, seed=6)
+    return fit, fit.save(tmp_path / "fit.npz"), (X, y, w)
 
 
-@pytest.mark.parametrize("shape", ["n", "n1"])
-def test_n_and_n_by_1_targets_are_both_one_output(xy, shape):
-    X, y = xy
-    fit = tl.fit(X, y if shape == "n" else y[:, None], seed=1)
-    assert fit.coef.shape == (2,) and isinstance(fit.intercept, float)
-    assert fit.predict(X).shape == (30,)
-    np.testing.assert_allclose(fit.coef, tl.ols(X, y).coef, rtol=1e-8)
+def test_the_training_rows_are_split_off_again_by_the_saved_seed(saved):
+    fit, _, (X, y, w) = saved
+    X_train, Y_train, w_train = training_rows(fit.settings, X, y, w)
+    train, _ = split_rows(40, 0.25, torch.Generator().manual_seed(6))
+    assert train.tolist() == fit.train_index.tolist()
+    np.testing.assert_array_equal(X_train, X[train.numpy()])
+    np.testing.assert_array_equal(w_train, w[train.numpy()])
+    all_rows = training_rows({**fit.settings, "validation": 0.0}, X, y, None)
+    assert all_rows[0].shape == (40, 3) and all_rows[2] is None
 
 
-def test_n_and_n_by_1_targets_give_identical_fits(xy):
-    X, y = xy
-    a, b = tl.fit(X, y, seed=1), tl.fit(X, y[:, None], seed=1)
-    assert a.coef.tobytes() == b.coef.tobytes()
+def test_loading_with_the_data_gives_the_fit_its_rows_back(saved):
+    fit, path, (X, y, w) = saved
+    bare = load(path)
+    assert bare._train is None
+    given = load(path, X=X, y=y, weights=w)
+    for mine, theirs in zip(given._train, fit._train):
+        assert torch.equal(mine, theirs)
+    np.testing.assert_array_equal(given.inference.std_error, fit.inference.std_error)
 
 
-def test_n_target_never_broadcasts_against_n_by_1_prediction():
-    pred, target = torch.zeros(5, 1), torch.zeros(5)
-    with pytest.raises(tl.ShapeError, match=r"prediction has shape \(5, 1\) but target has shape \(5,\)"):
-        squared_error_by_output(pred, target)
+def test_other_data_are_refused_with_what_differs(saved):
+    fit, path, (X, y, w) = saved
+    bare = load(path)
+    with pytest.raises(tl.InputError, match="give both X and y"):
+        attach_data(bare, X, None)
+    with pytest.raises(tl.InputError, match=r"it used 30 training rows of 3 columns and 1 "
+                                            r"output\(s\), here there are 30 rows of 3 columns"):
+        attach_data(bare, X, y, None)  # the weights left out
+    with pytest.raises(tl.InputError, match="here there are 30 rows of 2 columns"):
+        check_same_data(bare, training_rows(bare.settings, X[:, :2], y, w))
+    check_same_data(bare._with(fingerprint=None), training_rows(bare.settings, X, -y, w))
 
 
-@pytest.mark.parametrize("X", [np.arange(10.0), np.zeros((10, 2, 2))], ids=["1d", "3d"])
-def test_design_must_be_2d(X):
-    with pytest.raises(tl.ShapeError, match=r"X must be 2-D .*got shape"):
-        tl.fit(X, np.arange(10.0))
-
-
-def test_one_dimensional_design_suggests_reshape():
-    with pytest.raises(tl.ShapeError, match=r"reshape\(-1, 1\)"):
-        tl.fit(np.arange(10.0), np.arange(10.0))
-
-
-def test_target_must_be_1d_or_2d(xy):
-    X, _ = xy
-    with pytest.raises(tl.ShapeError, match=r"y must be 1-D .* got shape \(30, 1, 1\)"):
-        tl.fit(X, np.zeros((30, 1, 1)))
-
-
-def test_mismatched_rows_name_both_shapes(xy):
-    X, y = xy
-    with pytest.raises(tl.ShapeError, match=r"X has 30 rows but y has shape \(29,\)"):
-        tl.fit(X, y[:29])
-    with pytest.raises(tl.ShapeError, match=r"X has 30 rows but y has shape \(31, 2\)"):
-        tl.fit(X, np.zeros((31, 2)))
-
-
-def test_non_numeric_columns_are_named(xy):
-    X, y = xy
-    data = pd.DataFrame(X, columns=["a", "b"]).assign(city="Oslo", flag=True)
-    with pytest.raises(tl.InputError, match=r"non-numeric columns \['city'\]"):
-        tl.fit(data, y)
-
-
-def test_non_numeric_array_is_refused(xy):
-    _, y = xy
-    with pytest.raises(tl.InputError, match="must be numeric"):
-        tl.fit(np.array([["a", "b"]] * 30), y)
-
-
-@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
-def test_non_finite_values_are_named_by_column(xy, bad):
-    X, y = xy
-    data = pd.DataFrame(X, columns=["speed", "height"])
-    data.loc[[3, 7], "height"] = bad
-    with pytest.raises(tl.InputError, match=r"NaN or infinite values in column 'height' \(2 rows\)"):
-        tl.fit(data, y)
-
-
-def test_non_finite_target_is_named(xy):
-    X, y = xy
-    y = pd.Series(y, name="time")
-    y[0] = np.nan
-    with pytest.raises(tl.InputError, match=r"y contains NaN or infinite values in column 'time'"):
-        tl.fit(X, y)
-
-
-def test_dataframe_names_are_kept(xy):
-    X, y = xy
-    fit = tl.fit(pd.DataFrame(X, columns=["speed", "height"]), pd.Series(y, name="time"), seed=1)
-    assert fit.feature_names == ["speed", "height"]
-    assert fit.output_names == ["time"]
-    assert fit.term_names == ["(Intercept)", "speed", "height"]
-
-
-def test_default_names(xy):
-    X, y = xy
-    fit = tl.fit(X, np.column_stack([y, -y]), seed=1)
-    assert fit.feature_names == ["x1", "x2"] and fit.output_names == ["y1", "y2"]
-
-
-@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-def test_design_and_response_are_2d_of_the_dtype(xy, dtype):
-    X, y = xy
-    design = as_design(X, dtype)
-    response = as_response(y, 30, dtype)
-    assert design.values.shape == (30, 2) and design.values.dtype == dtype
-    assert response.values.shape == (30, 1) and response.one_output
-
-
-def test_unknown_dtype_is_refused(xy):
-    X, y = xy
-    with pytest.raises(tl.OptionError, match=r"dtype must be one of \['float32', 'float64'\]"):
-        tl.fit(X, y, dtype="float16")
-
-
-def test_too_few_rows(xy):
-    X, y = xy
-    with pytest.raises(tl.InputError, match="has no rows"):
-        tl.fit(X[:0], y[:0])
-    assert tl.fit(X[:2], y[:2], seed=1).aliased.tolist() == [False, True]  # as lm()
+def test_the_r_part_of_a_file_comes_back_as_it_was_stored(saved, tmp_path):
+    fit, path, _ = saved
+    assert load_with_r_object(path)[1] is None
+    r_object = {"call": "torch_lm(y ~ .)", "terms": ["x1", "x2"], "frame": np.arange(6.0).reshape(2, 3),
+                "nested": {"levels": [1, 2], "na": None}}
+    loaded, r_back = load_with_r_object(save_fit(fit, tmp_path / "r.npz", r_object=r_object))
+    assert r_back["call"] == r_object["call"] and r_back["nested"] == r_object["nested"]
+    assert r_back["terms"] == ["x1", "x2"]
+    np.testing.assert_array_equal(r_back["frame"], r_object["frame"])
+    np.testing.assert_array_equal(loaded.coef, fit.coef)

@@ -36,7 +36,7 @@ WORKER = textwrap.dedent("""
     if rank == 0:
         np.savez(out, coef=result.coef, intercept=result.intercept,
                  history=result.history.to_numpy(), n_train=result.n_train,
-                 se=result.inference.std_error)
+                 se=result.inference.std_error, exact=result.exact[0])
     shutdown(exit_code=0)
 """)
 
@@ -88,6 +88,26 @@ def test_full_batch_on_uneven_shards_equals_one_process(data, tmp_path, optimize
     assert int(two["n_train"]) == len(y)
     assert rel(two["coef"], one.coef) < RTOL
     assert rel(two["intercept"], one.intercept) < RTOL
+    assert rel(two["se"], one.inference.std_error) < 1e-9
+
+
+def test_ranks_of_columns_beyond_float64_s_squares_sum_in_common_units(data, tmp_path):
+    """Each rank sums in its own power-of-two units; the ranks take each column's smallest
+    (its largest values'; a rank where it is all zero has no say) before the all-reduce.
+    x1 × 1e-100, x2 0 on rank 0 and 1e250 on rank 1, x3 1e210 on rank 0 and 1e250 on
+    rank 1, y × 1e200 (squares beyond float64 in the data's units): one process's fit."""
+    X, y, w = data
+    shards = (np.arange(len(y)) >= 1900).astype(int)
+    X = X * [1e-100, 1e250, 1e210]
+    X[shards == 0, 1] = 0.0
+    X[shards == 1, 2] *= 1e40
+    y = y * 1e200
+    two = run_shards(tmp_path, X, y, w, shards, seed=3)
+    one = tl.fit(X, y, weights=w, seed=3)
+    assert one.converged and not one.aliased.any()
+    assert rel(two["coef"], one.coef) < RTOL
+    assert rel(two["intercept"], one.intercept) < RTOL
+    assert rel(two["exact"], one.exact[0]) < 1e-10
     assert rel(two["se"], one.inference.std_error) < 1e-9
 
 

@@ -37,11 +37,11 @@ def parse_table(printed, title_start):
 def test_demo_reproduces_the_ultramarathon_tutorial(tmp_path):
     printed = run_example("demo.py", tmp_path)
     header, rows = parse_table(printed, "Coefficients: torchlinreg beside")
-    assert header[:4] == ["term", "torchlinreg", "lm", "exact"]
+    assert header[:4] == ["term", "estimate", "lm", "exact"]
     assert [r["term"] for r in rows] == ["(Intercept)", "distance", "elevation_gain",
                                          "elevation_loss"]
     for row in rows:
-        assert abs(row["torchlinreg"] - row["lm"]) <= 1e-8 * abs(row["lm"])
+        assert abs(row["estimate"] - row["lm"]) <= 1e-8 * abs(row["lm"])
         assert abs(row["exact"] - row["lm"]) <= 1e-9 * abs(row["lm"])
     train, valid = map(float, re.search(r"final training loss: (\S+)\nfinal validation loss: (\S+)",
                                         printed).groups())
@@ -57,8 +57,8 @@ def test_sgd_example_agrees_within_minibatch_noise_and_shows_the_pitfall(tmp_pat
     header, rows = parse_table(printed, "Coefficients: torchlinreg (SGD")
     assert [r["term"] for r in rows] == ["(Intercept)", "x1", "x2", "x3", "x4"]
     for row in rows:
-        assert abs(row["torchlinreg"] - row["lm"]) <= 0.1 * row["lm_std_error"]
-        assert abs(row["torchlinreg"] - row["true"]) < 0.05  # noise sd 0.1, 1,000 rows
+        assert abs(row["estimate"] - row["lm"]) <= 0.1 * row["lm_std_error"]
+        assert abs(row["estimate"] - row["true"]) < 0.05  # noise sd 0.1, 1,000 rows
     assert "torch's (y - pred) has shape [1000, 1000]" in printed
     wrong = float(re.search(r"mean\(\) = (\S+)\s+<- wrong", printed).group(1))
     right = float(re.search(r"correct mean squared error\s+= (\S+)", printed).group(1))
@@ -75,7 +75,7 @@ def test_one_variable_example_matches_lm_and_saves_its_line(tmp_path):
     assert values["x"]["lm"] == pytest.approx(127 / 59, rel=1e-11)
     assert values["(Intercept)"]["lm"] == pytest.approx(-14 / 59, rel=1e-11)
     for row in rows:
-        assert abs(row["torchlinreg"] - row["lm"]) <= 1e-8 * abs(row["lm"])
+        assert abs(row["estimate"] - row["lm"]) <= 1e-8 * abs(row["lm"])
     assert (tmp_path / "one_variable_line.png").stat().st_size > 1000
 
 

@@ -282,3 +282,40 @@ def test_a_fit_from_files_has_llf_but_not_rows(tmp_path, rng):
                        lambda f: f.cov_params("HC3")):
         with pytest.raises(MissingDataError, match="keeps only the moments"):
             needs_rows(streamed)
+
+
+@pytest.mark.parametrize("scale", [1.0, "mean one"])
+def test_a_weighted_fit_from_files_has_lm_s_llf(tmp_path, rng, scale):
+    """Σ log w comes from the moments (also after a save and load), so llf, aic and bic are the
+    in-memory fit's (R's logLik, see test_llf_aic_bic_are_r_loglik_aic_bic); weights scaled to
+    mean one sum to n, which must not pass for an unweighted fit."""
+    X = rng.normal(size=(80, 2))
+    y = X @ [1.0, -1.0] + rng.normal(size=80)
+    w = rng.uniform(0.2, 3.0, size=80)
+    w = w / w.mean() if scale == "mean one" else w
+    data = frame(X, y)
+    data["w"] = w
+    path = tmp_path / "rows.csv"
+    data.to_csv(path, index=False)
+    streamed = tl.fit_files([path], "y", ["x1", "x2"], weights="w", seed=1)
+    in_memory = tl.fit(X, y, weights=w, seed=1)
+    streamed.save(tmp_path / "fit.npz")
+    loaded = tl.load(tmp_path / "fit.npz")
+    for fit in (streamed, loaded):
+        assert fit.llf == pytest.approx(in_memory.llf, rel=1e-9)
+        assert fit.aic == pytest.approx(in_memory.aic, rel=1e-9)
+        assert fit.bic == pytest.approx(in_memory.bic, rel=1e-9)
+
+
+def test_a_weighted_file_fit_saved_without_its_log_weights_says_so(tmp_path, rng):
+    """A file written before the moments kept Σ log w: llf is an error, not lm()'s number less it."""
+    X = rng.normal(size=(40, 1))
+    data = frame(X, X[:, 0] + rng.normal(size=40))
+    data["w"] = rng.uniform(0.2, 3.0, size=40)
+    data.to_csv(tmp_path / "rows.csv", index=False)
+    tl.fit_files([tmp_path / "rows.csv"], "y", ["x1"], weights="w", seed=1).save(tmp_path / "new.npz")
+    with np.load(tmp_path / "new.npz") as stored:
+        members = {name: stored[name] for name in stored.files if name != "moments/log_weight_sum"}
+    np.savez(tmp_path / "old.npz", **members)
+    with pytest.raises(MissingDataError, match="saved by an earlier version"):
+        tl.load(tmp_path / "old.npz").llf

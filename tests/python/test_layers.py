@@ -54,3 +54,50 @@ def test_no_two_modules_import_each_other():
     circles = [(a, b) for a, targets in graph.items() for b in targets
                if b != a and a in graph.get(b, ())]
     assert not circles
+
+
+# --- a test file per module -------------------------------------------------------------------
+
+TESTS = Path(__file__).parent
+
+# Modules whose test file is allowed to be missing for now (none: keep it that way).
+TEST_FILE_ELSEWHERE = {}
+
+
+def expected_test_files():
+    """``test_<module>.py`` for each module; ``test_<subpackage>_<module>.py`` where two
+    modules share a name (``fitting/fit.py``, ``results/fit.py``); a subpackage's
+    ``__init__.py`` that defines functions is the module ``<subpackage>``; the top-level
+    ``__init__.py`` (the public API, re-exports) is tested by every file."""
+    names = {}
+    for name, path in modules():
+        parts = name.split(".")
+        if parts[-1] == "__init__":
+            tree = ast.parse(path.read_text())
+            defines = any(isinstance(node, (ast.FunctionDef, ast.ClassDef)) for node in tree.body)
+            if len(parts) == 1 or not defines:
+                continue
+            parts = parts[:-1]
+        names[".".join(parts)] = parts
+    basenames = [parts[-1] for parts in names.values()]
+    return {name: "test_" + "_".join(p.strip("_") for p in (
+        parts if len(parts) > 1 and basenames.count(parts[-1]) > 1 else parts[-1:])) + ".py"
+        for name, parts in names.items()}
+
+
+def test_every_module_has_a_test_file_named_after_it():
+    expected = expected_test_files()
+    missing = {name: file for name, file in expected.items()
+               if not (TESTS / file).exists() and name not in TEST_FILE_ELSEWHERE}
+    assert not missing, f"modules without their test file (tests/python/...): {missing}"
+    arrived = [name for name in TEST_FILE_ELSEWHERE if (TESTS / expected[name]).exists()]
+    assert not arrived, f"{arrived} have their test file now: remove them from TEST_FILE_ELSEWHERE"
+
+
+def test_the_naming_rule_tells_same_named_modules_apart():
+    expected = expected_test_files()
+    assert expected["fitting.fit"] == "test_fitting_fit.py"
+    assert expected["results.fit"] == "test_results_fit.py"
+    assert expected["engine.moments"] == "test_moments.py"
+    assert expected["datasets"] == "test_datasets.py" and expected["__main__"] == "test_main.py"
+    assert len(set(expected.values())) == len(expected)

@@ -34,8 +34,6 @@ def rel(a, b):
 @pytest.mark.parametrize("scale", [1e-159, 1e-160, 1e-165, 1e-300, 1e153, 1e200, 1e300])
 @pytest.mark.parametrize("where", ["x", "x1", "y"])
 def test_columns_of_any_float64_magnitude_give_lm_s_coefficients(data, scale, where):
-    if where == "y" and scale > 1e153:
-        pytest.skip("the loss in y's units (y² ~ 1e400) overflows: see the next test")
     X, y = data
     intercept, coef = lstsq(X, y)  # scaled exactly as the columns (to rounding)
     if where == "y":
@@ -49,10 +47,52 @@ def test_columns_of_any_float64_magnitude_give_lm_s_coefficients(data, scale, wh
     assert rel(fit.exact[0][0], coef) < 1e-12
 
 
-def test_a_response_whose_squares_overflow_says_so_not_try_a_smaller_lr(data):
+@pytest.mark.parametrize("options", [{}, {"engine": "autograd", "epochs": 3000},
+                                     {"optimizer": "lbfgs"}, {"validation": 0.2, "patience": 50}])
+@pytest.mark.parametrize("exponent", [600, 1000, -600, -1000])
+def test_a_response_in_any_power_of_two_unit_is_the_same_fit(data, exponent, options):
+    """y × 2^600 (1e180; its squares overflow) was an InputError, y × 2^-600 a loss of 0:
+    the loop keeps its losses in units of a power of two, so the fit is the one of y
+    itself bit for bit, times 2^exponent, and the history's losses are the true ones:
+    times 2^(2 exponent), infinite only where that is beyond float64."""
     X, y = data
-    with pytest.raises(InputError, match="mean squared error of y, in y's units, overflows"):
-        tl.fit(X, y * 1e200, seed=0)
+    same = tl.fit(X, y, seed=0, **options)
+    fit = tl.fit(X, np.ldexp(y, exponent), seed=0, **options)
+    assert fit.converged == same.converged and fit.stop_reason == same.stop_reason
+    assert fit.n_iter == same.n_iter
+    np.testing.assert_array_equal(fit.coef, np.ldexp(same.coef, exponent))
+    np.testing.assert_array_equal(fit.intercept, np.ldexp(same.intercept, exponent))
+    for column in ("loss", "val_loss"):
+        with np.errstate(over="ignore"):
+            expected = np.ldexp(same.history[column].to_numpy(), 2 * exponent)
+        np.testing.assert_array_equal(fit.history[column].to_numpy(), expected)
+
+
+def test_a_huge_response_saved_and_resumed_is_one_straight_run(data, tmp_path):
+    X, y = data
+    y = np.ldexp(y, 700)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        straight = tl.fit(X, y, seed=9, epochs=100, validation=0.2)
+        first = tl.load(tl.fit(X, y, seed=9, epochs=50, validation=0.2).save(tmp_path / "f.npz"))
+        second = tl.fit(X, y, resume=first, epochs=50)
+    np.testing.assert_array_equal(second.coef, straight.coef)
+    pd.testing.assert_frame_equal(second.history, straight.history)
+    assert np.isinf(straight.history["loss"]).all()  # 1e420: beyond float64
+
+
+def test_float32_responses_beyond_float32_squares_fit(data):
+    X, y = data
+    same = tl.fit(X, y, seed=0, dtype="float32")
+    fit = tl.fit(X, np.ldexp(y, 70), seed=0, dtype="float32")  # 1e21: squares beyond 3e38
+    assert fit.converged and fit.n_iter == same.n_iter
+    np.testing.assert_array_equal(fit.coef, np.ldexp(same.coef, 70))
+
+
+def test_unstandardized_losses_beyond_float64_say_so(data):
+    X, y = data
+    with pytest.raises(InputError, match="standardize=False keeps the objective in them"):
+        tl.fit(X, y * 1e200, seed=0, standardize=False)
 
 
 def test_tiny_and_huge_columns_match_lm(data, r_lm):
@@ -73,8 +113,150 @@ def test_streamed_files_of_any_magnitude_give_the_same_coefficients(data, tmp_pa
     streamed = tl.fit_files(path, "y", seed=0)
     coef = lstsq(X, y)[1] / scale
     assert streamed.converged and rel(streamed.coef, coef) < 1e-10
-    # (exact and inference of a streamed fit come from its moments in units of y and x,
-    # which do not hold squares of 1e-165: see README's reliability table)
+
+
+def lm_in_units(r_lm, frame, formula):
+    """lm() of ``frame``'s columns each divided by a power of two near its largest value
+    (exact), its numbers multiplied back: lm()'s answer on the data itself, free of the
+    overflow or underflow of summary.lm's sums of squares, which give Inf or 0 for
+    standard errors that float64 holds (e.g. x × 1e-165: R's Inf, truly 5.6e163)."""
+    exponent = {c: int(np.frexp(np.abs(frame[c]).max())[1]) for c in frame.columns}
+    reference = r_lm(formula, frame.apply(lambda c: np.ldexp(c, -exponent[c.name])))
+    shift = exponent["y"] - np.array([0 if t == "(Intercept)" else exponent[t]
+                                      for t in reference["terms"]])
+    return {"coef": np.ldexp(reference["coef"][0], shift),
+            "se": np.ldexp(reference["se"][0], shift), "t": reference["t"][0],
+            "sigma": np.ldexp(reference["sigma"][0], exponent["y"]),
+            "r2": reference["r2"][0], "fstat": reference["fstat"][0, 0], "df": reference["df"]}
+
+
+def scaled_frame(data, where, scale):
+    X, y = data
+    X = X * ([scale] * 3 if where == "x" else [scale, 1, 1] if where == "x1" else 1)
+    return pd.DataFrame(X, columns=["x1", "x2", "x3"]).assign(y=y * (scale if where == "y" else 1))
+
+
+def assert_lm_s_numbers(fit, reference):
+    inference = fit.inference
+    assert rel(np.r_[fit.intercept, fit.coef], reference["coef"]) < 1e-10
+    assert rel(np.r_[fit.exact[1], fit.exact[0][0]], reference["coef"]) < 1e-10
+    assert rel(inference.std_error[0], reference["se"]) < 1e-9
+    assert rel(inference.t_value[0], reference["t"]) < 1e-9
+    assert rel(inference.sigma[0], reference["sigma"]) < 1e-9
+    assert rel(inference.r_squared[0], reference["r2"]) < 1e-10
+    assert rel(inference.f_statistic[0], reference["fstat"]) < 1e-9
+    # logLik.lm's formula with lm()'s sigma: finite though the RSS may be beyond float64.
+    df, n = reference["df"], reference["df"] + len(reference["coef"])
+    llf = -n / 2 * (np.log(2 * np.pi) + 1 - np.log(n) + 2 * np.log(reference["sigma"]) + np.log(df))
+    assert rel(fit.llf, llf) < 1e-10
+    assert "Residual standard error" in str(fit.summary())
+
+
+@pytest.mark.parametrize("where, scale", [("x", 1e-300), ("x", 1e300), ("x1", 1e-165),
+                                          ("y", 1e-300), ("y", 1e-160), ("y", 1e200),
+                                          ("y", 1e300)])
+def test_file_and_memory_fits_give_lm_s_inference_at_any_magnitude(data, tmp_path, r_lm, where,
+                                                                   scale):
+    """The moments of a fit from files stay in their power-of-two units, so its exact
+    solution, inference and summary() are lm()'s (they were a Cholesky error or NaN);
+    the rows' inference of a fit in memory takes the same units (its standard errors
+    were NaN at x × 1e-165, 0 at y × 1e-300). A saved file fit keeps its units."""
+    frame = scaled_frame(data, where, scale)
+    reference = lm_in_units(r_lm, frame, "y ~ x1 + x2 + x3")
+    frame.to_parquet(tmp_path / "range.parquet", index=False)
+    streamed = tl.fit_files(tmp_path / "range.parquet", "y", seed=0)
+    memory = tl.fit(frame[["x1", "x2", "x3"]], frame["y"], seed=0)
+    for fit in (streamed, memory):
+        assert fit.converged
+        assert_lm_s_numbers(fit, reference)
+    # The residual diagnostics do not depend on the scale (they were NaN where e² vanishes).
+    in_range = tl.fit(*data, seed=0).summary().diagnostics.to_numpy()
+    assert rel(memory.summary().diagnostics.to_numpy(), in_range) < 1e-6
+    loaded = tl.load(streamed.save(tmp_path / "fit.npz"))
+    np.testing.assert_array_equal(loaded.inference.std_error, streamed.inference.std_error)
+    np.testing.assert_array_equal(loaded.exact[0], streamed.exact[0])
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e300])
+def test_what_needs_AtWA_inverse_beyond_float64_is_nan_not_a_wrong_number(data, tmp_path, scale):
+    """Prediction intervals and the condition number come from (AᵀWA)⁻¹ in the data's
+    units, beyond float64 here (1e600 or 1e-600): NaN. At x × 1e300 they were numbers:
+    intervals too narrow (the slopes' variances underflowed to 0), condition number inf."""
+    frame = scaled_frame(data, "x", scale)
+    frame.to_parquet(tmp_path / "range.parquet", index=False)
+    names = ["x1", "x2", "x3"]
+    for fit in (tl.fit(frame[names], frame["y"], seed=0),
+                tl.fit_files(tmp_path / "range.parquet", "y", seed=0)):
+        limits = fit.predict(frame[names][:5], interval="confidence")
+        np.testing.assert_allclose(limits[:, 0], fit.predict(frame[names][:5]), rtol=1e-14)
+        assert np.isnan(limits[:, 1:]).all()
+        assert np.isnan(fit.condition_number)
+
+
+def test_partial_fit_pieces_keep_their_units(data, r_lm):
+    """partial_fit's moments of all pieces, in the first piece's units: its exact solution
+    and inference are lm()'s (they were 0 coefficients and infinite standard errors at
+    x × 1e-300, from moments in units read as the data's)."""
+    from torchlinreg.fitting.partial import partial_fit
+    frame = scaled_frame(data, "x", 1e-300)
+    names = ["x1", "x2", "x3"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fit = partial_fit(None, frame[names][:200], frame["y"][:200], seed=0)
+        fit = partial_fit(fit, frame[names][200:], frame["y"][200:])
+    reference = lm_in_units(r_lm, frame, "y ~ x1 + x2 + x3")
+    assert rel(np.r_[fit.exact[1], fit.exact[0][0]], reference["coef"]) < 1e-10
+    # The inference is at the fit's own (one-pass) coefficients; se / sigma is not.
+    inference = fit.inference
+    assert rel(inference.std_error[0] / inference.sigma[0],
+               reference["se"] / reference["sigma"]) < 1e-9
+
+
+def two_files(tmp_path, first, second):
+    """A file of ``CHUNK_ROWS + 1000`` rows whose column x1 is ``first`` times normal values,
+    then a file of 400 rows where it is ``second`` times them: the units are set by the
+    first file's rows."""
+    from torchlinreg.engine.moments import CHUNK_ROWS
+    rng = np.random.default_rng(11)
+    paths, frames = [], []
+    for i, (rows, scale) in enumerate([(CHUNK_ROWS + 1000, first), (400, second)]):
+        X = rng.normal(size=(rows, 3))
+        y = 1 + X @ [1.0, 2.0, 3.0] + rng.normal(size=rows)
+        frames.append(pd.DataFrame(X * [scale, 1, 1], columns=["x1", "x2", "x3"]).assign(y=y))
+        paths.append(tmp_path / f"part{i}.parquet")
+        frames[-1].to_parquet(paths[-1], index=False)
+    return paths, pd.concat(frames, ignore_index=True)
+
+
+@pytest.mark.parametrize("first, second", [(0.0, 1e-300), (0.0, 1e300), (1e-300, 1e-250)])
+def test_later_rows_of_another_magnitude_are_summed_exactly(tmp_path, r_lm, first, second):
+    """A column all zero in the first rows takes its unit from the first rows where it is
+    not (x1 of 1e-300 after zeros vanished in its squares: aliased, NaN); one 1e50 times
+    larger than in the first rows still fits the first rows' units."""
+    paths, frame = two_files(tmp_path, first, second)
+    streamed = tl.fit_files(paths, "y", seed=0)
+    reference = lm_in_units(r_lm, frame, "y ~ x1 + x2 + x3")
+    assert streamed.converged and not streamed.aliased.any()
+    assert_lm_s_numbers(streamed, reference)
+
+
+def test_later_rows_too_large_for_the_first_rows_units_are_an_error_naming_the_column(tmp_path):
+    paths, _ = two_files(tmp_path, 1.0, 1e200)  # squares of 1e200 in units of 1: 1e400
+    with pytest.raises(InputError, match=r"columns \['x1'\] overflow float64 even in units"):
+        tl.fit_files(paths, "y", seed=0)
+
+
+def test_a_saved_file_fit_whose_units_are_not_powers_of_two_is_refused(data, tmp_path):
+    frame = scaled_frame(data, "x", 1e-300)
+    frame.to_parquet(tmp_path / "range.parquet", index=False)
+    path = tl.fit_files(tmp_path / "range.parquet", "y", seed=0).save(tmp_path / "fit.npz")
+    with np.load(path, allow_pickle=False) as stored:
+        members = {name: stored[name] for name in stored.files}
+    assert np.frexp(members["moments/unit"][0])[0] == 0.5 and members["moments/unit"][0] > 1e290
+    members["moments/unit"] = members["moments/unit"] * 3  # read as 3 × the columns
+    np.savez(tmp_path / "altered.npz", **members)
+    with pytest.raises(InputError, match="units are not positive powers of two"):
+        tl.load(tmp_path / "altered.npz")
 
 
 def test_ordinary_magnitudes_are_summed_in_units_of_one(data):

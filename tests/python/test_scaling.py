@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import torchlinreg as tl
-from torchlinreg.engine.scaling import Scaler
+from torchlinreg.engine.scaling import Scaler, unit_of
 
 ROUND_TRIP_RTOL = 1e-12
 
@@ -85,3 +85,11 @@ def test_history_parameters_are_on_the_original_scale(xy):
     X, y = xy
     fit = tl.fit(X, y, seed=1)
     np.testing.assert_allclose(fit.history[["x1", "x2", "x3"]].iloc[-1], fit.coef, rtol=0)
+
+
+def test_units_are_powers_of_two_only_outside_two_to_the_200():
+    assert unit_of(torch.tensor([[1e50, -3.0], [0.0, 1e-50]], dtype=torch.float64)) is None
+    unit = unit_of(torch.tensor([[3e-250, 1.0, 0.0], [-1e-251, 2.0, 0.0]], dtype=torch.float64))
+    mantissa, exponent = np.frexp(unit.numpy())
+    assert mantissa.tolist() == [0.5, 0.5, 0.5] and exponent.tolist()[1:] == [1, 1]
+    assert 0.5 <= 3e-250 * float(unit[0]) < 1  # the largest magnitude brought to [0.5, 1)

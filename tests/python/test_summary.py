@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 import torchlinreg
-from torchlinreg.results.summary import Summary, format_p, significance_stars
+from torchlinreg.results.summary import Summary, fit_description, format_p, significance_stars
 
 PREDICTORS = ["distance", "elevation_gain", "elevation_loss"]
 NUMBER = r"-?(?:\d+\.?\d*(?:e[+-]?\d+)?|NA|<2e-16)"
@@ -218,3 +218,36 @@ def test_summary_of_a_fit_from_files_leaves_out_what_needs_rows(tmp_path):
     assert np.isfinite(summary.model.iloc[0][["llf", "aic", "bic", "condition_number"]]).all()
     assert summary.diagnostics.isna().all().all() and summary.residuals.isna().all().all()
     assert "Residuals:" not in str(summary) and "Durbin-Watson" not in str(summary)
+
+
+def test_the_description_says_how_the_fit_ended():
+    # One sentence per stop reason; R prints the same one (the bridge returns it).
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(80, 41))
+    y = 2 * X[:, 0] + rng.normal(size=80)
+    converged = torchlinreg.fit(X[:, :2], y, seed=1)
+    assert fit_description(converged) == (
+        f"Fitted by adam (lr 0.1, full batch, float64, engine gram) in {converged.n_steps} "
+        f"steps: converged (gradient norm below {converged.settings['tol']:g} of its start).")
+    assert fit_description(converged) in str(converged.summary())
+    early = torchlinreg.fit(X, y, validation=0.3, patience=5, lr=0.01, seed=1)
+    assert fit_description(early) == (
+        f"Fitted by adam (lr 0.01, full batch, float64, engine gram) in {early.n_steps} steps: "
+        "stopped early: the validation loss set no new low in 5 steps.")
+    with pytest.warns(torchlinreg.ConvergenceWarning):
+        limit = torchlinreg.fit(X[:, :2], y, optimizer="sgd", lr=1e-4, epochs=1, seed=1)
+    assert fit_description(limit) == ("Fitted by sgd (lr 0.0001, full batch, float64, engine "
+                                      "gram) in 1 step: stopped at the epoch limit before "
+                                      "converging.")
+
+
+def test_a_fit_that_is_not_at_the_optimum_is_not_described_as_converged():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(500, 3))
+    y = 1 + X @ [1.0, 2.0, 3.0] + rng.normal(size=500)
+    with pytest.warns(torchlinreg.ConvergenceWarning, match="above the least-squares minimum"):
+        fit = torchlinreg.fit(X * [1e-6, 1, 1], y, standardize=False, dtype="float32",
+                              epochs=20000, seed=0)
+    assert fit.stop_reason == "not_at_optimum"
+    assert fit_description(fit).endswith(
+        ": not converged: the gradient norm fell below tol, but not at the least-squares minimum.")

@@ -8,7 +8,31 @@ test_that("the summary prints like summary.lm plus how the fit ended", {
   # Everything from "Residuals:" to the F statistic is printed as lm() prints it.
   body <- function(x) trimws(sub("\n\nFitted by.*", "", sub("^.*?Residuals:", "Residuals:", x)))
   expect_identical(body(out), body(ref))
-  expect_match(out, "Fitted by adam \\(lr 0.1, full batch, float64\\) in [0-9]+ steps: converged")
+  # How the fit ended, in the words of the Python core's summary.
+  ending <- sprintf(paste0("Fitted by adam (lr 0.1, full batch, float64, engine gram) in %d steps: ",
+                           "converged (gradient norm below %g of its start)."),
+                    fit$convergence$n_steps, fit$settings$tol)
+  expect_identical(s$description, ending)
+  expect_true(grepl(ending, out, fixed = TRUE))
+})
+
+test_that("the summary says how a fit that did not converge ended, as Python's does", {
+  skip_if_no_python()
+  limit <- suppressWarnings(torch_lm(dist ~ speed, data = cars, optimizer = "sgd", lr = 0.01,
+                                     batch_size = 10, epochs = 3, seed = 1))
+  ending <- paste("Fitted by sgd (lr 0.01, batch size 10, float64, engine gram) in 3 epochs",
+                  "(15 updates): stopped at the epoch limit before converging.")
+  expect_identical(summary(limit)$description, ending)
+  expect_output(print(limit), ending, fixed = TRUE)
+  early <- torch_lm(mpg ~ ., data = mtcars, validation = 0.3, stop_iter = 5, lr = 0.01, seed = 1)
+  expect_identical(early$convergence$stop_reason, "early_stopping")
+  expect_output(print(summary(early)), paste0(
+    "in ", early$convergence$n_steps, " steps: stopped early: the validation loss set no new ",
+    "low in 5 steps."), fixed = TRUE)
+  # A fit read back says it as the core says it (files saved before R kept the sentence too).
+  path <- withr::local_tempfile(fileext = ".npz")
+  save_fit(limit, path)
+  expect_identical(load_fit(path)$convergence$description, ending)
 })
 
 test_that("summaries of weighted, missing and held-out fits say so", {

@@ -185,18 +185,70 @@ test_that("a file fit saves and loads", {
   expect_identical(predict(loaded, mtcars[1:2, ]), predict(fit, mtcars[1:2, ]))
 })
 
+# summary.lm() gives standard errors of columns beyond about 1e±154 as Inf or 0 and such a
+# response's sigma as Inf; lm() of the columns divided by powers of two (exact) gives them,
+# multiplied back.
+expect_summary_matches_lm_in_units <- function(fit, data, columns) {
+  unit <- 2^floor(log2(vapply(data[columns], function(v) max(abs(v)), 0)))
+  scaled <- data
+  scaled[columns] <- Map(`/`, data[columns], unit)
+  r <- summary(lm(formula(fit), scaled))
+  all_units <- stats::setNames(rep(1, ncol(data)), names(data))
+  all_units[columns] <- unit
+  y_unit <- all_units[["mpg"]]
+  back <- y_unit / c(1, all_units[names(coef(fit))[-1]])
+  s <- summary(fit)
+  expect_close(s$coefficients[, 1:2] / (r$coefficients[, 1:2] * back), matrix(1, 4, 2), 1e-8)
+  expect_close(s$coefficients[, 3:4], r$coefficients[, 3:4], 1e-8)
+  expect_close(c(s$sigma / y_unit, s$r.squared, s$fstatistic),
+               c(r$sigma, r$r.squared, r$fstatistic), 1e-8)
+}
+
+test_that("columns or a response of 1e-300 to 1e300 give lm()'s summary, also after a save and load", {
+  skip_if_no_python()
+  for (scale in list(c(wt = 1e-300, hp = 1e300), c(mpg = 1e200))) {
+    data <- mtcars[c("mpg", "wt", "hp", "qsec")]
+    data[names(scale)] <- Map(`*`, data[names(scale)], scale)
+    path <- write_csv(data)
+    data <- utils::read.csv(path)  # the numbers the file holds
+    fit <- torch_lm_files(mpg ~ wt + hp + qsec, path, seed = 1)
+    expect_true(fit$convergence$converged)
+    expect_close(coef(fit) / coef(lm(mpg ~ wt + hp + qsec, data)), rep(1, 4), 1e-10)
+    expect_summary_matches_lm_in_units(fit, data, names(scale))
+    loaded <- load_fit(save_fit(fit, tempfile(fileext = ".npz")))
+    expect_identical(summary(loaded)$coefficients, summary(fit)$coefficients)
+  }
+})
+
 test_that("formulas beyond plain columns are errors that say what to do instead", {
   skip_if_no_python()
   path <- write_csv(mtcars)
   for (f in c(mpg ~ factor(cyl), mpg ~ I(wt^2), mpg ~ log(wt), mpg ~ wt:hp, mpg ~ wt * hp,
-              mpg ~ poly(wt, 2), mpg ~ wt + offset(hp), log(mpg) ~ wt, mpg ~ . - wt,
-              mpg ~ . + wt, ~ wt)) {
+              mpg ~ poly(wt, 2), mpg ~ wt + offset(hp), log(mpg) ~ wt, mpg ~ . - wt + wt:hp,
+              cbind(mpg, log(qsec)) ~ wt, ~ wt)) {
     expect_error(torch_lm_files(f, path), class = "torchlinreg_input_error")
   }
   expect_error(torch_lm_files(mpg ~ factor(cyl), path), class = "torchlinreg_formula_error")
   expect_error(torch_lm_files(mpg ~ log(wt), path),
                "'log\\(wt\\)' is none of these.*into the files.*use torch_lm\\(\\)")
-  expect_error(torch_lm_files(mpg ~ . - wt, path), "name the predictor columns")
+  expect_error(torch_lm_files(mpg ~ wt * hp, path), "'wt:hp' is none of these")
+  expect_error(torch_lm_files(mpg ~ wt + offset(hp), path), "'offset\\(hp\\)' is none")
+})
+
+test_that("R's terms() reads the formula: '. - column', '. + column' and repeats as in lm()", {
+  skip_if_no_python()
+  cars5 <- mtcars[c("mpg", "wt", "hp", "qsec", "cyl")]
+  path <- write_csv(cars5)
+  fit <- torch_lm_files(mpg ~ . - qsec, path, weights = "cyl", seed = 4)
+  reference <- lm(mpg ~ . - qsec - cyl, data = cars5, weights = cyl)
+  expect_identical(names(coef(fit)), c("(Intercept)", "wt", "hp"))
+  expect_matches_lm_from_moments(fit, reference, cars5[1:3, ])
+  again <- torch_lm_files(mpg ~ . + wt - cyl, path, seed = 4)
+  expect_identical(names(coef(again)), names(coef(lm(mpg ~ . + wt - cyl, data = cars5))))
+  expect_identical(names(coef(torch_lm_files(mpg ~ hp + wt + hp - hp + qsec, path, seed = 4))),
+                   c("(Intercept)", "wt", "qsec"))
+  two <- torch_lm_files(cbind(mpg, qsec) ~ . - 1, path, seed = 4)
+  expect_identical(rownames(coef(two)), c("wt", "hp", "cyl"))
 })
 
 test_that("unknown columns, missing files and misused arguments are typed errors", {

@@ -8,6 +8,7 @@ of rows, so the rounding depends only on the rows and their order, not on
 how they arrive (memory, files, processes).
 """
 import dataclasses
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,7 +16,7 @@ import torch
 
 from ..errors import InputError
 from .products import matmul
-from .scaling import Scaler
+from .scaling import RANGE_EXPONENT, Scaler, unit_for
 from .threads import threads
 
 
@@ -28,11 +29,6 @@ CHUNK_ROWS = 1 << 15
 NARROW_WIDTH = 32
 
 
-# A column whose largest magnitude in the first chunk is outside
-# [2^-RANGE_EXPONENT, 2^RANGE_EXPONENT] is summed in units of a power of two
-# (see unit_of): its squares, times any row count, neither overflow nor lose
-# digits as subnormals. Inside it the unit is 1, so the sums are unchanged.
-RANGE_EXPONENT = 200
 
 
 @dataclass
@@ -46,12 +42,13 @@ class Moments:
 
     ``unit`` (None: all ones) holds a power of two per column: the moments
     (and ``center``) are those of ``z * unit``, for columns too small or too
-    large to square in float64 (see :func:`unit_of`). Multiplying by a power
+    large to square in float64 (see :func:`~.scaling.unit_of`). Multiplying by a power
     of two is exact, so nothing is lost; :meth:`unscaled` gives the moments
     of ``z`` itself, where they are representable.
 
     ``log_weight_sum`` is ``Σ log w`` over the rows of positive weight
-    (0 unweighted): ``lm()``'s log-likelihood of a weighted fit needs it.
+    (0 unweighted; None unknown, in a fit saved before it was kept): ``lm()``'s
+    log-likelihood of a weighted fit needs it.
     """
 
     n_rows: int
@@ -71,11 +68,18 @@ class Moments:
     def unscaled(self):
         """The moments of ``z`` (``unit`` None): themselves when already so; else
         divided by the units, which may overflow or underflow in float64."""
-        if self.unit is None:
+        return self.in_units(None)
+
+    def in_units(self, unit):
+        """The moments of ``z * unit`` (``unit`` None: of ``z``): these times powers of
+        two, exact but where a value leaves float64's range (an overflow is infinite)."""
+        if unit is None and self.unit is None:
             return self
-        u = self.unit
-        return dataclasses.replace(self, center=self.center / u, first=self.first / u,
-                                   second=self.second / torch.outer(u, u), unit=None)
+        if unit is not None and self.unit is not None and torch.equal(unit, self.unit):
+            return self
+        ratio = _units(self, unit) / _units(self, self.unit)
+        return dataclasses.replace(self, center=self.center * ratio, first=self.first * ratio,
+                                   second=self.second * torch.outer(ratio, ratio), unit=unit)
 
     def matrix(self):
         """``Σ w u uᵀ`` for ``u = [1, z - c]``: the moments as one matrix."""
@@ -103,18 +107,25 @@ class Moments:
         return dataclasses.replace(self, center=center, first=first, second=second)
 
 
-def unit_of(block):
-    """Per column, the power of two to sum ``block`` ``(rows, width)`` in: 1 where its
-    largest magnitude is within ``2^±RANGE_EXPONENT`` (or zero), else about its inverse;
-    None when every unit is 1."""
-    largest = block.abs().amax(0)
-    exponent = torch.frexp(largest).exponent
-    outside = (largest > 0) & (exponent.abs() > RANGE_EXPONENT)
-    if not bool(outside.any()):
-        return None
-    unit = torch.ones_like(largest)
-    unit[outside] = torch.ldexp(torch.ones_like(largest[outside]), -exponent[outside])
-    return unit
+def _units(mom, unit):
+    """``unit``, or ones (None) of the moments' width."""
+    return torch.ones_like(mom.center) if unit is None else unit
+
+
+def loss_units(y_scale):
+    """``(scale, exponent)``: ``scale`` per output turns the standardized squared errors into
+    squared errors in ``y``'s units times ``2^-exponent``, for the training loop.
+
+    The exponent is 0 (``scale`` is ``y_scale²``) unless ``y``'s scale is beyond
+    ``2^±RANGE_EXPONENT`` (``2^±25`` in float32), where its square, times a loss,
+    could overflow or vanish: the losses are then kept in units of a power of two,
+    which changes none of their digits.
+    """
+    largest = float(y_scale.abs().max()) if y_scale.numel() else 1.0
+    exponent = math.frexp(largest)[1]
+    if abs(exponent) <= RANGE_EXPONENT * math.frexp(torch.finfo(y_scale.dtype).max)[1] // 1024:
+        return y_scale ** 2, 0
+    return (y_scale * math.ldexp(1.0, -exponent)) ** 2, 2 * exponent
 
 
 class MomentAccumulator:
@@ -126,12 +137,13 @@ class MomentAccumulator:
     blocks give the statistics of the same rows in memory bit for bit.
     The centre is the (weighted) mean of the first chunk: within a few
     standard errors of the mean, so the variances lose no digits to
-    cancellation (the shifted-data algorithm); the units (:func:`unit_of`)
+    cancellation (the shifted-data algorithm); the units (:func:`~.scaling.unit_of`)
     come from the first chunk's magnitudes. Memory is one chunk.
     """
 
-    def __init__(self, n_features, width, weighted=False, device="cpu"):
+    def __init__(self, n_features, width, weighted=False, device="cpu", names=None):
         self.n_features = n_features
+        self.names = names  # of the columns of [x, y], for errors
         self.n_rows = 0
         self.n_positive = 0
         self.log_weight_sum = 0.0
@@ -150,6 +162,7 @@ class MomentAccumulator:
         self._weights = torch.empty(CHUNK_ROWS, **as_sum) if weighted else None
         self._filled = 0
         self.unit = None
+        self._zero = None  # columns all zero so far (their units are not yet chosen)
 
     def add(self, x, y, weights=None):
         """Add rows ``x`` ``(m, p)``, ``y`` ``(m, k)`` and their weights (if weighted).
@@ -207,10 +220,14 @@ class MomentAccumulator:
             self.log_weight_sum += float(torch.log(w[w > 0]).sum())
         raw = self.center is None  # rows put in before there was a centre
         if raw and size > 0:
-            self.unit = unit_of(block)
+            largest = block.abs().amax(0)
+            self.unit = unit_for(largest)
             if self.unit is not None:
                 block.mul_(self.unit)
             self.center = (block if w is None else block * w[:, None]).sum(0) / size
+            self._zero = largest == 0 if bool((largest == 0).any()) else None
+        elif self._zero is not None:
+            self._later_units(block)
         if self.center is None:
             return
         if raw:
@@ -218,7 +235,24 @@ class MomentAccumulator:
         weighted = block if w is None else block * w[:, None]
         self.total += size
         self.first += weighted.sum(0)
-        _add_products(self.second, weighted, block)
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow: see checked_sums
+            _add_products(self.second, weighted, block)
+
+    def _later_units(self, block):
+        """Columns all zero so far take their units from the first rows where they are not
+        (else tiny values would vanish in their squares, huge ones overflow). Their sums
+        so far are exact zeros, their centre 0 and unit 1, so nothing else changes."""
+        zero = torch.nonzero(self._zero).flatten()
+        largest = block[:, zero].abs().amax(0)
+        unit = unit_for(largest)
+        if unit is not None:
+            if self.unit is None:
+                self.unit = torch.ones(block.shape[1], dtype=block.dtype, device=block.device)
+            self.unit[zero] = unit
+            block[:, zero] = block[:, zero] * unit
+        self._zero[zero] = largest == 0
+        if not bool(self._zero.any()):
+            self._zero = None
 
     def result(self):
         """The :class:`Moments` of every row added, on the CPU (they are small)."""
@@ -227,15 +261,26 @@ class MomentAccumulator:
                 self._flush()
         center = self.center if self.center is not None else torch.zeros_like(self.first)
         unit = None if self.unit is None else self.unit.cpu()
-        result = Moments(self.n_rows, self.n_features, self.total.cpu().clone(), center.cpu(),
-                         self.first.cpu().clone(), self.second.cpu().clone(), self.n_positive,
-                         unit, self.log_weight_sum)
-        if not bool(torch.isfinite(result.second).all()):
-            raise InputError(
-                "the sums of squares and products of the columns overflow float64 even in "
-                "units of a power of two: their values span too wide a range (the first "
-                f"{CHUNK_ROWS} rows set the units); rescale the columns.")
-        return result
+        return checked_sums(Moments(
+            self.n_rows, self.n_features, self.total.cpu().clone(), center.cpu(),
+            self.first.cpu().clone(), self.second.cpu().clone(), self.n_positive, unit,
+            self.log_weight_sum), self.names)
+
+
+def checked_sums(mom, names=None):
+    """``mom``, unless its sums of squares overflowed: an error naming the columns
+    (``names``: of ``[x, y]``; else 0-based numbers)."""
+    bad = ~torch.isfinite(mom.second).all(0)
+    if not bool(bad.any()):
+        return mom
+    columns = torch.nonzero(bad).flatten().tolist()
+    columns = [names[j] for j in columns] if names is not None else \
+        f"{columns} (0-based, predictors then responses)"
+    raise InputError(
+        f"the sums of squares of the columns {columns} overflow float64 even in units of a "
+        f"power of two: the units are chosen from the first {CHUNK_ROWS} rows, and later "
+        "rows hold values far larger (by a factor of about 1e87 or more); rescale those "
+        "columns, or put rows of the largest values first.")
 
 
 def _n_rows(values):

@@ -18,6 +18,13 @@ import torch
 from .products import matmul
 
 
+# A column whose largest magnitude (in the moments: in their first chunk) is outside
+# [2^-RANGE_EXPONENT, 2^RANGE_EXPONENT] is summed in units of a power of two
+# (see unit_of): its squares, times any row count, neither overflow nor lose
+# digits as subnormals. Inside it the unit is 1, so the sums are unchanged.
+RANGE_EXPONENT = 200
+
+
 @dataclass
 class Scaler:
     """Per-column centres and scales of the design (``x_*``) and response (``y_*``).
@@ -102,6 +109,9 @@ class Scaler:
 
 
 def _center_and_scale(values, weights, intercept):
+    unit = unit_of(values) if values.shape[0] else None
+    if unit is not None:  # squares beyond float64: in units of a power of two (exact)
+        values = values * unit
     n = values.shape[0]
     w = torch.ones(n, dtype=values.dtype, device=values.device) if weights is None else weights
     total = w.sum()
@@ -114,4 +124,24 @@ def _center_and_scale(values, weights, intercept):
         center = torch.zeros(values.shape[1], dtype=values.dtype, device=values.device)
         spread = (w @ values ** 2) / total
     scale = spread.sqrt()
+    if unit is not None:
+        center, scale = center / unit, scale / unit
     return center, torch.where(scale > 0, scale, torch.ones_like(scale))
+
+
+def unit_of(block):
+    """Per column, the power of two to sum ``block`` ``(rows, width)`` in: 1 where its
+    largest magnitude is within ``2^±RANGE_EXPONENT`` (or zero), else about its inverse;
+    None when every unit is 1."""
+    return unit_for(block.abs().amax(0))
+
+
+def unit_for(largest):
+    """:func:`unit_of` given each column's largest magnitude."""
+    exponent = torch.frexp(largest).exponent
+    outside = (largest > 0) & (exponent.abs() > RANGE_EXPONENT)
+    if not bool(outside.any()):
+        return None
+    unit = torch.ones_like(largest)
+    unit[outside] = torch.ldexp(torch.ones_like(largest[outside]), -exponent[outside])
+    return unit

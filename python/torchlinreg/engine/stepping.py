@@ -9,8 +9,9 @@ nothing in the update, but on a small parameter they cost a third of the
 step, and the first call of a process imports ``torch._dynamo`` (seconds).
 :func:`stepper` calls the undecorated ``step`` with gradients off: the same
 code, the same kernels, the same numbers bit for bit
-(tests/python/test_step_speed_paths.py). Whenever anything it leaves out
-would act (a step hook, a profiler, ``torch.compile``, ``differentiable=True``)
+(tests/python/test_stepping.py). Whenever anything it leaves out
+would act (a step hook, a profiler, ``torch.compile``, ``differentiable=True``, a
+``step`` set on the instance)
 or the wrappers are not the ones read here (a subclass that wraps its own
 step, another torch version), it calls ``optimizer.step()`` itself.
 
@@ -105,11 +106,12 @@ def stepper(optimizer):
         return optimizer.step
     set_grad, grad_enabled = torch._C._set_grad_enabled, torch.is_grad_enabled
     profiling = torch._C._autograd._profiler_enabled
+    own = vars(optimizer)  # a ``step`` set on the instance itself is called as it is
 
     def fast_step(*args):
         if (optimizer._optimizer_step_pre_hooks or optimizer._optimizer_step_post_hooks
                 or _optim._global_optimizer_pre_hooks or _optim._global_optimizer_post_hooks
-                or profiling() or _compiling()):
+                or "step" in own or profiling() or _compiling()):
             return optimizer.step(*args)
         enabled = grad_enabled()
         set_grad(False)

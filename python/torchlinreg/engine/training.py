@@ -100,7 +100,8 @@ class Rows:
 
 @dataclass
 class Trace:
-    """What the loop recorded; losses are on the original scale of ``y``.
+    """What the loop recorded; losses are on the original scale of ``y``, times
+    ``2^-loss_exponent`` (see :func:`torchlinreg.engine.moments.loss_units`; :meth:`in_y_units`).
 
     ``best_grad_norm`` and ``best_iter`` follow the lowest gradient norm so
     far, for the precision-floor stop; ``best_val_loss`` and ``best_val_iter``
@@ -119,6 +120,7 @@ class Trace:
     stop_reason: str = ""
     best_val_loss: float = math.inf
     best_val_iter: int = 0
+    loss_exponent: int = 0
 
     def __post_init__(self):
         if not isinstance(self.parameters, Rows):
@@ -137,8 +139,15 @@ class Trace:
             del getattr(self, name)[rows:]
 
     def last_finite_loss(self):
-        """The most recent finite training loss, or NaN."""
-        return next((v for v in reversed(self.loss) if math.isfinite(v)), float("nan"))
+        """The most recent finite training loss (in ``y``'s units), or NaN."""
+        return float(self.in_y_units(
+            next((v for v in reversed(self.loss) if math.isfinite(v)), float("nan"))))
+
+    def in_y_units(self, losses):
+        """Recorded losses (a list or a float) in ``y``'s units, as a numpy array or float:
+        infinite where the loss itself is beyond float64."""
+        with np.errstate(over="ignore"):
+            return np.ldexp(np.asarray(losses, dtype=np.float64), self.loss_exponent)
 
 
 def _record(trace, read_point, read_row):
@@ -226,13 +235,15 @@ def _full_batch_update(model, optimizer, step, train):
     return 1
 
 
-def train(model, optimizer, train, valid, schedule, loss_scale, verbose=None, start=None):
+def train(model, optimizer, train, valid, schedule, loss_scale, verbose=None, start=None,
+          loss_exponent=0):
     """Run the optimizer on ``train`` and return the :class:`Trace`.
 
     ``train`` and ``valid`` are :class:`~torchlinreg.engine.autograd.AutogradObjective` objects or
     :class:`torchlinreg.engine.objective.GramObjective` objects (sufficient statistics).
     ``loss_scale`` (one value per output) turns standardized squared errors
-    into squared errors in the units of ``y``. A Ctrl-C ends the loop with
+    into squared errors in the units of ``y`` times ``2^-loss_exponent``
+    (:func:`torchlinreg.engine.moments.loss_units`). A Ctrl-C ends the loop with
     ``stop_reason="interrupted"`` and the history so far: after the step (or
     epoch) in progress, so that resuming is bit for bit, or at once on a
     second Ctrl-C (:mod:`torchlinreg.engine.interrupts`). ``verbose``: see
@@ -240,6 +251,7 @@ def train(model, optimizer, train, valid, schedule, loss_scale, verbose=None, st
     its last row is the model's current point, ``schedule.max_epochs`` the total).
     """
     trace = Trace() if start is None else start
+    trace.loss_exponent = loss_exponent
     loss_scale = loss_scale.to(model.theta.device)
     loss_scale = (loss_scale, loss_scale.to(torch.float64).cpu().numpy())
     bar = progress_bar(schedule, verbose)
@@ -292,8 +304,8 @@ class _Bar:
         now = time.monotonic()
         if now - self._shown >= 0.1:
             self._shown = now
-            self._bar.set_postfix(loss=f"{trace.loss[-1]:.6g}", val_loss=f"{trace.val_loss[-1]:.6g}",
-                                  refresh=False)
+            loss, val_loss = trace.in_y_units([trace.loss[-1], trace.val_loss[-1]])
+            self._bar.set_postfix(loss=f"{loss:.6g}", val_loss=f"{val_loss:.6g}", refresh=False)
 
     def close(self):
         self._bar.close()

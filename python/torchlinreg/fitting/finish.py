@@ -116,8 +116,8 @@ def _history(trace, weight, bias, aliased, feature_names, response, intercept):
     columns = {
         "iteration": np.arange(len(trace.loss)),
         "step": np.asarray(trace.steps),
-        "loss": np.asarray(trace.loss),
-        "val_loss": np.asarray(trace.val_loss),
+        "loss": trace.in_y_units(trace.loss),
+        "val_loss": trace.in_y_units(trace.val_loss),
         "grad_norm": np.asarray(trace.grad_norm) / start,
     }
     prefix = (lambda out: "") if response.one_output else (lambda out: f"{out}:")
@@ -131,12 +131,12 @@ def _history(trace, weight, bias, aliased, feature_names, response, intercept):
 
 def _report_ending(trace, settings, result):
     if trace.stop_reason == "diverged" and not np.isfinite(trace.loss[0]):
-        # Not the steps: the mean squared error in y's units (y's scale squared,
-        # above ~1e154) is beyond float64 at the starting point already.
+        # Not the steps: unstandardized, the objective itself is in y's units, whose
+        # squares (y above ~1e154) are beyond float64 at the starting point already.
         raise InputError(
             "the mean squared error of y, in y's units, overflows float64 (y is of the order "
-            "of 1e154 or more); divide y by a power of ten and multiply the coefficients "
-            "back.")
+            "of 1e154 or more) and standardize=False keeps the objective in them; use "
+            "standardize=True (the default), or divide y by a power of ten.")
     if trace.stop_reason == "diverged":
         suggested = settings.lr / 10
         raise DivergenceError(

@@ -13,6 +13,7 @@ import torch
 from ..engine.autograd import _autograd_splits
 from ..engine.devices import on
 from ..engine.model import LinearModel, initial_parameters
+from ..engine.moments import loss_units
 from ..engine.objective import build_objectives
 from ..engine.optimizers import make_optimizer
 from ..engine.settings import make_settings
@@ -217,8 +218,9 @@ def run_training(train_split, valid_split, scaler, aliased, n_outputs, settings,
                                settings.optimizer_options)
     schedule = Schedule(settings.epochs, settings.tol, settings.batch_size, settings.shuffle,
                         generator, settings.patience)
-    trace = train(model, optimizer, train_split, valid_split, schedule, scaler.y_scale ** 2,
-                  verbose)
+    loss_scale, exponent = loss_units(scaler.y_scale)
+    trace = train(model, optimizer, train_split, valid_split, schedule, loss_scale, verbose,
+                  loss_exponent=exponent)
     return model, optimizer, trace
 
 

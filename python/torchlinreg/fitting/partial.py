@@ -18,7 +18,7 @@ import warnings
 import numpy as np
 import torch
 
-from ..engine.moments import Moments, moments, restrict
+from ..engine.moments import Moments, checked_sums, loss_units, moments, restrict
 from ..engine.objective import GramObjective
 from ..engine.preconditioning import rotate_quadratic
 from ..engine.quadratic import Quadratic
@@ -90,8 +90,9 @@ def _next_piece(previous, X, y, weights):
     model, optimizer, start = restore_training(previous, settings, generator)
     # One more step or epoch; tol 0 so the pass is made whatever the gradient.
     schedule = Schedule(start.n_iter + 1, 0.0, settings.batch_size, settings.shuffle, generator)
-    trace = train(model, optimizer, objective, None, schedule, previous.scaler.y_scale ** 2,
-                  verbose=False, start=start)
+    loss_scale, exponent = loss_units(previous.scaler.y_scale)
+    trace = train(model, optimizer, objective, None, schedule, loss_scale, verbose=False,
+                  start=start, loss_exponent=exponent)
     seen = _combined(previous._statistics.moments, piece)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -114,8 +115,10 @@ def _settings(previous):
 
 
 def _combined(a, b):
-    """The moments of the rows of ``a`` and of ``b`` together, about ``a``'s centre."""
-    b = b.shifted(a.center)
-    return Moments(a.n_rows + b.n_rows, a.n_features, a.total + b.total, a.center,
-                   a.first + b.first, a.second + b.second, a.n_positive + b.n_positive,
-                   log_weight_sum=a.log_weight_sum + b.log_weight_sum)
+    """The moments of the rows of ``a`` and of ``b`` together, about ``a``'s centre and in
+    its units."""
+    b = b.in_units(a.unit).shifted(a.center)
+    return checked_sums(Moments(
+        a.n_rows + b.n_rows, a.n_features, a.total + b.total, a.center, a.first + b.first,
+        a.second + b.second, a.n_positive + b.n_positive, unit=a.unit,
+        log_weight_sum=a.log_weight_sum + b.log_weight_sum))

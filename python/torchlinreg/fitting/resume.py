@@ -15,6 +15,7 @@ import torch
 
 from ..engine.devices import on
 from ..engine.model import LinearModel, one_tensor_state
+from ..engine.moments import loss_units
 from ..engine.optimizers import OPTIMIZERS, make_optimizer
 from ..engine.stepping import without_dynamo_import
 from ..engine.settings import make_settings
@@ -94,8 +95,9 @@ def continue_training(previous, settings, train_data, aliased, train_split, vali
     model, optimizer, start = restore_training(previous, settings, generator)
     schedule = Schedule(settings.epochs, settings.tol, settings.batch_size, settings.shuffle,
                         generator, settings.patience)
-    trace = train(model, optimizer, train_split, valid_split, schedule, scaler.y_scale ** 2,
-                  verbose, start=start)
+    loss_scale, exponent = loss_units(scaler.y_scale)
+    trace = train(model, optimizer, train_split, valid_split, schedule, loss_scale, verbose,
+                  start=start, loss_exponent=exponent)
     return model, optimizer, trace
 
 

@@ -35,7 +35,7 @@ _ONE_DRAW_PER_ROW = 2 ** 32 // 20
 def skip_permutation(n_rows, generator):
     """Leave ``generator`` as ``torch.randperm(n_rows)`` leaves it, without the permutation:
     its ``n_rows - 1`` draws, into an array, in about a tenth of the time (the same state:
-    tests/python/test_step_speed_paths.py)."""
+    tests/python/test_rows.py)."""
     if n_rows >= _ONE_DRAW_PER_ROW:
         torch.randperm(n_rows, generator=generator)
     elif n_rows > 1:

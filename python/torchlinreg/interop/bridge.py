@@ -4,13 +4,18 @@ Every function takes plain values (R doubles are accepted where whole
 numbers are meant), one numeric matrix in, and returns a ``dict`` of numpy
 arrays, plain numbers, strings and dicts. No torch tensor crosses, and
 nothing is 1-based: R adds 1 to row indices itself. The one object that
-crosses is ``fit_matrix``'s ``python_fit`` (the :class:`LinearFit`, without
-its training rows), which R only hands back: to ``fit_matrix(resume=)`` and
+crosses is ``torch_lm_fit``'s ``python_fit`` (the :class:`LinearFit`, without
+its training rows), which R only hands back: to ``torch_lm_fit(resume=)`` and
 ``save_fit``.
 
-``fit_files`` is ``fit_matrix`` for data in Parquet or CSV files, which
+``torch_lm_files`` is ``torch_lm_fit`` for data in Parquet or CSV files, which
 the core streams and does not keep: its result has no fitted values,
 residuals or row indices, and its inference comes from the moments.
+
+Each is named after the R function it serves: ``torch_lm_fit`` (R's
+``torch_lm_fit()`` and ``torch_lm()``, which fits its model matrix with it,
+as ``lm()`` with ``lm.fit()``), ``torch_lm_files``, ``predict_torch_lm``,
+``confint_torch_lm``, ``compare_lm``, ``save_fit`` and ``load_fit``.
 
 ``call`` runs any of them and turns a Python exception into a plain
 description (types and message), which R raises as a classed condition
@@ -25,17 +30,23 @@ import numpy as np
 from ..engine.settings import as_int
 from ..errors import DivergenceError
 from ..fitting.data import load_with_r_object
-from ..fitting.fit import fit
 from ..inputs.arrays import NamedColumns
+from ..inputs.files import open_files
+# fit is the name of save_fit()'s argument, as in R's save_fit(fit, path).
+from ..fitting.fit import fit as fit_in_memory
 from ..results import saving
+from ..results.exact import ols
 from ..results.inference import (Inference, f_p_values, fit_measures, model_sum_of_squares,
                                  prediction_intervals, t_p_values)
+from ..results.summary import fit_description
 from ..scale.streaming import fit_files as stream_files
+from .compare import comparison
 from .sigint import sigint_to_python
 
 
-__all__ = ["fit_matrix", "fit_files", "predict_matrix", "conf_int", "p_values", "save_fit",
-           "load_fit", "call"]
+__all__ = ["torch_lm_fit", "torch_lm_files", "torch_lm_files_columns", "predict_torch_lm",
+           "confint_torch_lm", "p_values_torch_lm", "compare_lm", "save_fit", "load_fit",
+           "call"]
 
 
 def _names(names, count, prefix):
@@ -68,7 +79,7 @@ def _matrix(values, what, without=None):
     return array
 
 
-def fit_matrix(x, y, *, names=None, response_names=None, weights=None, offset=None,
+def torch_lm_fit(x, y, *, names=None, response_names=None, weights=None, offset=None,
                verbose=False, resume=None, hold_warnings=False, intercept_column=None,
                **options):
     """Fit ``y ~ x`` and return every number R needs, as plain values.
@@ -109,8 +120,10 @@ def fit_matrix(x, y, *, names=None, response_names=None, weights=None, offset=No
         aliased; ``aliased`` (m,); ``term_names``; ``response_names``;
         ``fitted_values`` and ``residuals`` (n, k) on every row;
         ``train_index`` and ``valid_index`` (0-based); ``history`` (a dict
-        of columns); ``convergence``; ``settings``; ``inference`` (without p-values:
-        :func:`p_values` gives them);
+        of columns); ``convergence`` (``converged``, ``n_iter``, ``n_steps``,
+        ``stop_reason``, ``engine`` and ``description``, the sentence of
+        :func:`~torchlinreg.results.summary.fit_description`); ``settings``;
+        ``inference`` (without p-values: :func:`p_values_torch_lm` gives them);
         ``python_fit``, the :class:`LinearFit` itself (without its training
         rows, only their hash), which R keeps for ``resume`` and ``save_fit``.
     """
@@ -124,9 +137,9 @@ def fit_matrix(x, y, *, names=None, response_names=None, weights=None, offset=No
     with warnings.catch_warnings(record=bool(hold_warnings)) as held:
         if hold_warnings:
             warnings.simplefilter("always")
-        result = fit(design, response,
-                     weights=None if weights is None else np.array(weights, dtype=np.float64),
-                     verbose=verbose, resume=resume, **options)
+        result = fit_in_memory(
+            design, response, weights=None if weights is None else np.array(weights, np.float64),
+            verbose=verbose, resume=resume, **options)
     values = _fit_values(result, X, Y, weights, offset)
     if hold_warnings:
         values["warnings"] = [{"type": w.category.__name__, "message": str(w.message)}
@@ -137,7 +150,7 @@ def fit_matrix(x, y, *, names=None, response_names=None, weights=None, offset=No
     return values
 
 
-def fit_files(paths, response, predictors=None, *, format=None, batch_rows=None,
+def torch_lm_files(paths, response, predictors=None, *, format=None, batch_rows=None,
               weights=None, verbose=False, **options):
     """Fit on Parquet or CSV files with :func:`torchlinreg.fit_files`, for R.
 
@@ -158,7 +171,7 @@ def fit_files(paths, response, predictors=None, *, format=None, batch_rows=None,
     Returns
     -------
     dict
-        What :func:`fit_matrix` returns except ``fitted_values``,
+        What :func:`torch_lm_fit` returns except ``fitted_values``,
         ``residuals``, ``train_index`` and ``valid_index`` (the rows are not
         kept): ``n_train`` and ``n_valid`` count them instead. The
         inference, ``residual_cov`` included, comes from the training rows'
@@ -172,6 +185,11 @@ def fit_files(paths, response, predictors=None, *, format=None, batch_rows=None,
                   # Σ log w over the training rows of positive weight, for R's logLik()
                   log_weight_sum=float(result._statistics.moments.log_weight_sum))
     return values
+
+
+def torch_lm_files_columns(paths, format=None):
+    """The columns the files share, in their order: R's ``terms()`` expands ``.`` over them."""
+    return list(open_files(paths, format).columns)
 
 
 def _moment_residual_products(result):
@@ -224,7 +242,7 @@ def _result_values(result, inference):
         "history": result.history_columns(),
         "convergence": {"converged": bool(result.converged), "n_iter": int(result.n_iter),
                         "n_steps": int(result.n_steps), "stop_reason": result.stop_reason,
-                        "engine": result.engine},
+                        "engine": result.engine, "description": fit_description(result)},
         "settings": _plain_settings(result.settings),
         "inference": inference,
     }
@@ -270,7 +288,7 @@ def _inference_values(inference, residual_products):
         "rank": int(inference.rank),
         "n_obs": int(inference.n_obs),
         "cov_unscaled": np.asarray(inference.cov_unscaled, dtype=np.float64),
-        # For predict_matrix: leverages about the training means (see prediction_intervals);
+        # For predict_torch_lm: leverages about the training means (see prediction_intervals);
         # no centre (empty) without an intercept.
         "center": np.asarray([] if inference.center is None else inference.center, np.float64),
         "weight_total": float(inference.weight_total),
@@ -279,13 +297,13 @@ def _inference_values(inference, residual_products):
     }
 
 
-def predict_matrix(x, coefficients, aliased, cov_unscaled, sigma, df_residual,
+def predict_torch_lm(x, coefficients, aliased, cov_unscaled, sigma, df_residual,
                    interval="none", level=0.95, pred_weights=1.0, center=None,
                    weight_total=None):
     """Predictions (and limits) for the design ``x`` from stored numbers.
 
     ``x`` includes the intercept column when the model has one; the other
-    arguments are what :func:`fit_matrix` returned (``center`` and
+    arguments are what :func:`torch_lm_fit` returned (``center`` and
     ``weight_total`` too, for a model with an intercept: without them a
     column far from zero loses precision in ``se_fit``). Returns ``fit``,
     ``se_fit`` and, for an interval, ``lwr`` and ``upr``, each ``(n, k)``.
@@ -310,7 +328,7 @@ def predict_matrix(x, coefficients, aliased, cov_unscaled, sigma, df_residual,
                                     None if weight_total is None else float(weight_total))
 
 
-def p_values(t_value, df_residual, f_statistic, f_numdf, f_dendf):
+def p_values_torch_lm(t_value, df_residual, f_statistic, f_numdf, f_dendf):
     """``p_value`` (the shape of ``t_value``) and ``f_p_value`` (of ``f_statistic``), as
     :class:`Inference` computes them. The fits return none: R asks when a summary needs
     them, so that a fit does not import the distributions' module (about 0.2 s)."""
@@ -321,13 +339,62 @@ def p_values(t_value, df_residual, f_statistic, f_numdf, f_dendf):
                                         as_int(f_numdf, "f_numdf"), as_int(f_dendf, "f_dendf"))}
 
 
-def conf_int(estimate, std_error, df_residual, level=0.95):
+def confint_torch_lm(estimate, std_error, df_residual, level=0.95):
     """Confidence limits ``(k, m, 2)`` as :meth:`Inference.conf_int` computes them."""
     numbers = SimpleNamespace(estimate=_matrix(estimate, "estimate"),
                               std_error=_matrix(std_error, "std_error"),
                               df_residual=as_int(df_residual, "df_residual"))
     with np.errstate(invalid="ignore"):  # aliased coefficients: NA limits, quietly
         return Inference.conf_int(numbers, float(level))
+
+
+def compare_lm(x, y, estimate, std_error, lm_estimate, lm_std_error, *, term_names,
+               response_names, aliased, weights=None, offset=None, intercept_column=None):
+    """R's ``compare_lm()`` table, built by :func:`torchlinreg.interop.compare.comparison`.
+
+    Parameters
+    ----------
+    x : numeric matrix (n, m)
+        ``lm()``'s model matrix (its training rows), the intercept column
+        included; ``intercept_column`` (0-based) says which it is.
+    y : numeric vector (n,) or matrix (n, k)
+    estimate, std_error, lm_estimate, lm_std_error : numeric matrices (k, m)
+        The fit's and ``lm()``'s, NA (NaN) where aliased.
+    term_names, response_names : list of str
+    aliased : logical vector (m,)
+        The fit's aliased terms; the exact solution leaves them out too.
+    weights, offset : numeric vectors (n,), optional
+
+    Returns
+    -------
+    dict
+        The table's columns by name (:data:`~torchlinreg.interop.compare.COLUMNS`),
+        numbers as numpy arrays and names as lists of strings.
+    """
+    table = comparison(_names(term_names, len(aliased), "x"),
+                       _names(response_names, _matrix(y, "y").shape[1], "y"),
+                       _matrix(estimate, "estimate"), _matrix(std_error, "std_error"),
+                       _matrix(lm_estimate, "lm_estimate"), _matrix(lm_std_error, "lm_std_error"),
+                       _exact_coefficients(x, y, aliased, weights, offset, intercept_column))
+    return {name: table[name].tolist() if table[name].dtype == object else table[name].to_numpy()
+            for name in table.columns}
+
+
+def _exact_coefficients(x, y, aliased, weights, offset, intercept_column):
+    """Exact least squares ``(k, m)`` on the design ``x`` without its aliased columns."""
+    X = _matrix(x, "x")
+    Y = _matrix(y, "y") - (0 if offset is None else _matrix(offset, "offset"))
+    kept = ~np.asarray(aliased, dtype=bool).reshape(-1)
+    slopes = kept.copy()
+    if intercept_column is not None:
+        slopes[as_int(intercept_column, "intercept_column", 0)] = False
+    solution = ols(X[:, slopes], Y, intercept=intercept_column is not None,
+                   weights=None if weights is None else np.asarray(weights, dtype=np.float64))
+    exact = np.full((Y.shape[1], X.shape[1]), np.nan)
+    exact[:, slopes] = np.asarray(solution.coef).reshape(Y.shape[1], -1)
+    if intercept_column is not None:
+        exact[:, int(intercept_column)] = solution.intercept
+    return exact
 
 
 def save_fit(fit, path, r_object=None):
@@ -343,10 +410,11 @@ def save_fit(fit, path, r_object=None):
 
 
 def load_fit(path):
-    """Read a file :func:`save_fit` wrote: ``python_fit`` and ``r_object`` (``None`` when
-    the file was saved from Python)."""
+    """Read a file :func:`save_fit` wrote: ``python_fit``, ``r_object`` (``None`` when
+    the file was saved from Python) and the fit's ``description`` (for files saved
+    before the R object kept it)."""
     fit, r_object = load_with_r_object(path)
-    return {"python_fit": fit, "r_object": r_object}
+    return {"python_fit": fit, "r_object": r_object, "description": fit_description(fit)}
 
 
 def _error_values(error):
@@ -377,7 +445,7 @@ def call(name, kwargs=None, args=None, take_sigint=False):
         with sigint_to_python(take_sigint):
             value = globals()[name](*(args or []), **(kwargs or {}))
     except KeyboardInterrupt:
-        what = "the fit" if name.startswith("fit_") else f"{name}()"
+        what = "the fit" if name in ("torch_lm_fit", "torch_lm_files") else f"{name}()"
         return {"error": {"types": ["KeyboardInterrupt"],
                           "message": f"{what} was interrupted before it had anything to return."}}
     except Exception as error:  # noqa: BLE001 - every error goes back to R, typed

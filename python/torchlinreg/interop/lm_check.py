@@ -43,7 +43,7 @@ def start_r():
 _LM_CODE = r"""
 function(X, Y, w, intercept) {
   d <- as.data.frame(X)
-  names(d) <- paste0("V", seq_len(ncol(d)))
+  names(d) <- sprintf("V%d", seq_len(ncol(d)))  # paste0 gives "V" for no columns
   y <- if (ncol(Y) == 1) Y[, 1] else Y
   f <- if (intercept) y ~ . else y ~ . - 1
   if (ncol(d) == 0) f <- if (intercept) y ~ 1 else stop("a model needs terms")

@@ -6,7 +6,7 @@ p-values in its first call. ``scipy.stats``' ``t`` and ``f`` evaluate these
 very functions of ``scipy.special`` (``t.sf(x, df)`` is ``stdtr(df, -x)``,
 ``f.sf`` is ``fdtrc``, ``t.ppf`` is ``stdtrit``) after handling the edges
 of the support; so do these, and the values are the same bit for bit
-(tests/python/test_fit_path_imports.py checks them against ``scipy.stats``).
+(tests/python/test_distributions.py checks them against ``scipy.stats``).
 Degrees of freedom that are not positive give NaN, as there.
 """
 import numpy as np

@@ -14,9 +14,27 @@ from ..engine.linalg import exact_solution
 from ..errors import MissingDataError, ShapeError
 from ..inputs.arrays import as_design, fingerprint as hash_rows, pandas_if_imported
 from .distributions import t_quantile
-from .inference import compute_inference, prediction_intervals
+from .inference import compute_inference, prediction_intervals, within_float64
 from .influence import FitInfluence, hat_values
 from .robust import COV_TYPES, robust_covariance
+
+
+def _per_output(name, doc):
+    """A property holding ``inference.<name>`` under statsmodels' name, ``(k, ...)`` losing
+    ``k`` for one output; ``doc`` is what ``help()`` shows."""
+    def value(self):
+        return self._one_output(getattr(self.inference, name))
+    value.__doc__ = doc
+    return property(value)
+
+
+
+def _robust_se(cov_type, doc):
+    """A cached property: the ``cov_type`` standard errors of ``params`` (statsmodels' name)."""
+    def value(self):
+        return self._one_output(np.sqrt(np.diagonal(self._cov_all(cov_type), axis1=1, axis2=2)))
+    value.__doc__ = doc
+    return cached_property(value)
 
 
 class LinearFit:
@@ -233,30 +251,11 @@ class LinearFit:
         """All coefficients, the intercept first (statsmodels' ``params``; ``coefficients()``)."""
         return self._one_output(self.coefficients())
 
-    @property
-    def bse(self):
-        """Standard errors of ``params`` (non-robust)."""
-        return self._one_output(self.inference.std_error)
-
-    @property
-    def tvalues(self):
-        """t statistics of ``params``."""
-        return self._one_output(self.inference.t_value)
-
-    @property
-    def pvalues(self):
-        """Two-sided p-values of ``tvalues``."""
-        return self._one_output(self.inference.p_value)
-
-    @property
-    def rsquared(self):
-        """R², as ``summary.lm``."""
-        return self._one_output(self.inference.r_squared)
-
-    @property
-    def rsquared_adj(self):
-        """Adjusted R²."""
-        return self._one_output(self.inference.adj_r_squared)
+    bse = _per_output("std_error", "Standard errors of ``params`` (non-robust).")
+    tvalues = _per_output("t_value", "t statistics of ``params``.")
+    pvalues = _per_output("p_value", "Two-sided p-values of ``tvalues``.")
+    rsquared = _per_output("r_squared", "R², as ``summary.lm``.")
+    rsquared_adj = _per_output("adj_r_squared", "Adjusted R².")
 
     @property
     def nobs(self):
@@ -281,7 +280,10 @@ class LinearFit:
     @cached_property
     def condition_number(self):
         """``√(λmax / λmin)`` of ``AᵀWA`` (intercept column included), as statsmodels' ``condition_number``."""
-        eigen = np.linalg.eigvalsh(self.inference.cov_unscaled)
+        cov = self.inference.cov_unscaled
+        if not within_float64(cov):  # NaN: (AᵀWA)⁻¹ beyond float64 (columns beyond ~1e±154)
+            return float("nan")
+        eigen = np.linalg.eigvalsh(cov)
         return float(np.sqrt(eigen[-1] / eigen[0]))
 
     def conf_int(self, level=0.95, cov_type="nonrobust"):
@@ -301,15 +303,22 @@ class LinearFit:
         n = self.nobs
         if self._from_statistics():
             mom = self._statistics.moments
-            if float(mom.total) != mom.n_rows:
-                raise MissingDataError("the log-likelihood of a weighted fit needs Σ log w, which "
-                                       "a fit from files does not keep.")
-            log_w = 0.0
+            log_w = mom.log_weight_sum
+            if log_w is None:  # a fit saved before the moments kept Σ log w
+                if float(mom.total) != mom.n_rows:
+                    raise MissingDataError("the log-likelihood of a weighted fit needs Σ log w, "
+                                           "which this fit's file (saved by an earlier version) "
+                                           "does not keep; fit it again.")
+                log_w = 0.0
         else:
             w = self._training_data()[2]
             log_w = 0.0 if w is None else float(torch.log(w[w > 0].to(torch.float64)).sum())
-        rss = np.atleast_1d(self.inference.sigma ** 2 * self.df_resid)
-        llf = 0.5 * log_w - n / 2 * (np.log(2 * np.pi) + 1 - np.log(n) + np.log(rss))
+        sigma = np.atleast_1d(self.inference.sigma)
+        with np.errstate(over="ignore", divide="ignore"):  # RSS beyond float64's range: by σ
+            rss = sigma ** 2 * self.df_resid
+            normal = np.isfinite(rss) & (rss >= np.finfo(np.float64).tiny)
+            log_rss = np.where(normal, np.log(rss), 2 * np.log(sigma) + np.log(self.df_resid))
+        llf = 0.5 * log_w - n / 2 * (np.log(2 * np.pi) + 1 - np.log(n) + log_rss)
         return float(llf[0]) if self._one else llf
 
     @property
@@ -394,28 +403,11 @@ class LinearFit:
         full[:, terms[:, None], terms[None, :]] = kept_cov
         return full
 
-    def _robust_se(self, cov_type):
-        return self._one_output(np.sqrt(np.diagonal(self._cov_all(cov_type), axis1=1, axis2=2)))
-
-    @cached_property
-    def HC0_se(self):
-        """White's heteroscedasticity-consistent standard errors."""
-        return self._robust_se("HC0")
-
-    @cached_property
-    def HC1_se(self):
-        """HC0 standard errors scaled by ``√(n / (n - p))``."""
-        return self._robust_se("HC1")
-
-    @cached_property
-    def HC2_se(self):
-        """Standard errors from residuals over ``√(1 - h)``."""
-        return self._robust_se("HC2")
-
-    @cached_property
-    def HC3_se(self):
-        """Standard errors from residuals over ``1 - h`` (R's ``vcovHC`` default)."""
-        return self._robust_se("HC3")
+    HC0_se = _robust_se("HC0", "White's heteroscedasticity-consistent standard errors.")
+    HC1_se = _robust_se("HC1", "HC0 standard errors scaled by ``√(n / (n - p))``.")
+    HC2_se = _robust_se("HC2", "Standard errors from residuals over ``√(1 - h)``.")
+    HC3_se = _robust_se("HC3", "Standard errors from residuals over ``1 - h`` (R's ``vcovHC`` "
+                        "default).")
 
     @cached_property
     def exact(self):

@@ -6,6 +6,7 @@ the exact solution), on the training rows, in float64. Python's
 numbers, so there is one implementation.
 """
 
+import dataclasses
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -13,6 +14,7 @@ import numpy as np
 import torch
 
 from ..engine.linalg import combined_r, unscaled_covariance, with_intercept
+from ..engine.scaling import unit_of
 from .distributions import f_sf, t_quantile, t_sf
 
 
@@ -83,7 +85,8 @@ class Inference:
         m = len(self.term_names)
         full = np.full((m, m), np.nan)
         kept = np.flatnonzero(~self.aliased)
-        full[np.ix_(kept, kept)] = self.sigma[output] ** 2 * self.cov_unscaled
+        with np.errstate(over="ignore"):  # inf: a variance beyond float64 (y above ~1e154)
+            full[np.ix_(kept, kept)] = self.sigma[output] ** 2 * self.cov_unscaled
         return full
 
     def conf_int(self, level=0.95):
@@ -134,8 +137,20 @@ def compute_inference(X, Y, coefficients, aliased, weights=None, intercept=True,
 
     The rows are taken in blocks, in float64: the fitted values and the QR
     factor of ``√W A`` (:func:`torchlinreg.engine.linalg.combined_r`) need no
-    ``n × m`` copy of the design.
+    ``n × m`` copy of the design. Columns whose largest magnitude is outside
+    ``2^±200`` are first put in units of a power of two (:func:`from_units`), so
+    that their squares neither overflow nor vanish.
     """
+    x_unit, y_unit = unit_of(X), unit_of(Y)
+    if x_unit is not None or y_unit is not None:
+        x_unit, y_unit = (torch.ones(t.shape[1], dtype=torch.float64) if u is None
+                          else u.to("cpu", torch.float64) for t, u in ((X, x_unit), (Y, y_unit)))
+        term_unit = with_intercept(x_unit[None, :], intercept)[0]
+        inference = compute_inference(
+            X.to(torch.float64) * x_unit.to(X.device), Y.to(torch.float64) * y_unit.to(Y.device),
+            in_units(coefficients, term_unit, y_unit), aliased, weights, intercept, term_names,
+            output_names)
+        return from_units(inference, coefficients, term_unit, y_unit)
     kept = ~aliased
     B = coefficients.to(torch.float64)[:, kept]
     w = torch.ones(X.shape[0], dtype=torch.float64) if weights is None else weights.to(torch.float64)
@@ -148,6 +163,29 @@ def compute_inference(X, Y, coefficients, aliased, weights=None, intercept=True,
     return assemble_inference(coefficients, aliased, rss, mss, cov, int((w > 0).sum()),
                               intercept, term_names, output_names,
                               center=center, weight_total=float(w.sum()))
+
+
+def in_units(coefficients, term_unit, y_unit):
+    """Coefficients ``(k, m)`` on the terms times ``term_unit`` ``(m,)`` (the intercept's 1)
+    of the outputs times ``y_unit`` ``(k,)``, from those in the data's units: times powers
+    of two, so exact."""
+    return coefficients.to(torch.float64) * (y_unit[:, None] / term_unit[None, :])
+
+
+def from_units(inference, coefficients, term_unit, y_unit):
+    """``inference``, computed in power-of-two units (:func:`in_units`), in the data's
+    units at ``coefficients``: standard errors, sigma, ``(AᵀWA)⁻¹`` and the centre times
+    powers of two (exact, or infinite where the value is beyond float64); t and p values,
+    R² and F are the same in any units."""
+    ratio = (term_unit[None, :] / y_unit[:, None]).numpy()
+    kept = term_unit[torch.as_tensor(~inference.aliased)].numpy()
+    center = inference.center
+    with np.errstate(over="ignore"):  # inf: the value itself is beyond float64
+        return dataclasses.replace(
+            inference, estimate=coefficients.to(torch.float64).numpy(),
+            std_error=inference.std_error * ratio, sigma=inference.sigma / y_unit.numpy(),
+            cov_unscaled=inference.cov_unscaled * kept[:, None] * kept[None, :],
+            center=None if center is None else center / kept[int(inference.has_intercept):])
 
 
 def row_blocks(n_rows):
@@ -275,6 +313,15 @@ def fit_measures(mss, rss, n_obs, rank, intercept):
     return r2, adj, f_stat
 
 
+def within_float64(cov_unscaled):
+    """True unless a variance of ``(AᵀWA)⁻¹`` is beyond float64's normal numbers (columns
+    beyond about 1e±154, whose inference is computed in power-of-two units): then its
+    entries overflowed or lost their digits, and what is computed from them would be
+    wrong (a leverage of 0 at x × 1e300)."""
+    variances = np.diagonal(np.asarray(cov_unscaled, dtype=np.float64))
+    return bool((np.isfinite(variances) & (variances >= np.finfo(np.float64).tiny)).all())
+
+
 def prediction_intervals(A_new, coefficients, aliased, cov_unscaled, sigma, df_residual,
                          interval="none", level=0.95, pred_weights=1.0, center=None,
                          weight_total=None):
@@ -315,8 +362,11 @@ def prediction_intervals(A_new, coefficients, aliased, cov_unscaled, sigma, df_r
     if center is not None and weight_total is not None:
         d = A[:, 1:] - np.asarray(center, dtype=np.float64)[None, :]
         leverage = 1.0 / float(weight_total) + np.einsum("ij,jk,ik->i", d, cov[1:, 1:], d)
+        cov = cov[1:, 1:]
     else:
         leverage = np.einsum("ij,jk,ik->i", A, cov, A)
+    if not within_float64(cov):  # an overflow (inf) or a square that vanished (too small)
+        leverage = np.full_like(leverage, np.nan)
     se_fit = np.sqrt(leverage)[:, None] * sigma[None, :]
     out = {"fit": fit, "se_fit": se_fit}
     if interval == "none":

@@ -109,7 +109,8 @@ def _moment_arrays(mom):
     """The moments of a fit without its rows (from files), as arrays to store."""
     out = {f"moments/{name}": getattr(mom, name).numpy() for name in _MOMENT_FIELDS}
     out["moments/counts"] = np.array([mom.n_rows, mom.n_features, mom.n_positive])
-    out["moments/log_weight_sum"] = np.array([mom.log_weight_sum])
+    if mom.log_weight_sum is not None:
+        out["moments/log_weight_sum"] = np.array([mom.log_weight_sum])
     if mom.unit is not None:
         out["moments/unit"] = mom.unit.numpy()
     return out
@@ -122,12 +123,14 @@ def _statistics(arrays, settings):
     n_rows, n_features, n_positive = (int(v) for v in arrays["moments/counts"])
     values = {name: torch.from_numpy(arrays[f"moments/{name}"].astype(np.float64))
               for name in _MOMENT_FIELDS}
-    unit = arrays.get("moments/unit")
+    unit = None if "moments/unit" not in arrays else \
+        _real(arrays, "moments/unit").astype(np.float64)
+    if unit is not None and not (np.isfinite(unit) & (np.frexp(unit)[0] == 0.5)).all():
+        raise InputError("the stored moments' units are not positive powers of two.")
     log_weight_sum = arrays.get("moments/log_weight_sum")
     moments = Moments(n_rows, n_features, n_positive=n_positive, **values,
-                      unit=None if unit is None else torch.from_numpy(_real(arrays, "moments/unit")
-                                                                      .astype(np.float64)),
-                      log_weight_sum=0.0 if log_weight_sum is None else float(log_weight_sum[0]))
+                      unit=None if unit is None else torch.from_numpy(unit),
+                      log_weight_sum=None if log_weight_sum is None else float(log_weight_sum[0]))
     return TrainingStatistics(moments, settings["intercept"])
 
 

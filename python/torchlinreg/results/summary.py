@@ -4,14 +4,16 @@ A :class:`Summary` is an object that prints, not a printout: it holds
 DataFrames (``.tables``) built from ``LinearFit.inference`` and the fit's
 history, and ``str()`` formats them. No statistic is recomputed here; the
 numbers are the ones ``inference.py`` computed at the fitted coefficients.
+pandas is imported where a table is made: R's bridge imports this module for
+:func:`fit_description`, on a fit's path, which needs no pandas.
 """
 
 import html
 import math
 
 import numpy as np
-import pandas as pd
 
+from ..engine.scaling import RANGE_EXPONENT
 from ..errors import MissingDataError
 
 
@@ -61,7 +63,8 @@ class Summary:
         One row per output: the quantiles of the (weighted) residuals that
         ``print.summary.lm`` shows (``Min``, ``1Q``, ``Median``, ``3Q``, ``Max``).
     optimization : dict
-        How the fit ended: optimizer, lr, steps, epochs, converged, stop
+        How the fit ended: its description (:func:`fit_description`, the
+        sentence R prints too), optimizer, lr, steps, epochs, converged, stop
         reason, final relative gradient norm, tolerance, and the largest
         relative difference from the exact least-squares solution.
     tables : dict of str to pandas.DataFrame
@@ -70,6 +73,7 @@ class Summary:
     """
 
     def __init__(self, fit, level=0.95):
+        import pandas as pd
         inference = fit.inference
         self.level = level
         self.output_names = list(inference.output_names)
@@ -101,6 +105,7 @@ class Summary:
     @property
     def tables(self):
         """The three parts as DataFrames."""
+        import pandas as pd
         coefficients = pd.concat(self.coefficients, names=["output", "term"])
         return {"coefficients": coefficients, "model": self.model, "residuals": self.residuals,
                 "diagnostics": self.diagnostics,
@@ -133,6 +138,7 @@ class Summary:
 
     def _repr_html_(self):
         """The summary as HTML tables, for notebooks."""
+        import pandas as pd
         parts = [f"<p><b>Formula:</b> {html.escape(self.formula)}</p>" if self.formula else ""]
         for name, table in self.coefficients.items():
             if len(self.output_names) > 1:
@@ -141,11 +147,9 @@ class Summary:
         model = pd.concat([self.model, self.diagnostics], axis=1)
         parts.append(model.to_html(float_format=lambda v: f"{v:.6g}"))
         opt = self.optimization
-        ending = "converged" if opt["converged"] else f"not converged ({opt['stop_reason']})"
-        parts.append(f"<p>{html.escape(str(opt['optimizer']))}: {opt['n_iter']} iterations, "
-                     f"{ending}; final gradient norm {opt['grad_norm']:.3g} of its start; "
-                     f"max relative difference from exact least squares "
-                     f"{opt['max_rel_diff']:.3g}</p>")
+        parts.append(f"<p>{html.escape(opt['description'])} Final gradient norm "
+                     f"{opt['grad_norm']:.3g} of its start; max relative difference from exact "
+                     f"least squares {opt['max_rel_diff']:.3g}.</p>")
         return "\n".join(parts)
 
 
@@ -159,6 +163,7 @@ def _or_nan(compute):
 
 def _residual_quantiles(residuals, names):
     """``quantile(weighted.residuals(fit))`` as ``print.summary.lm`` shows it, per output."""
+    import pandas as pd
     columns = ["Min", "1Q", "Median", "3Q", "Max"]
     if np.ndim(residuals) == 0:
         return pd.DataFrame(np.nan, index=pd.Index(names, name="output"), columns=columns)
@@ -168,6 +173,7 @@ def _residual_quantiles(residuals, names):
 
 def _diagnostics(residuals, names):
     """statsmodels' residual diagnostics, per output (NaN without the rows)."""
+    import pandas as pd
     columns = ["durbin_watson", "omnibus", "omnibus_p", "jarque_bera", "jarque_bera_p",
                "skew", "kurtosis"]
     if np.ndim(residuals) == 0:
@@ -183,11 +189,55 @@ def residual_diagnostics(e):
     ``normaltest``, which needs 8 rows; NaN below) and ``jarque_bera``.
     """
     from scipy import stats  # imported on first use: ~0.4 s, off the fit path
+    e = _in_power_of_two_units(e)
     dw = float(np.sum(np.diff(e) ** 2) / np.sum(e ** 2))
     omnibus, omnibus_p = stats.normaltest(e) if len(e) >= 8 else (np.nan, np.nan)
     skew, kurtosis = float(stats.skew(e)), float(stats.kurtosis(e, fisher=False))
     jb = len(e) / 6 * (skew ** 2 + (kurtosis - 3) ** 2 / 4)
     return [dw, float(omnibus), float(omnibus_p), jb, float(stats.chi2.sf(jb, 2)), skew, kurtosis]
+
+
+_ENDINGS = {
+    "converged": "converged (gradient norm below {tol:g} of its start)",
+    "max_epochs": "stopped at the epoch limit before converging",
+    "early_stopping": "stopped early: the validation loss set no new low in {patience}",
+    "interrupted": "interrupted (Ctrl-C); resuming continues it",
+    "not_at_optimum": ("not converged: the gradient norm fell below tol, but not at the "
+                       "least-squares minimum"),
+    "diverged": "diverged",
+}
+
+
+def fit_description(fit):
+    """How the fit ran and ended, in one sentence; R's ``print()`` and ``summary()`` print it too.
+
+    For example "Fitted by adam (lr 0.1, full batch, float64, engine gram)
+    in 512 steps: converged (gradient norm below 1e-08 of its start)."
+    """
+    settings = fit.settings
+    full_batch = settings["batch_size"] is None
+    unit = "step" if full_batch else "epoch"
+    batches = "full batch" if full_batch else f"batch size {settings['batch_size']}"
+    count = _count(fit.n_iter, unit)
+    if fit.n_steps != fit.n_iter:
+        count += f" ({_count(fit.n_steps, 'update')})"
+    ending = _ENDINGS.get(fit.stop_reason, fit.stop_reason or "not run").format(
+        tol=settings["tol"], patience=_count(settings.get("patience") or 0, unit))
+    return (f"Fitted by {settings['optimizer']} (lr {settings['lr']:g}, {batches}, "
+            f"{settings['dtype']}, engine {fit.engine}) in {count}: {ending}.")
+
+
+def _count(n, unit):
+    return f"{n} {unit}" + ("" if n == 1 else "s")
+
+
+def _in_power_of_two_units(e):
+    """Residuals whose largest magnitude is outside ``2^±200`` divided by a power of two
+    near it (exact), so that their squares and cubes stay in float64's range (the
+    diagnostics do not depend on the unit); others as they are."""
+    largest = float(np.max(np.abs(e))) if len(e) else 0.0
+    exponent = int(np.frexp(largest)[1])
+    return np.ldexp(e, -exponent) if largest > 0 and abs(exponent) > RANGE_EXPONENT else e
 
 
 def _optimization(fit):
@@ -199,6 +249,7 @@ def _optimization(fit):
     finite = np.isfinite(rel)
     worst = int(np.flatnonzero(finite)[np.argmax(rel[finite])]) if finite.any() else None
     return {
+        "description": fit_description(fit),
         "optimizer": settings["optimizer"],
         "lr": settings["lr"],
         "batch_size": settings["batch_size"],
@@ -225,6 +276,7 @@ def _term_label(rows, position, n_outputs):
 
 
 def _format_coefficients(table):
+    import pandas as pd
     shown = pd.DataFrame(index=table.index)
     for column in table.columns:
         if column == "t value":
@@ -262,12 +314,8 @@ def _format_diagnostics(model, diagnostics):
 
 
 def _format_optimization(opt):
-    batch = "full batch" if opt["batch_size"] is None else f"batch size {opt['batch_size']}"
-    unit = "steps" if opt["batch_size"] is None else "epochs"
-    ending = "converged" if opt["converged"] else f"not converged ({opt['stop_reason']})"
     lines = [
-        f"Optimizer: {opt['optimizer']} (lr {opt['lr']:g}, {batch}, {opt['dtype']}, "
-        f"engine {opt['engine']}): {opt['n_iter']} {unit}, {opt['n_steps']} updates, {ending}",
+        opt["description"],
         f"Final gradient norm: {opt['grad_norm']:.3g} of its start (tol {opt['tol']:g});  "
         f"training loss {opt['loss']:.8g}"
         + ("" if not math.isfinite(opt["val_loss"]) else f", validation loss {opt['val_loss']:.8g}"),

@@ -51,6 +51,10 @@ from .streaming import (ArraySource, FileSource, StreamObjective, fit_source, pr
 TIMEOUT = datetime.timedelta(minutes=10)
 
 
+# A unit's base-2 logarithm above any float64's: a rank whose column is all zero votes it.
+NO_SAY = 1 << 20
+
+
 class Collective:
     """Sums across the ranks of the default process group (started from ``torchrun``'s
     environment if it is not yet initialized)."""
@@ -75,6 +79,12 @@ class Collective:
         """The elementwise sum over ranks of ``tensor`` (float64 or int64), where it was."""
         moved = tensor.to(self.device, copy=True)
         dist.all_reduce(moved, op=dist.ReduceOp.SUM)
+        return moved.to(tensor.device)
+
+    def minimum(self, tensor):
+        """The elementwise minimum over ranks of ``tensor`` (int64), where it was."""
+        moved = tensor.to(self.device, copy=True)
+        dist.all_reduce(moved, op=dist.ReduceOp.MIN)
         return moved.to(tensor.device)
 
     def broadcast_int(self, value):
@@ -108,8 +118,10 @@ class Collective:
         return roots[0].combine(roots[1:])
 
     def reduce_moments(self, mom):
-        """The moments of every rank's rows, about their common (weighted) mean."""
+        """The moments of every rank's rows, about their common (weighted) mean and in
+        their common units (:meth:`common_unit`)."""
         from ..engine.moments import Moments
+        mom = mom.in_units(self.common_unit(mom))
         totals = self.sum(torch.cat([mom.total.reshape(1), mom.total * mom.mean()]))
         center = totals[1:] / totals[0] if totals[0] > 0 else torch.zeros_like(mom.center)
         shifted = mom.shifted(center)
@@ -117,7 +129,28 @@ class Collective:
         counts = self.sum(torch.tensor([mom.n_rows, mom.n_positive], dtype=torch.int64))
         log_weight_sum = self.sum(torch.tensor([mom.log_weight_sum], dtype=torch.float64))
         return Moments(int(counts[0]), mom.n_features, totals[0], center, first, second,
-                       int(counts[1]), log_weight_sum=float(log_weight_sum[0]))
+                       int(counts[1]), unit=mom.unit, log_weight_sum=float(log_weight_sum[0]))
+
+    def common_unit(self, mom):
+        """Each column's smallest power-of-two unit over the ranks (that of its largest
+        values; a rank where the column is all zero has no say), or None if all are 1.
+
+        Each rank's moments are in units chosen from its own rows
+        (:class:`~torchlinreg.engine.moments.MomentAccumulator`); in the smallest, the
+        largest values keep their squares within float64, and the other ranks' values,
+        smaller there, are multiplied by powers of two (exact; a square that vanishes
+        was below the rounding of the larger ones).
+        """
+        width = mom.center.shape[0]
+        log2 = torch.zeros(width, dtype=torch.int64) if mom.unit is None else \
+            torch.frexp(mom.unit).exponent.to(torch.int64) - 1
+        no_say = (mom.second.diagonal() == 0) & (mom.center == 0)
+        log2[no_say] = NO_SAY
+        log2 = self.minimum(log2)
+        log2[log2 == NO_SAY] = 0
+        if not bool((log2 != 0).any()):
+            return None
+        return torch.ldexp(torch.ones(width, dtype=torch.float64), log2)
 
 
 class DistributedObjective(StreamObjective):

@@ -307,7 +307,9 @@ def source_moments(source, device="cpu"):
     were measured slower.
     """
     p, k = len(source.feature_names), len(source.response_names)
-    train, valid = (MomentAccumulator(p, p + k, source.has_weights, device) for _ in range(2))
+    names = source.feature_names + source.response_names
+    train, valid = (MomentAccumulator(p, p + k, source.has_weights, device, names)
+                    for _ in range(2))
     with threads(1):
         for train_part, valid_part in source.parts():
             for sums, part in ((train, train_part), (valid, valid_part)):
@@ -365,8 +367,8 @@ def fit_source(source, settings, verbose=None, reduce=None, objective=StreamObje
     """
     train_mom, valid_mom = source_moments(source, settings.device)
     local_rows = train_mom.n_rows
-    if reduce is not None:  # summed across processes in the data's own units
-        train_mom, valid_mom = reduce(train_mom.unscaled()), reduce(valid_mom.unscaled())
+    if reduce is not None:  # summed across processes in units they agree on
+        train_mom, valid_mom = reduce(train_mom), reduce(valid_mom)
 
     def root_of():  # only for an ill-conditioned design: a second pass over the rows
         root = source_root(source)
@@ -393,7 +395,7 @@ def fit_source(source, settings, verbose=None, reduce=None, objective=StreamObje
     return finish_fit(model, optimizer, trace, generator, scaler, aliased, source.feature_names,
                       response, settings, objective=train, train_data=None, train_index=None,
                       valid_index=None,
-                      statistics=TrainingStatistics(train_mom.unscaled(), settings.intercept),
+                      statistics=TrainingStatistics(train_mom, settings.intercept),
                       n_valid=valid_mom.n_rows)
 
 

@@ -1,4 +1,4 @@
-"""``LinearFit``: predictions, comparison with the exact solution, export."""
+"""results/fit.py: ``LinearFit``: predictions, comparison with the exact solution, export."""
 import json
 
 import numpy as np

@@ -1,4 +1,5 @@
-"""Plain SGD's minibatches composed a block at a time (sgd_blocks) vs torch.optim.SGD's steps."""
+"""engine/plain_sgd.py: plain SGD's minibatches composed a block at a time (sgd_blocks) vs
+torch.optim.SGD's steps."""
 import warnings
 
 import numpy as np
