@@ -130,7 +130,7 @@ def run(quick=False):
         mtcars = _mtcars(9 if quick else 21)
         n = 200_000 if quick else 1_000_000
         Xb, yb = make_data(n, 20, seed=3)
-        epochs = {name: _minibatch_epoch(Xb, yb, name, 256, 2, 3 if quick else 5)
+        epochs = {name: _minibatch_epoch(Xb, yb, name, 256, 2 if quick else 4, 3 if quick else 7)
                   for name in ("sgd", "adam")}
     return {"rows": rows, "by_optimizer": by_optimizer, "mtcars": mtcars,
             "minibatch": {"n": n, "p": 20, "batch_size": 256, "epoch_s": epochs,
