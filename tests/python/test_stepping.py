@@ -154,8 +154,8 @@ def test_without_dynamo_import_leaves_torch_as_it_was():
     assert ours != "eager_unless_dynamo"
 
 
-# A fresh process: a fit of arrays imports none of these; then, with torch._dynamo
-# imported, torch's own wrappers are back and the same fit gives the same numbers.
+# A fresh process: fits of arrays import no torch._dynamo; then, with it imported,
+# torch's own wrappers are back and the same fits give the same numbers.
 CHILD = textwrap.dedent("""
     import sys
     import numpy as np
@@ -166,8 +166,7 @@ CHILD = textwrap.dedent("""
     fits = [tl.fit(X, y, optimizer=name, validation=0.2, seed=1)
             for name in ("adam", "sgd", "lbfgs", "rmsprop", "adagrad", "adamw")]
     tl.fit(X, y, epochs=20, resume=tl.fit(X, y, epochs=10, seed=1))  # load_state_dict too
-    print(" ".join(m for m in ("torch._dynamo", "pandas", "scipy", "matplotlib", "sklearn",
-                               "formulaic", "pyarrow") if m in sys.modules))
+    print("torch._dynamo" in sys.modules)  # (the rest of the path: test_fit_path_imports.py)
     left = [name for name in ("add_param_group", "state_dict", "load_state_dict", "zero_grad")
             if hasattr(getattr(torch.optim.Optimizer, name).__wrapped__, "__dynamo_disable")]
     print(" ".join(left))
@@ -181,9 +180,7 @@ CHILD = textwrap.dedent("""
 
 def test_a_fit_of_arrays_imports_no_dynamo_and_matches_a_fit_after_it():
     done = subprocess.run([sys.executable, "-c", CHILD], capture_output=True, text=True,
-                          timeout=300)
-    assert done.returncode == 0, done.stderr
-    imported, left, same = done.stdout.rstrip("\n").split("\n")
-    assert imported == ""
-    assert left == ""  # torch's own functions carry nothing of ours after the fit
-    assert same == "True"
+                          timeout=300, check=True)
+    # no torch._dynamo; torch's own functions carry nothing of ours after the fits; and
+    # with torch._dynamo imported, torch's wrappers run and the fits are the same
+    assert done.stdout.split("\n") == ["False", "", "True", ""], done.stderr
