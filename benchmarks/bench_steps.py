@@ -40,14 +40,16 @@ def _cpu(function, repeat):
     return best
 
 
-def _difference(short, long, repeat):
-    """The least CPU seconds of ``long()`` minus the least of ``short()``, the two taking
-    turns ``repeat`` times (so that a busy spell of the machine weighs on both)."""
-    best = [float("inf"), float("inf")]
+def _differences(pairs, repeat):
+    """For each ``(short, long)`` pair of functions, the least CPU seconds of ``long()`` minus
+    the least of ``short()``; all take turns ``repeat`` times (so that a busy spell of the
+    machine weighs on all of them)."""
+    best = [[float("inf"), float("inf")] for _ in pairs]
     for _ in range(repeat):
-        for i, function in enumerate((short, long)):
-            best[i] = min(best[i], _cpu(function, 1))
-    return best[1] - best[0]
+        for pair, times in zip(pairs, best):
+            for i, function in enumerate(pair):
+                times[i] = min(times[i], _cpu(function, 1))
+    return [long - short for short, long in best]
 
 
 def _floor(q, optimizer="adam", calls=3000, **options):
@@ -73,8 +75,8 @@ def _per_step(X, y, short, long, repeat, **options):
     """CPU seconds per tracked step: (fit of ``long`` - fit of ``short``) / extra steps."""
     options = dict(tol=0, lr=1e-4, seed=1, **options)
     fits = [tl.fit(X, y, epochs=epochs, **options) for epochs in (short, long)]
-    seconds = _difference(lambda: tl.fit(X, y, epochs=short, **options),
-                          lambda: tl.fit(X, y, epochs=long, **options), repeat)
+    seconds = _differences([(lambda: tl.fit(X, y, epochs=short, **options),
+                             lambda: tl.fit(X, y, epochs=long, **options))], repeat)[0]
     return seconds / (fits[1].n_steps - fits[0].n_steps), fits[1].n_steps
 
 
@@ -93,13 +95,16 @@ def _mtcars(repeat):
             "steps": fit.n_steps, "converged": fit.converged}
 
 
-def _minibatch_epoch(X, y, name, batch_size, epochs, repeat):
-    """CPU seconds per epoch of minibatch steps with optimizer ``name`` (the difference
-    between fits of 1 and of ``1 + epochs`` epochs: the statistics pass cancels)."""
-    options = dict(optimizer=name, lr=1e-3 if name == "adam" else 1e-2,
-                   batch_size=batch_size, tol=0, seed=1)
-    return _difference(lambda: tl.fit(X, y, epochs=1, **options),
-                       lambda: tl.fit(X, y, epochs=1 + epochs, **options), repeat) / epochs
+def _minibatch_epochs(X, y, names, batch_size, epochs, repeat):
+    """CPU seconds per epoch of minibatch steps with each optimizer in ``names`` (the
+    difference between fits of 1 and of ``1 + epochs`` epochs: the statistics pass cancels),
+    all taking turns."""
+    def fits(name, count):
+        options = dict(optimizer=name, lr=1e-3 if name == "adam" else 1e-2,
+                       batch_size=batch_size, tol=0, seed=1, epochs=count)
+        return lambda: tl.fit(X, y, **options)
+    seconds = _differences([(fits(name, 1), fits(name, 1 + epochs)) for name in names], repeat)
+    return {name: s / epochs for name, s in zip(names, seconds)}
 
 
 def run(quick=False):
@@ -114,7 +119,8 @@ def run(quick=False):
             full, steps = _per_step(X, y, short, long, repeat)
             valid, _ = _per_step(X, y, short, long, repeat, validation=0.2)
             Xm, ym = make_data(20_000 if quick else 100_000, p, seed=p)
-            minibatch = _minibatch_epoch(Xm, ym, "adam", 256, 2 if quick else 4, repeat)
+            minibatch = _minibatch_epochs(Xm, ym, ["adam"], 256, 2 if quick else 4,
+                                          repeat)["adam"]
             loop, fused = _floor(p + 1, fused=False), _floor(p + 1, fused=True)
             rows.append({"p": p, "full_batch_s": full, "with_validation_s": valid,
                          "minibatch_s": minibatch / -(-Xm.shape[0] // 256),
@@ -130,8 +136,8 @@ def run(quick=False):
         mtcars = _mtcars(9 if quick else 21)
         n = 200_000 if quick else 1_000_000
         Xb, yb = make_data(n, 20, seed=3)
-        epochs = {name: _minibatch_epoch(Xb, yb, name, 256, 2 if quick else 4, 3 if quick else 7)
-                  for name in ("sgd", "adam")}
+        epochs = _minibatch_epochs(Xb, yb, ["sgd", "adam"], 256, 2 if quick else 4,
+                                   3 if quick else 7)
     return {"rows": rows, "by_optimizer": by_optimizer, "mtcars": mtcars,
             "minibatch": {"n": n, "p": 20, "batch_size": 256, "epoch_s": epochs,
                           "steps_per_epoch": -(-n // 256)}}

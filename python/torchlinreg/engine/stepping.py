@@ -107,23 +107,22 @@ def stepper(optimizer):
     set_grad, grad_enabled = torch._C._set_grad_enabled, torch.is_grad_enabled
     profiling = torch._C._autograd._profiler_enabled
     own = vars(optimizer)  # a ``step`` set on the instance itself is called as it is
+    modules = sys.modules
 
     def fast_step(*args):
         if (optimizer._optimizer_step_pre_hooks or optimizer._optimizer_step_post_hooks
                 or _optim._global_optimizer_pre_hooks or _optim._global_optimizer_post_hooks
-                or "step" in own or profiling() or _compiling()):
+                or "step" in own or profiling()
+                or ("torch._dynamo" in modules and torch.compiler.is_compiling())):
             return optimizer.step(*args)
-        enabled = grad_enabled()
+        if not grad_enabled():
+            return step(optimizer, *args)
         set_grad(False)
         try:
             return step(optimizer, *args)
         finally:
-            set_grad(enabled)
+            set_grad(True)
     return fast_step
-
-
-def _compiling():
-    return "torch._dynamo" in sys.modules and torch.compiler.is_compiling()
 
 
 _lock = threading.Lock()
