@@ -171,7 +171,22 @@ def report_r(r):
             "the results' conversion and the R object about 0.04 s; the design goes to "
             "Python without a copy. (Until 2026-11-23 it was +27-52%: `storage.mode(x) <- "
             "\"double\"` on a matrix already double wrapped it, and reticulate's view of a "
-            "wrapped matrix made R copy it, 0.1 s.)"]
+            "wrapped matrix made R copy it, 0.1 s.)" + _r_layer_reason(r, layer)]
+
+
+def _r_layer_reason(r, layer):
+    """Why the R layer's share is above 20%, or ""."""
+    if layer <= 0.2:
+        return ""
+    return (f" Missed in this run: the R layer's own work is a fixed "
+            f"{r['torch_lm_large_s'] - r['r_direct_bridge_large_s']:.2f} s here, and since "
+            f"issue 19 the fit inside torch_lm_fit() takes {r['python_fit_large_s']:.2f} s "
+            f"of its {r['python_bridge_large_s']:.2f} s (the rest: fitted values, residuals, "
+            "the inference's QR pass over the rows), so the same R work weighs more than "
+            "when the fit took 0.5 s; and this ratio moves by tens of percent between runs "
+            "on this machine (on 2026-12-07: +11% at 18:56 and +48% at 19:08, no change to "
+            "this path in between; the code before issue 19, run at 19:12 by the same "
+            "script, +67%).")
 
 
 def report_memory(r):
