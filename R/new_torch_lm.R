@@ -158,10 +158,9 @@ reorder_inference <- function(inf, order, terms, responses) {
   }
   inf$std_error <- by_term(inf$std_error)
   inf$t_value <- by_term(inf$t_value)
-  inf$p_value <- by_term(inf$p_value)
   # cov_unscaled stays in the core's order (the intercept first), over the
   # terms that are not aliased; predict() hands it back as it came.
-  for (name in c("sigma", "r_squared", "adj_r_squared", "f_statistic", "f_p_value")) {
+  for (name in c("sigma", "r_squared", "adj_r_squared", "f_statistic")) {
     inf[[name]] <- stats::setNames(as.vector(inf[[name]]), responses)
   }
   inf$vcov <- lapply(seq_along(responses), function(i) {
@@ -172,6 +171,22 @@ reorder_inference <- function(inf, order, terms, responses) {
   })
   names(inf$vcov) <- responses
   dimnames(inf$residual_cov) <- list(responses, responses)
+  inf
+}
+
+# The inference with its p-values, which Python computes when a summary first asks: a
+# fit needs none, and they cost the fit a second import in Python (scipy.special, about
+# 0.2 s). Objects saved with them keep theirs.
+with_p_values <- function(inf) {
+  if (!is.null(inf$p_value)) return(inf)
+  p <- bridge_call("p_values_torch_lm", t_value = unname(inf$t_value), df_residual = inf$df_residual,
+                   f_statistic = unname(inf$f_statistic), f_numdf = inf$f_numdf,
+                   f_dendf = inf$f_dendf)
+  inf$p_value <- matrix(as.vector(p$p_value), nrow(inf$t_value), ncol(inf$t_value),
+                        dimnames = dimnames(inf$t_value))
+  missing <- is.na(inf$t_value)  # aliased terms: NaN from Python, NA where R's QR left them
+  inf$p_value[missing] <- inf$t_value[missing]
+  inf$f_p_value <- stats::setNames(as.vector(p$f_p_value), names(inf$f_statistic))
   inf
 }
 

@@ -36,7 +36,7 @@ summary.torch_mlm <- function(object, ...) {
 }
 
 summarize_response <- function(object, i) {
-  inf <- object$inference
+  inf <- with_p_values(object$inference)
   aliased <- object$aliased
   est <- as.matrix(object$coefficients)[, i]
   coefficients <- cbind(Estimate = est, "Std. Error" = inf$std_error[, i],

@@ -64,7 +64,7 @@ tidy.torch_lm <- function(x, conf.int = FALSE, conf.level = 0.95, ...) {
   estimate <- as.matrix(stats::coef(x))
   several <- inherits(x, "torch_mlm")
   keep <- if (several) !x$aliased else rep(TRUE, nrow(estimate))
-  inf <- x$inference
+  inf <- with_p_values(x$inference)
   table <- do.call(rbind, lapply(seq_len(ncol(estimate)), function(i) {
     data.frame(response = names(inf$sigma)[i], term = rownames(estimate)[keep],
                estimate = estimate[keep, i], std.error = inf$std_error[keep, i],

@@ -163,3 +163,20 @@ def test_a_constant_column_has_scale_one_and_a_float32_scale_out_of_range_is_an_
     X[:, 1] = np.linspace(0, 1e-50, 200)
     with pytest.raises(InputError, match=r"columns \[1\] .* outside torch.float32's range"):
         scaler_from_moments(of(X, Y, w), True, True, torch.float32)
+
+
+def test_the_moments_do_not_depend_on_the_blas_thread_count():
+    # The last, partial chunk was summed outside the one-thread limit: numpy's BLAS woke
+    # its other threads (which then spin for a tenth of a second) and rounded otherwise.
+    from threadpoolctl import threadpool_limits
+
+    from torchlinreg.engine.moments import moments
+    rng = np.random.default_rng(3)
+    X = torch.from_numpy(rng.standard_normal((20_000, 30)) + 5.0)
+    Y = torch.from_numpy(rng.standard_normal((20_000, 2)))
+    results = []
+    for count in (1, 2):
+        with threadpool_limits(limits=count, user_api="blas"):
+            m = moments(X, Y)
+        results.append((m.first, m.second))
+    assert all(torch.equal(a, b) for a, b in zip(*results))

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from torchlinreg.inputs.rows import epoch_order, hash_split, split_rows
+from torchlinreg.inputs.rows import epoch_order, hash_split, skip_permutation, split_rows
 
 
 def generator(seed=11):
@@ -63,3 +63,11 @@ def test_a_rows_part_depends_only_on_its_key_and_about_the_fraction_is_held_out(
     assert np.array_equal(hash_split(some, 0.2, 5), mask[::7][::-1])
     assert not np.array_equal(hash_split(keys, 0.2, 6), mask)
     assert not hash_split(keys, 0.0, 5).any() and hash_split(keys, 1.0, 5).all()
+
+
+@pytest.mark.parametrize("n_rows", [0, 1, 2, 3, 1000, 1_000_003])
+def test_skipping_the_permutation_leaves_the_generator_as_drawing_it(n_rows):
+    drawn, skipped = (torch.Generator().manual_seed(7) for _ in range(2))
+    torch.randperm(n_rows, generator=drawn, dtype=torch.int32)
+    skip_permutation(n_rows, skipped)
+    assert torch.equal(drawn.get_state(), skipped.get_state())

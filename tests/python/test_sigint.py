@@ -94,7 +94,8 @@ BRIDGE_CHILD = textwrap.dedent("""
     rng = np.random.default_rng(0)
     X = rng.normal(size=(5000, 8))
     y = X.sum(1) + rng.normal(size=5000)
-    options = dict(x=X, y=y, epochs=10**9, tol=0.0, lr=1e-5, seed=0, engine=sys.argv[1])
+    # lr so small that the fit cannot end by itself before the SIGINT (see test_interrupts)
+    options = dict(x=X, y=y, epochs=10**9, tol=0.0, lr=1e-7, seed=0, engine=sys.argv[1])
     bridge.call("torch_lm_fit", {**options, "epochs": 2})
     print("training", flush=True)
     out = bridge.call("torch_lm_fit", options, take_sigint=True)["value"]

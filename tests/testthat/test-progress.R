@@ -83,7 +83,9 @@ x <- matrix(rnorm(n * 8), n, dimnames = list(NULL, paste0("x", 1:8)))
 data <- data.frame(y = rowSums(x) + rnorm(n), x)
 invisible(suppressWarnings(torch_lm(y ~ ., data, epochs = 2, verbose = FALSE)))
 writeLines("training", args[1])
-fit <- torch_lm(y ~ ., data, epochs = 1e6, tol = 0, lr = 1e-5, seed = 0,
+# lr so small that the fit cannot end by itself before the SIGINT, however fast the steps
+# (at 1e-5 it converged within the 1.5 s once a step took 25 microseconds)
+fit <- torch_lm(y ~ ., data, epochs = 1e6, tol = 0, lr = 1e-7, seed = 0,
                 verbose = as.logical(args[3]))
 saveRDS(list(convergence = fit$convergence, coefficients = coef(fit), history = fit$history),
         args[2])

@@ -144,3 +144,22 @@ test_that("torchlinreg_config() reports what it found", {
   expect_match(paste(out, collapse = "\n"), "torch:")
   expect_identical(info$torchlinreg, as.character(utils::packageVersion("torchlinreg")))
 })
+
+test_that("a first torch_lm() imports in Python what a fit needs and nothing more", {
+  skip_if_no_python()
+  # A fresh R: no pandas, scipy or torch._dynamo for a fit (seconds on a first fit);
+  # scipy.special (not scipy.stats) once summary() needs p-values, as lm()'s.
+  out <- run_fresh(paste(
+    "library(torchlinreg); fit <- torch_lm(mpg ~ wt + hp, data = mtcars, seed = 1);",
+    "loaded <- function() reticulate::py_eval(paste0(\"' '.join(m for m in ('pandas', 'scipy',",
+    "'scipy.special', 'scipy.stats', 'torch._dynamo', 'matplotlib') if m in",
+    "__import__('sys').modules)\"));",
+    "cat('fit:', loaded(), '\\n'); s <- summary(fit);",
+    "cat('summary:', loaded(), '\\n');",
+    "cat('p:', all.equal(s$coefficients[, 4], summary(lm(mpg ~ wt + hp, mtcars))$coefficients[, 4],",
+    "tolerance = 1e-6), '\\n')"),
+    c(TORCHLINREG_PYTHON = find_python()$python))
+  expect_match(out, "fit: *\n")
+  expect_match(out, "summary: scipy scipy.special *\n")
+  expect_match(out, "p: TRUE", fixed = TRUE)
+})

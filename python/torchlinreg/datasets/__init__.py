@@ -4,8 +4,6 @@ Each function returns a fresh pandas DataFrame.
 """
 from importlib import resources
 
-import pandas as pd
-
 __all__ = ["fruit", "one_variable", "ultra_winners"]
 
 _FRUIT_INPUTS = [(73, 67, 43), (91, 88, 64), (87, 134, 58), (102, 43, 37), (69, 96, 70)]
@@ -22,6 +20,7 @@ def fruit():
     Inputs ``temperature``, ``rainfall``, ``humidity``; targets ``apples``
     and ``oranges``.
     """
+    import pandas as pd
     rows = [inputs + targets for inputs, targets in zip(_FRUIT_INPUTS, _FRUIT_TARGETS)] * 3
     return pd.DataFrame(rows, columns=["temperature", "rainfall", "humidity", "apples", "oranges"],
                         dtype="float64")
@@ -29,6 +28,7 @@ def fruit():
 
 def one_variable():
     """The one-variable PyTorch tutorial: ``x`` = 1, 2, 3, 3.5 and ``y`` = 2, 4, 6, 7.5."""
+    import pandas as pd
     return pd.DataFrame({"x": [1.0, 2.0, 3.0, 3.5], "y": [2.0, 4.0, 6.0, 7.5]})
 
 
@@ -53,6 +53,7 @@ def ultra_winners(race=None, rankings=None):
     -------
     pandas.DataFrame
     """
+    import pandas as pd
     race_table = pd.read_csv(race if race is not None else _data_path("race.csv"))
     ranking_table = pd.read_csv(rankings if rankings is not None
                                 else _data_path("ultra_rankings_subset.csv"))

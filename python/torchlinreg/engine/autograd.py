@@ -15,6 +15,7 @@ from .moments import moments
 from .preconditioning import preconditioned, root_of_rows
 from .quadratic import Quadratic
 from .scaling import Scaler
+from .stepping import stepper, without_dynamo_import
 
 
 @dataclass
@@ -54,16 +55,18 @@ class AutogradObjective:
     def minibatch_epoch(self, model, optimizer, schedule):
         """One pass in minibatches: slices of a seeded order, forward and ``backward()``."""
         order = epoch_order(self.n_rows, schedule.shuffle, schedule.generator)
-        steps = 0
-        for index in order.split(schedule.batch_size):
-            weights = None if self.weights is None else self.weights[index]
-            optimizer.zero_grad()
-            loss = squared_error_by_output(model(self.X[index]), self.Y[index], weights).mean()
-            loss.backward()
-            optimizer.step()
-            steps += 1
-            if not torch.isfinite(loss):
-                break
+        steps, step = 0, stepper(optimizer)
+        with without_dynamo_import():  # zero_grad() is wrapped as construction is
+            for index in order.split(schedule.batch_size):
+                weights = None if self.weights is None else self.weights[index]
+                optimizer.zero_grad()
+                loss = squared_error_by_output(model(self.X[index]), self.Y[index],
+                                               weights).mean()
+                loss.backward()
+                step()
+                steps += 1
+                if not torch.isfinite(loss):
+                    break
         return steps
 
 

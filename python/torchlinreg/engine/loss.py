@@ -17,3 +17,10 @@ def squared_error_by_output(pred, target, weights=None):
     if weights is None:
         return squared.mean(dim=0)
     return (weights @ squared) / weights.sum()
+
+
+def mean_loss(per_output, scale):
+    """The mean over the outputs of their losses times ``scale`` (into ``y``'s units), a
+    float; numpy arrays or tensors."""
+    scaled = per_output * scale
+    return float(scaled[0]) if scaled.shape[0] == 1 else float(scaled.mean())

@@ -53,6 +53,16 @@ class LinearModel(nn.Module):
             return own.reshape(-1)
         return np.concatenate([own[:, 0], own[:, 1:].reshape(-1)])
 
+    def row_reader(self):
+        """A function of no arguments giving :meth:`parameter_row`: on the CPU, where the
+        layouts agree, the same numpy view of ``theta`` every time (nothing to compute)."""
+        theta = self.theta
+        if theta.device.type != "cpu" or (self.intercept and theta.shape[0] > 1):
+            return self.parameter_row
+        row = theta.detach().numpy().reshape(-1)
+        parameters = self._parameters
+        return lambda: row if parameters["theta"] is theta else self.parameter_row()
+
     def flat_parameters(self):
         """All parameters as one detached vector: the bias first, then ``weight`` row by row."""
         theta = self.theta.detach()

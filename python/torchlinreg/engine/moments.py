@@ -194,7 +194,7 @@ class MomentAccumulator:
             if self.center is None:
                 out.copy_(values[rows])
             elif unit is None:
-                torch.sub(values[rows], self.center[columns], out=out)
+                _subtract(values[rows], self.center[columns], out)
             else:
                 torch.sub(values[rows].to(torch.float64) * unit, self.center[columns], out=out)
             return
@@ -257,7 +257,8 @@ class MomentAccumulator:
     def result(self):
         """The :class:`Moments` of every row added, on the CPU (they are small)."""
         if self._filled:
-            self._flush()
+            with threads(1):  # as every other chunk: the sums must not depend on the count
+                self._flush()
         center = self.center if self.center is not None else torch.zeros_like(self.first)
         unit = None if self.unit is None else self.unit.cpu()
         return checked_sums(Moments(
@@ -293,6 +294,22 @@ def _on_device(values, device):
         return None if values is None else values.to(device)
     array = np.stack(values, 1) if isinstance(values, list) else np.array(values)
     return torch.from_numpy(array).to(device)
+
+
+# Rows per piece when rows in memory are centred into the column-major chunk: a
+# transposing copy runs about 1.4x as fast in pieces that stay in the cache.
+COPY_ROWS = 1024
+
+
+def _subtract(values, center, out):
+    """``out[:] = values - center`` (the same subtractions), in pieces of :data:`COPY_ROWS`
+    rows where ``values`` are rows in memory and ``out`` is column-major."""
+    if values.device.type != "cpu" or values.stride(-1) != 1 or out.stride(0) != 1:
+        torch.sub(values, center, out=out)
+        return
+    for start in range(0, values.shape[0], COPY_ROWS):
+        rows = slice(start, start + COPY_ROWS)
+        torch.sub(values[rows], center, out=out[rows])
 
 
 def _copy(out, values):

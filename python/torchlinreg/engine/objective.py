@@ -21,6 +21,7 @@ import torch
 
 from ..inputs.rows import epoch_order
 from .linalg import aliased_from_gram, aliased_of_rows
+from .loss import mean_loss
 from .minibatch import BATCHES_PER_BLOCK, BlockMemory, standardize_rows, step_batches
 from .preconditioning import preconditioned, root_of_rows, rotate_quadratic
 from .quadratic import Quadratic
@@ -50,7 +51,8 @@ class _NumpyQuadratic:
     each in about 1 µs, torch in 3 to 5 (dispatch), and the loop does them at
     every step. The results are the same numbers: the product goes through
     numpy either way (:mod:`torchlinreg.engine.products`) and the rest is
-    elementwise, but for the order of the sums over ``q`` in the loss.
+    elementwise, but for the order of the sums over ``q`` in the loss. Methods
+    take the parameter ``theta`` itself (the model's, updated in place).
     """
 
     def __init__(self, quadratic):
@@ -59,40 +61,34 @@ class _NumpyQuadratic:
         self.yy = quadratic.yy.numpy()
         self._views = None
 
-    def _bind(self, model):
-        """numpy views of ``theta`` and ``theta.grad`` (made once, remade if replaced)."""
-        views, theta = self._views, model.theta
-        if views is not None and views[0] is theta and views[1] is theta.grad:
-            return views
-        if theta.grad is None:
-            theta.grad = torch.zeros_like(theta)
+    def _bind(self, theta):
+        """numpy views ``(theta, theta.grad, own, as64, grad, residual)`` (made once, remade
+        if either tensor is replaced) and ``theta`` in float64 (``as64``, a copy in float32)."""
+        views = self._views
         if views is None or views[0] is not theta or views[1] is not theta.grad:
+            if theta.grad is None:
+                theta.grad = torch.zeros_like(theta)
             own = theta.detach().numpy()
             as64 = own if own.dtype == np.float64 else np.empty(own.shape, np.float64)
             views = self._views = (theta, theta.grad, own, as64, theta.grad.numpy(),
                                    np.empty(self.cross.shape, np.float64))
+        if views[3] is not views[2]:
+            np.copyto(views[3], views[2])
         return views
 
-    def _theta(self, views):
-        own, as64 = views[2], views[3]
-        if as64 is not own:
-            np.copyto(as64, own)
-        return as64
-
-    def per_output(self, model):
-        views = self._bind(model)
-        theta = self._theta(views)
-        residual = np.matmul(theta, self.gram)
+    def per_output(self, theta):
+        own = self._bind(theta)[3]
+        residual = np.matmul(own, self.gram)
         residual -= self.cross
-        return self._loss(theta, residual)
+        return self._loss(own, residual)
 
-    def loss_and_gradient(self, model):
-        views = self._bind(model)
-        theta, residual = self._theta(views), views[5]
-        np.matmul(theta, self.gram, out=residual)
+    def loss_and_gradient(self, theta):
+        views = self._bind(theta)
+        own, residual = views[3], views[5]
+        np.matmul(own, self.gram, out=residual)
         residual -= self.cross
-        np.multiply(residual, 2.0 / theta.shape[0], out=views[4], casting="same_kind")
-        return self._loss(theta, residual)
+        np.multiply(residual, 2.0 / own.shape[0], out=views[4], casting="same_kind")
+        return self._loss(own, residual)
 
     def gradient_norm(self):
         """The norm of the gradient last written (a float, in float64)."""
@@ -105,6 +101,34 @@ class _NumpyQuadratic:
         if theta.shape[0] == 1:  # one output: a dot product instead of three array operations
             return np.array([np.dot(residual[0] - self.cross[0], theta[0]) + self.yy[0]])
         return ((residual - self.cross) * theta).sum(1) + self.yy
+
+    def one_output_reader(self, theta, valid, scale):
+        """:meth:`GramObjective.point_reader` for one float64 output: the same operations as
+        :meth:`loss_and_gradient`, :meth:`gradient_norm` and ``valid.per_output``, on arrays
+        bound once (a few µs a step, where the loop's time goes on small data)."""
+        gram, cross, c, yy = self.gram, self.cross, self.cross[0], self.yy[0]
+        if valid is not None:
+            v_gram, v_cross, v_c, v_yy = valid.gram, valid.cross, valid.cross[0], valid.yy[0]
+            held = np.empty(valid.cross.shape, np.float64)
+        matmul, multiply, subtract, dot, sqrt = np.matmul, np.multiply, np.subtract, np.dot, math.sqrt
+        grad = own = gradient = residual = row = g = None
+
+        def read():
+            nonlocal grad, own, gradient, residual, row, g
+            if own is None or theta.grad is not grad:  # the first call, or a new gradient
+                _, grad, own, _, gradient, residual = self._bind(theta)
+                row, g = own[0], gradient[0]
+            matmul(own, gram, out=residual)
+            residual -= cross
+            multiply(residual, 2.0, out=gradient)
+            loss = float((dot(residual[0] - c, row) + yy) * scale)
+            norm = sqrt(float(dot(g, g)))
+            if valid is None:
+                return loss, math.nan, norm
+            matmul(own, v_gram, out=held)
+            subtract(held, v_cross, out=held)
+            return loss, float((dot(held[0] - v_c, row) + v_yy) * scale), norm
+        return read
 
 
 class GramObjective:
@@ -129,13 +153,13 @@ class GramObjective:
     def loss(self, model):
         """Each output's standardized MSE ``(k,)``."""
         if self._numpy is not None and model.theta.device.type == "cpu":
-            return self._numpy.per_output(model)
+            return self._numpy.per_output(model.theta)
         return self.quadratic.per_output(_theta(model))
 
     def loss_and_gradient(self, model):
         """Each output's MSE; the gradient of their mean is written to ``.grad``."""
         if self._numpy is not None and model.theta.device.type == "cpu":
-            return self._numpy.loss_and_gradient(model)
+            return self._numpy.loss_and_gradient(model.theta)
         theta = _theta(model)
         residual = self.quadratic.residual(theta)
         _set_grad(model, residual * (2.0 / theta.shape[0]))
@@ -152,6 +176,28 @@ class GramObjective:
         def closure():
             return self.loss_and_gradient(model).mean()
         return closure
+
+    def point_reader(self, model, valid, loss_scale):
+        """A function of no arguments giving the current point's ``(loss, validation loss,
+        gradient norm)`` as floats, the gradient written to ``.grad``: the losses are each
+        output's (:meth:`loss_and_gradient`, ``valid.loss``) times ``loss_scale`` (a numpy
+        array), averaged (NaN without ``valid``). Bound once to the parameter and the numpy
+        quadratics for the loop's every step; None where they are not evaluated with numpy.
+        """
+        theta = model.theta
+        held_out = None if valid is None else getattr(valid, "_numpy", None)
+        if self._numpy is None or theta.device.type != "cpu" or \
+                (valid is not None and held_out is None):
+            return None
+        train = self._numpy
+        if theta.dtype == torch.float64 and theta.shape[0] == 1:
+            return train.one_output_reader(theta, held_out, float(loss_scale[0]))
+
+        def read():
+            loss = mean_loss(train.loss_and_gradient(theta), loss_scale)
+            return (loss, math.nan if held_out is None else
+                    mean_loss(held_out.per_output(theta), loss_scale), train.gradient_norm())
+        return read
 
     def minibatch_epoch(self, model, optimizer, schedule):
         """One pass in minibatches of ``schedule.batch_size`` rows in a seeded order.

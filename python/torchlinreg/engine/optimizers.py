@@ -10,6 +10,7 @@ import inspect
 import torch
 
 from ..errors import OptionError
+from .stepping import without_dynamo_import
 
 
 OPTIMIZERS = {
@@ -105,5 +106,7 @@ def default_options(name, optimizer_class=None, given=()):
 
 
 def make_optimizer(optimizer_class, parameters, lr, options):
-    """Instantiate the optimizer on ``parameters`` with the (complete) ``options``."""
-    return optimizer_class(parameters, lr=lr, **options)
+    """Instantiate the optimizer on ``parameters`` with the (complete) ``options`` (without
+    importing ``torch._dynamo``: :mod:`torchlinreg.engine.stepping`)."""
+    with without_dynamo_import():
+        return optimizer_class(parameters, lr=lr, **options)

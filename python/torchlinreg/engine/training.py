@@ -19,6 +19,8 @@ import numpy as np
 import torch
 
 from .interrupts import ctrl_c_between_steps
+from .loss import mean_loss
+from .stepping import stepper, without_dynamo_import
 from .threads import threads
 
 
@@ -58,14 +60,20 @@ class Rows:
 
     def append(self, row):
         """Append ``row`` (an array or a CPU tensor), copied."""
-        if isinstance(row, torch.Tensor):
+        if not isinstance(row, np.ndarray):
             row = row.numpy()
+        data, n = self._data, self._n
+        if data is None or n == data.shape[0]:
+            data = self._make_room(row)
+        data[n] = row
+        self._n = n + 1
+
+    def _make_room(self, row):
         if self._data is None:
             self._data = np.empty((16, row.shape[0]), row.dtype)
         elif self._n == self._data.shape[0]:
             self._data = np.concatenate([self._data, np.empty_like(self._data)])
-        self._data[self._n] = row
-        self._n += 1
+        return self._data
 
     def __len__(self):
         return self._n
@@ -142,28 +150,40 @@ class Trace:
             return np.ldexp(np.asarray(losses, dtype=np.float64), self.loss_exponent)
 
 
-def _record(trace, model, train, valid, loss_scale):
+def _record(trace, read_point, read_row):
     """Append the current point: parameters, losses, gradient norm, steps.
 
-    The losses come as numpy arrays on the CPU (the moments engine) or as
-    tensors; ``loss_scale`` is given in both forms, ``(tensor, array)``.
+    ``read_point()`` gives the training and validation losses (in ``y``'s units,
+    averaged over the outputs) and the gradient norm (:func:`_point_reader`);
+    ``read_row()`` the parameters as one row.
     """
-    per_output = train.loss_and_gradient(model)
-    trace.parameters.append(model.parameter_row())
-    trace.loss.append(_mean_loss(per_output, loss_scale))
-    trace.val_loss.append(float("nan") if valid is None
-                          else _mean_loss(valid.loss(model), loss_scale))
-    norm = getattr(train, "gradient_norm", None)
-    trace.grad_norm.append(model.grad_norm() if norm is None else norm(model))
+    loss, val_loss, norm = read_point()
+    trace.parameters.append(read_row())
+    trace.loss.append(loss)
+    trace.val_loss.append(val_loss)
+    trace.grad_norm.append(norm)
     trace.steps.append(trace.n_steps)
+
+
+def _point_reader(model, train, valid, loss_scale):
+    """A function of no arguments for :func:`_record`: the objective's own where it has one
+    (bound once for every step), else from its methods."""
+    fast = getattr(train, "point_reader", None)
+    read = None if fast is None else fast(model, valid, loss_scale[1])
+    if read is not None:
+        return read
+    norm = getattr(train, "gradient_norm", None)
+
+    def read():
+        loss = _mean_loss(train.loss_and_gradient(model), loss_scale)
+        return (loss, math.nan if valid is None else _mean_loss(valid.loss(model), loss_scale),
+                model.grad_norm() if norm is None else norm(model))
+    return read
 
 
 def _mean_loss(per_output, loss_scale):
     """The mean over the outputs of their losses in ``y``'s units, a float."""
-    if isinstance(per_output, np.ndarray):
-        scaled = per_output * loss_scale[1]
-        return float(scaled[0]) if scaled.shape[0] == 1 else float(scaled.mean())
-    return float((per_output * loss_scale[0]).mean())
+    return mean_loss(per_output, loss_scale[1 if isinstance(per_output, np.ndarray) else 0])
 
 
 def _at_precision_floor(trace, schedule):
@@ -205,12 +225,13 @@ def _validation_stalled(trace, schedule):
     return trace.n_iter - trace.best_val_iter >= schedule.patience
 
 
-def _full_batch_update(model, optimizer, train):
-    """One optimizer step; gradients are already in place from the record."""
+def _full_batch_update(model, optimizer, step, train):
+    """One optimizer step (``step``: :func:`~torchlinreg.engine.stepping.stepper`'s); gradients
+    are already in place from the record."""
     if isinstance(optimizer, torch.optim.LBFGS):
-        optimizer.step(train.closure(model))
+        step(train.closure(model))
     else:
-        optimizer.step()
+        step()
     return 1
 
 
@@ -251,17 +272,19 @@ def train(model, optimizer, train, valid, schedule, loss_scale, verbose=None, st
 
 def _loop(trace, model, optimizer, train, valid, schedule, loss_scale, bar, ctrl_c):
     """Record, step, record, ... until a stop reason (or ``ctrl_c.requested``); return it."""
+    read_point, read_row = _point_reader(model, train, valid, loss_scale), model.row_reader()
     if trace.loss:  # resuming: the current point is recorded; only its gradient is needed
         train.loss_and_gradient(model)
     else:
-        _record(trace, model, train, valid, loss_scale)
+        _record(trace, read_point, read_row)
+    step = stepper(optimizer)
     while not (reason := _stop_reason(trace, schedule)
                or ("interrupted" if ctrl_c.requested else "")):
         if schedule.batch_size is None:
-            trace.n_steps += _full_batch_update(model, optimizer, train)
+            trace.n_steps += _full_batch_update(model, optimizer, step, train)
         else:
             trace.n_steps += train.minibatch_epoch(model, optimizer, schedule)
-        _record(trace, model, train, valid, loss_scale)
+        _record(trace, read_point, read_row)
         if bar is not None:
             bar.show(trace)
     return reason
@@ -309,7 +332,9 @@ def _stderr_is_terminal():
 
 def training_state(model, optimizer, generator):
     """What resuming needs, copied so that later steps cannot change it."""
+    with without_dynamo_import():
+        state = optimizer.state_dict()
     return {"parameters": model.flat_parameters().to("cpu", copy=True),
-            "optimizer": copy.deepcopy(optimizer.state_dict()),
+            "optimizer": copy.deepcopy(state),
             "optimizer_class": f"{type(optimizer).__module__}.{type(optimizer).__qualname__}",
             "generator": generator.get_state().clone()}

@@ -8,10 +8,10 @@ divergence, a warning at the step limit).
 import warnings
 
 import numpy as np
-import pandas as pd
 import torch
 
 from ..engine.objective import optimum_gap
+from ..engine.threads import threads
 from ..engine.training import training_state
 from ..errors import ConvergenceWarning, DivergenceError, InputError
 from ..results.fit import LinearFit
@@ -36,8 +36,11 @@ def finish_fit(model, optimizer, trace, generator, scaler, aliased, feature_name
     if trace.converged:
         check_optimum(trace, model, scaler, objective)
     state = training_state(model, optimizer, generator)
-    result = _build_result(trace, scaler, aliased, feature_names, response, settings,
-                           state=state, **data)
+    # One thread for the history's products (steps × q numbers): waking numpy's BLAS pool
+    # for them leaves its threads spinning on the other cores for a tenth of a second.
+    with threads(1):
+        result = _build_result(trace, scaler, aliased, feature_names, response, settings,
+                               state=state, **data)
     _report_ending(trace, settings, result)
     return result
 
@@ -107,7 +110,8 @@ def _build_result(trace, scaler, aliased, feature_names, response, settings, tra
 
 
 def _history(trace, weight, bias, aliased, feature_names, response, intercept):
-    """The trace as a DataFrame with one column per (non-aliased) coefficient."""
+    """The trace's columns (the history DataFrame's, which LinearFit makes when first read):
+    the losses, the gradient norm and one column per (non-aliased) coefficient."""
     start = float(trace.grad_norm[0]) or 1.0
     columns = {
         "iteration": np.arange(len(trace.loss)),
@@ -122,7 +126,7 @@ def _history(trace, weight, bias, aliased, feature_names, response, intercept):
             columns[f"{prefix(out)}(Intercept)"] = bias[:, i].numpy()
         for j in np.flatnonzero(~aliased.numpy()):
             columns[f"{prefix(out)}{feature_names[j]}"] = weight[:, i, j].numpy()
-    return pd.DataFrame(columns)
+    return columns
 
 
 def _report_ending(trace, settings, result):
@@ -142,7 +146,7 @@ def _report_ending(trace, settings, result):
             step=trace.n_steps, last_finite_loss=trace.last_finite_loss(),
             suggested_lr=suggested, history=result.history)
     if trace.stop_reason == "max_epochs" and settings.batch_size is None:
-        grad_norm = result.history["grad_norm"].to_numpy()
+        grad_norm = result.history_columns()["grad_norm"]
         warnings.warn(
             f"stopped after {trace.n_iter} steps before the gradient norm fell below "
             f"tol={settings.tol:g} of its start (it is at {grad_norm[-1]:.3g}); the "

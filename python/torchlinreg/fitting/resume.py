@@ -17,6 +17,7 @@ from ..engine.devices import on
 from ..engine.model import LinearModel, one_tensor_state
 from ..engine.moments import loss_units
 from ..engine.optimizers import OPTIMIZERS, make_optimizer
+from ..engine.stepping import without_dynamo_import
 from ..engine.settings import make_settings
 from ..engine.training import Schedule, train
 from ..errors import InputError, OptionError
@@ -113,8 +114,9 @@ def restore_training(previous, settings, generator):
     model = LinearModel(*on(settings.device, weight, bias))
     optimizer = make_optimizer(settings.optimizer_class, model.parameters(), settings.lr,
                                settings.optimizer_options)
-    optimizer.load_state_dict(one_tensor_state(copy.deepcopy(state["optimizer"]), k,
-                                               settings.intercept))
+    with without_dynamo_import():
+        optimizer.load_state_dict(one_tensor_state(copy.deepcopy(state["optimizer"]), k,
+                                                   settings.intercept))
     generator.set_state(state["generator"].clone())
     before = previous._trace
     # Every field of the trace (the loop's own bookkeeping included) goes on as it was.

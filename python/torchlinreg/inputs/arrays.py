@@ -7,10 +7,10 @@ so a ``[n]`` target can never broadcast against a ``[n, 1]`` prediction.
 
 import hashlib
 import numbers
+import sys
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 import torch
 
 from ..errors import InputError, OptionError, ShapeError
@@ -36,6 +36,16 @@ class Response:
     one_output: bool
 
 
+@dataclass(frozen=True)
+class NamedColumns:
+    """A numeric array (``(n, p)``, or ``(n,)`` for one column) with its column names: taken
+    as a DataFrame of those columns is (a Series for one), for callers that have the names
+    but not pandas (R's bridge)."""
+
+    values: np.ndarray
+    names: list
+
+
 def resolve_dtype(dtype):
     """Map ``"float64"``/``"float32"`` (or the torch dtypes) to a torch dtype."""
     if isinstance(dtype, torch.dtype) and dtype in DTYPES.values():
@@ -45,7 +55,24 @@ def resolve_dtype(dtype):
     raise OptionError(f"dtype must be one of {sorted(DTYPES)}; got {dtype!r}.")
 
 
+def pandas_if_imported():
+    """pandas where it is imported, else None: a DataFrame or Series exists only then, so
+    arrays are told from frames without importing it (a second or more, once)."""
+    return sys.modules.get("pandas")
+
+
+def _unique_names(names, what):
+    """The column names as strings; an error if one repeats."""
+    names = list(names)
+    repeated = sorted({str(c) for c in names if names.count(c) > 1})
+    if repeated:
+        raise InputError(f"{what} has repeated column names {repeated}; give every column "
+                         "its own name (coefficients are named after them).")
+    return [str(c) for c in names]
+
+
 def _non_numeric_columns(frame):
+    import pandas as pd
     return [str(c) for c in frame.columns
             if not (pd.api.types.is_numeric_dtype(frame[c]) or pd.api.types.is_bool_dtype(frame[c]))
             or pd.api.types.is_complex_dtype(frame[c])]
@@ -57,11 +84,11 @@ def _to_numpy(data, what):
         raise InputError(f"{what} is a sparse matrix ({type(data).__name__}); this fit needs a "
                          "dense one: pass X.toarray() (it must fit in memory) or write the "
                          "rows to Parquet files and use fit_files.")
-    if isinstance(data, pd.DataFrame):
-        repeated = sorted({str(c) for c in data.columns if list(data.columns).count(c) > 1})
-        if repeated:
-            raise InputError(f"{what} has repeated column names {repeated}; give every column "
-                             "its own name (coefficients are named after them).")
+    if isinstance(data, NamedColumns):
+        return np.asarray(data.values), _unique_names(data.names, what)
+    pd = pandas_if_imported()
+    if pd is not None and isinstance(data, pd.DataFrame):
+        _unique_names(data.columns, what)
         bad = _non_numeric_columns(data)
         if bad:
             raise InputError(
@@ -73,7 +100,7 @@ def _to_numpy(data, what):
             # come out as objects: convert, with pandas.NA as NaN for the check.
             array = data.to_numpy(dtype=np.float64, na_value=np.nan)
         return array, [str(c) for c in data.columns]
-    if isinstance(data, pd.Series):
+    if pd is not None and isinstance(data, pd.Series):
         return _to_numpy(data.to_frame(), what)[0][:, 0], [str(data.name)] if data.name is not None else None
     if isinstance(data, torch.Tensor):
         data = data.detach().cpu()

@@ -26,17 +26,18 @@ import warnings
 from types import SimpleNamespace
 
 import numpy as np
-import pandas as pd
 
 from ..engine.settings import as_int
 from ..errors import DivergenceError
 from ..fitting.data import load_with_r_object
+from ..inputs.arrays import NamedColumns
 from ..inputs.files import open_files
 # fit is the name of save_fit()'s argument, as in R's save_fit(fit, path).
 from ..fitting.fit import fit as fit_in_memory
 from ..results import saving
 from ..results.exact import ols
-from ..results.inference import Inference, fit_measures, model_sum_of_squares, prediction_intervals
+from ..results.inference import (Inference, f_p_values, fit_measures, model_sum_of_squares,
+                                 prediction_intervals, t_p_values)
 from ..results.summary import fit_description
 from ..scale.streaming import fit_files as stream_files
 from .compare import comparison
@@ -44,7 +45,8 @@ from .sigint import sigint_to_python
 
 
 __all__ = ["torch_lm_fit", "torch_lm_files", "torch_lm_files_columns", "predict_torch_lm",
-           "confint_torch_lm", "compare_lm", "save_fit", "load_fit", "call"]
+           "confint_torch_lm", "p_values_torch_lm", "compare_lm", "save_fit", "load_fit",
+           "call"]
 
 
 def _names(names, count, prefix):
@@ -121,17 +123,17 @@ def torch_lm_fit(x, y, *, names=None, response_names=None, weights=None, offset=
         of columns); ``convergence`` (``converged``, ``n_iter``, ``n_steps``,
         ``stop_reason``, ``engine`` and ``description``, the sentence of
         :func:`~torchlinreg.results.summary.fit_description`); ``settings``;
-        ``inference``; ``python_fit``, the :class:`LinearFit` itself (without its training
+        ``inference`` (without p-values: :func:`p_values_torch_lm` gives them);
+        ``python_fit``, the :class:`LinearFit` itself (without its training
         rows, only their hash), which R keeps for ``resume`` and ``save_fit``.
     """
     X = _matrix(x, "x", without=intercept_column)
     Y = _matrix(y, "y")
     offset = None if offset is None else _matrix(offset, "offset")
     target = Y if offset is None else Y - offset
-    design = pd.DataFrame(X, columns=_names(names, X.shape[1], "x"), copy=False)
+    design = NamedColumns(X, _names(names, X.shape[1], "x"))
     outputs = _names(response_names, Y.shape[1], "y")
-    response = pd.DataFrame(target, columns=outputs, copy=False) if Y.shape[1] > 1 else \
-        pd.Series(target[:, 0], name=outputs[0])
+    response = NamedColumns(target if Y.shape[1] > 1 else target[:, 0], outputs)
     with warnings.catch_warnings(record=bool(hold_warnings)) as held:
         if hold_warnings:
             warnings.simplefilter("always")
@@ -237,7 +239,7 @@ def _result_values(result, inference):
         "aliased": _aliased_terms(result),
         "term_names": result.term_names,
         "response_names": result.output_names,
-        "history": {name: result.history[name].to_numpy() for name in result.history.columns},
+        "history": result.history_columns(),
         "convergence": {"converged": bool(result.converged), "n_iter": int(result.n_iter),
                         "n_steps": int(result.n_steps), "stop_reason": result.stop_reason,
                         "engine": result.engine, "description": fit_description(result)},
@@ -254,9 +256,9 @@ def _offset_fit_measures(values, fitted, w, intercept):
     """
     w = np.ones(fitted.shape[0]) if w is None else w
     rss = values["sigma"] ** 2 * values["df_residual"]
-    (values["r_squared"], values["adj_r_squared"], values["f_statistic"],
-     values["f_p_value"]) = fit_measures(model_sum_of_squares(fitted, w, intercept), rss,
-                                         values["n_obs"], values["rank"], intercept)
+    values["r_squared"], values["adj_r_squared"], values["f_statistic"] = fit_measures(
+        model_sum_of_squares(fitted, w, intercept), rss, values["n_obs"], values["rank"],
+        intercept)
 
 
 def _plain_settings(settings):
@@ -276,12 +278,10 @@ def _inference_values(inference, residual_products):
     return {
         "std_error": inference.std_error,
         "t_value": inference.t_value,
-        "p_value": inference.p_value,
         "sigma": np.asarray(inference.sigma, dtype=np.float64),
         "r_squared": np.asarray(inference.r_squared, dtype=np.float64),
         "adj_r_squared": np.asarray(inference.adj_r_squared, dtype=np.float64),
         "f_statistic": np.asarray(inference.f_statistic, dtype=np.float64),
-        "f_p_value": np.asarray(inference.f_p_value, dtype=np.float64),
         "f_numdf": int(inference.f_df[0]),
         "f_dendf": int(inference.f_df[1]),
         "df_residual": int(df),
@@ -326,6 +326,17 @@ def predict_torch_lm(x, coefficients, aliased, cov_unscaled, sigma, df_residual,
                                     None if center is None or np.size(center) == 0
                                     else np.asarray(center, dtype=np.float64).reshape(-1),
                                     None if weight_total is None else float(weight_total))
+
+
+def p_values_torch_lm(t_value, df_residual, f_statistic, f_numdf, f_dendf):
+    """``p_value`` (the shape of ``t_value``) and ``f_p_value`` (of ``f_statistic``), as
+    :class:`Inference` computes them. The fits return none: R asks when a summary needs
+    them, so that a fit does not import the distributions' module (about 0.2 s)."""
+    with np.errstate(invalid="ignore"):
+        return {"p_value": t_p_values(_matrix(t_value, "t_value"),
+                                      as_int(df_residual, "df_residual")),
+                "f_p_value": f_p_values(np.asarray(f_statistic, dtype=np.float64).reshape(-1),
+                                        as_int(f_numdf, "f_numdf"), as_int(f_dendf, "f_dendf"))}
 
 
 def confint_torch_lm(estimate, std_error, df_residual, level=0.95):

@@ -6,7 +6,6 @@ numbers through rpy2, R's ``compare_lm()`` gives it R's own ``lm()``'s
 through the bridge, so its columns mean the same in both.
 """
 import numpy as np
-import pandas as pd
 
 COLUMNS = ("response", "term", "estimate", "lm", "exact", "rel_diff_lm", "rel_diff_exact",
            "diff_in_se", "std_error", "lm_std_error", "se_rel_diff")
@@ -38,6 +37,7 @@ def comparison(term_names, response_names, estimate, std_error, lm_estimate, lm_
         ``std_error``, ``lm_std_error`` and ``se_rel_diff``
         (``|std_error - lm_std_error| / lm_std_error``).
     """
+    import pandas as pd  # not on a fit's path (R's torch_lm() imports this module)
     term_names, response_names = list(term_names), list(response_names)
     numbers = {name: np.asarray(values, dtype=np.float64).reshape(len(response_names), -1)
                for name, values in (("estimate", estimate), ("lm", lm_estimate), ("exact", exact),
@@ -73,6 +73,7 @@ def compare_lm(fit, lm=None):
         ``rel_diff_lm``, ``rel_diff_exact``, ``diff_in_se``, ``std_error``,
         ``lm_std_error``, ``se_rel_diff``. ``lm`` has ``attrs["r_version"]``.
     """
+    import pandas as pd  # not on a fit's path (R's torch_lm() imports this module)
     if lm is None:
         from .lm_check import lm_check
         X, Y, w = fit._training_data()

@@ -8,21 +8,15 @@ exact least-squares reference and the inference at the fitted coefficients.
 from functools import cached_property
 
 import numpy as np
-import pandas as pd
 import torch
 
 from ..engine.linalg import exact_solution
 from ..errors import MissingDataError, ShapeError
-from ..inputs.arrays import as_design, fingerprint as hash_rows
+from ..inputs.arrays import as_design, fingerprint as hash_rows, pandas_if_imported
+from .distributions import t_quantile
 from .inference import compute_inference, prediction_intervals, within_float64
 from .influence import FitInfluence, hat_values
 from .robust import COV_TYPES, robust_covariance
-
-
-def stats_t_quantile(level, df):
-    """The ``(1 + level) / 2`` quantile of Student's t with ``df`` degrees of freedom."""
-    from scipy import stats
-    return stats.t.ppf((1 + level) / 2, df) if df > 0 else np.nan
 
 
 def _per_output(name, doc):
@@ -106,7 +100,7 @@ class LinearFit:
         self.aliased = aliased
         self.feature_names = list(feature_names)
         self.output_names = list(output_names)
-        self.history = history
+        self._history = history  # its columns (a dict) until first read as a DataFrame
         self.converged = trace.converged
         self.n_iter = trace.n_iter
         self.n_steps = trace.n_steps
@@ -135,6 +129,22 @@ class LinearFit:
         self._state = state
         self._stored_fingerprint = fingerprint
 
+    @property
+    def history(self):
+        """One row per recorded point, a :class:`pandas.DataFrame` (made when first read:
+        a fit keeps the columns, so that fitting arrays needs no pandas)."""
+        if isinstance(self._history, dict):
+            import pandas as pd
+            self._history = pd.DataFrame(self._history)
+        return self._history
+
+    def history_columns(self):
+        """The history as ``{name: numpy column}``, without making the DataFrame."""
+        history = self._history
+        if isinstance(history, dict):
+            return dict(history)
+        return {str(name): history[name].to_numpy() for name in history.columns}
+
     def _with(self, **changes):
         """A new fit made of the same parts but ``changes`` (e.g. ``train_data=None``)."""
         if changes.get("train_data", self._train) is None and self._train is not None:
@@ -160,6 +170,7 @@ class LinearFit:
         try:
             body = self.summary()._repr_html_()
         except MissingDataError:  # loaded without its rows: no inference to show
+            import pandas as pd
             body = pd.DataFrame({"coefficient": self.params}, index=self.term_names).to_html() \
                 if self._one else ""
         return f"<p><code>{head}</code></p>\n{body}"
@@ -207,16 +218,19 @@ class LinearFit:
     def _new_design(self, X):
         """New rows as a float64 ``(n, p)`` array of the training columns."""
         build = (self._parts["model_spec"] or {}).get("design")
-        if build is not None and isinstance(X, pd.DataFrame) and not (
+        pd = pandas_if_imported()
+        frame = pd is not None and isinstance(X, pd.DataFrame)
+        if build is not None and frame and not (
                 set(self.feature_names) <= set(map(str, X.columns))
                 and all(pd.api.types.is_numeric_dtype(X[c]) for c in X.columns)):
             X = build(X)  # the formula's variables, not already its design
+            frame = isinstance(X, pd.DataFrame)
         missing = None
-        if build is not None and isinstance(X, pd.DataFrame):
+        if build is not None and frame:
             # As predict.lm (na.pass): a row with a missing variable predicts NaN.
             missing = X.isna().any(axis=1).to_numpy()
             X = X.fillna(0.0)
-        if isinstance(X, pd.DataFrame) and set(self.feature_names) <= set(map(str, X.columns)):
+        if frame and set(self.feature_names) <= set(map(str, X.columns)):
             X = X.rename(columns=str)[self.feature_names]
         design = as_design(X, torch.float64)
         if design.values.shape[1] != len(self.feature_names):
@@ -275,7 +289,7 @@ class LinearFit:
     def conf_int(self, level=0.95, cov_type="nonrobust"):
         """Confidence limits of ``params``: ``(m, 2)`` (``(k, m, 2)`` for several outputs)."""
         se = np.sqrt(np.diagonal(self._cov_all(cov_type), axis1=1, axis2=2))
-        q = stats_t_quantile(level, self.df_resid)
+        q = t_quantile((1 + level) / 2, self.df_resid)
         est = self.coefficients()
         return self._one_output(np.stack([est - q * se, est + q * se], axis=-1))
 
@@ -457,6 +471,7 @@ class LinearFit:
                 for term, est, ref in zip(self.term_names, self.coefficients()[i], exact[i])]
         rows.append({"output": "", "term": "loss", "estimate": self.loss(),
                      "exact": self.loss(exact=True)})
+        import pandas as pd
         table = pd.DataFrame(rows)
         table["abs_diff"] = (table["estimate"] - table["exact"]).abs()
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -507,5 +522,6 @@ class LinearFit:
             "n_steps": self.n_steps,
             "stop_reason": self.stop_reason,
             "settings": self.settings,
-            "history": self.history.to_dict(orient="list"),
+            "history": {name: column.tolist()
+                        for name, column in self.history_columns().items()},
         }

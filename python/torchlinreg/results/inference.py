@@ -8,13 +8,14 @@ numbers, so there is one implementation.
 
 import dataclasses
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
-import pandas as pd
 import torch
 
 from ..engine.linalg import combined_r, unscaled_covariance, with_intercept
 from ..engine.scaling import unit_of
+from .distributions import f_sf, t_quantile, t_sf
 
 
 @dataclass
@@ -34,6 +35,10 @@ class Inference:
     r_squared, adj_r_squared : numpy.ndarray, shape (k,)
     f_statistic, f_p_value : numpy.ndarray, shape (k,)
         NaN for a model with no terms beside the intercept.
+    p_value, f_p_value
+        Computed when first read (:func:`t_p_values`, :func:`f_p_values`): a fit
+        needs none, and the distributions' module takes longer to import than a
+        small fit takes.
     f_df : tuple of int
         Numerator and denominator degrees of freedom.
     df_residual, rank, n_obs : int
@@ -53,13 +58,11 @@ class Inference:
     estimate: np.ndarray
     std_error: np.ndarray
     t_value: np.ndarray
-    p_value: np.ndarray
     aliased: np.ndarray
     sigma: np.ndarray
     r_squared: np.ndarray
     adj_r_squared: np.ndarray
     f_statistic: np.ndarray
-    f_p_value: np.ndarray
     f_df: tuple
     df_residual: int
     rank: int
@@ -68,6 +71,14 @@ class Inference:
     cov_unscaled: np.ndarray
     center: np.ndarray = None
     weight_total: float = None
+
+    @cached_property
+    def p_value(self):
+        return t_p_values(self.t_value, self.df_residual)
+
+    @cached_property
+    def f_p_value(self):
+        return f_p_values(self.f_statistic, *self.f_df)
 
     def vcov(self, output=0):
         """Covariance matrix ``(m, m)`` of the coefficients of one output; NaN rows for aliased terms."""
@@ -80,13 +91,13 @@ class Inference:
 
     def conf_int(self, level=0.95):
         """Confidence limits, shape ``(k, m, 2)``: estimate ± t quantile × std. error."""
-        from scipy import stats  # imported on first use: ~0.4 s, off the fit path
-        q = stats.t.ppf((1 + level) / 2, self.df_residual) if self.df_residual > 0 else np.nan
+        q = t_quantile((1 + level) / 2, self.df_residual)
         half = q * self.std_error
         return np.stack([self.estimate - half, self.estimate + half], axis=-1)
 
     def table(self, output=0, level=0.95):
         """The coefficient table of one output as a DataFrame (``summary.lm``'s columns)."""
+        import pandas as pd  # off the fit path, as scipy.stats
         limits = self.conf_int(level)[output]
         pct = [f"{100 * (1 - level) / 2:g} %", f"{100 * (1 + level) / 2:g} %"]
         return pd.DataFrame({
@@ -100,7 +111,8 @@ class Inference:
 
     def to_dict(self):
         """Plain numbers and nested lists, for JSON or R."""
-        out = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        out = {name: getattr(self, name)
+               for name in [*self.__dataclass_fields__, "p_value", "f_p_value"]}
         return {k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in out.items()}
 
 
@@ -232,7 +244,6 @@ def assemble_inference(coefficients, aliased, rss, mss, cov, n_obs, intercept, t
     Shared by the row-based :func:`compute_inference` and the statistics-based
     :func:`torchlinreg.sufficient.inference_from_moments`.
     """
-    from scipy import stats  # imported on first use: ~0.4 s, off the fit path
     kept = ~aliased
     rank = int(kept.sum())
     df = n_obs - rank
@@ -246,17 +257,16 @@ def assemble_inference(coefficients, aliased, rss, mss, cov, n_obs, intercept, t
     se = std_error.numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
         t_value = estimate / se
-    p_value = 2 * stats.t.sf(np.abs(t_value), df) if df > 0 else np.full_like(t_value, np.nan)
 
-    r2, adj, f_stat, f_p = fit_measures(mss.numpy(), rss.numpy(), n_obs, rank, intercept)
+    r2, adj, f_stat = fit_measures(mss.numpy(), rss.numpy(), n_obs, rank, intercept)
     numdf = rank - int(intercept)
 
     return Inference(
         term_names=list(term_names) if term_names is not None else [f"b{j}" for j in range(m)],
         output_names=list(output_names) if output_names is not None else [f"y{i + 1}" for i in range(k)],
-        estimate=estimate, std_error=se, t_value=t_value, p_value=p_value,
+        estimate=estimate, std_error=se, t_value=t_value,
         aliased=aliased.numpy().copy(), sigma=resvar.sqrt().numpy(),
-        r_squared=r2, adj_r_squared=adj, f_statistic=f_stat, f_p_value=f_p,
+        r_squared=r2, adj_r_squared=adj, f_statistic=f_stat,
         f_df=(numdf, df), df_residual=df, rank=rank, n_obs=n_obs,
         has_intercept=bool(intercept), cov_unscaled=cov.numpy(),
         center=None if center is None else np.asarray(center, dtype=np.float64),
@@ -272,13 +282,26 @@ def model_sum_of_squares(fitted, w, intercept):
     return w @ fitted ** 2
 
 
+def t_p_values(t_value, df):
+    """Two-sided p-values of t statistics with ``df`` degrees of freedom (NaN unless
+    ``df > 0``), as ``summary.lm``'s."""
+    return 2 * t_sf(np.abs(t_value), df)
+
+
+def f_p_values(f_statistic, numdf, df):
+    """The p-values of F statistics on ``(numdf, df)`` degrees of freedom (NaN unless both
+    are positive), as ``summary.lm``'s."""
+    if numdf > 0 and df > 0:
+        return f_sf(f_statistic, numdf, df)
+    return np.full_like(np.asarray(f_statistic, dtype=np.float64), np.nan)
+
+
 def fit_measures(mss, rss, n_obs, rank, intercept):
-    """R², adjusted R², F and its p-value, as ``summary.lm`` computes them.
+    """R², adjusted R² and F, as ``summary.lm`` computes them.
 
     ``mss`` and ``rss`` (one value per output) are the model and residual
     sums of squares; F is NaN for a model with no terms beside the intercept.
     """
-    from scipy import stats  # imported on first use: ~0.4 s, off the fit path
     mss, rss = np.asarray(mss, dtype=np.float64), np.asarray(rss, dtype=np.float64)
     df_int = int(intercept)
     df, numdf = n_obs - rank, rank - df_int
@@ -287,8 +310,7 @@ def fit_measures(mss, rss, n_obs, rank, intercept):
         r2 = mss / (mss + rss)
         adj = 1 - (1 - r2) * ((n_obs - df_int) / df) if df > 0 else nan
         f_stat = (mss / numdf) / (rss / df) if numdf > 0 and df > 0 else nan
-    f_p = stats.f.sf(f_stat, numdf, df) if numdf > 0 and df > 0 else nan
-    return r2, adj, f_stat, f_p
+    return r2, adj, f_stat
 
 
 def within_float64(cov_unscaled):
@@ -331,7 +353,6 @@ def prediction_intervals(A_new, coefficients, aliased, cov_unscaled, sigma, df_r
         ``fit`` ``(n, k)``, ``se_fit`` ``(n, k)``, and ``lwr``/``upr`` when an
         interval is asked for.
     """
-    from scipy import stats  # imported on first use: ~0.4 s, off the fit path
     kept = ~np.asarray(aliased, dtype=bool)
     A = np.asarray(A_new, dtype=np.float64)[:, kept]
     B = np.asarray(coefficients, dtype=np.float64)[:, kept]
@@ -350,7 +371,7 @@ def prediction_intervals(A_new, coefficients, aliased, cov_unscaled, sigma, df_r
     out = {"fit": fit, "se_fit": se_fit}
     if interval == "none":
         return out
-    q = stats.t.ppf((1 + level) / 2, df_residual)
+    q = t_quantile((1 + level) / 2, df_residual)
     spread = se_fit ** 2
     if interval == "prediction":
         spread = spread + sigma[None, :] ** 2 / np.asarray(pred_weights, dtype=np.float64).reshape(-1, 1)

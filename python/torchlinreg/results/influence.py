@@ -16,9 +16,9 @@ matrix.
 from functools import cached_property
 
 import numpy as np
-import pandas as pd
 import torch
 
+from .distributions import f_sf
 from .inference import centred_design, centred_factor, row_blocks
 
 
@@ -98,11 +98,10 @@ class FitInfluence:
     @cached_property
     def cooks_distance(self):
         """Cook's distance and its F(p, df) p-value, as a tuple (statsmodels' order; R's ``cooks.distance``)."""
-        from scipy import stats  # imported on first use: ~0.4 s, off the fit path
         r = self.resid_studentized_internal
         factor = self._h / (1 - self._h)
         d = r ** 2 / self.k_vars * (factor if self._one else factor[:, None])
-        return d, stats.f.sf(d, self.k_vars, self.df_resid)
+        return d, f_sf(d, self.k_vars, self.df_resid)
 
     @cached_property
     def dffits(self):
@@ -116,6 +115,7 @@ class FitInfluence:
         """A DataFrame of the measures, one row per training row (one output only)."""
         if not self._one:
             raise ValueError("summary_frame() is for one output; index the arrays for several.")
+        import pandas as pd  # off the fit path
         return pd.DataFrame({
             "hat_diag": self.hat_matrix_diag,
             "standard_resid": self.resid_studentized_internal,

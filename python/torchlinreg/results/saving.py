@@ -22,7 +22,6 @@ import os
 import re
 
 import numpy as np
-import pandas as pd
 import torch
 
 from .._version import __version__
@@ -73,8 +72,9 @@ def save_fit(fit, path, include_data=False, r_object=None):
         arrays[f"scaler/{name}"] = getattr(fit.scaler, name).numpy()
     if fit.scaler.rotation is not None:
         arrays["scaler/rotation"] = fit.scaler.rotation.numpy()
-    for i, column in enumerate(fit.history.columns):
-        arrays[f"history/{i}"] = fit.history[column].to_numpy()
+    history = fit.history_columns()
+    for i, column in enumerate(history.values()):
+        arrays[f"history/{i}"] = column
     arrays["trace/parameters"] = trace.parameters.stack().numpy()
     for name in _TRACE_LISTS:
         arrays[f"trace/{name}"] = np.asarray(getattr(trace, name))
@@ -87,7 +87,7 @@ def save_fit(fit, path, include_data=False, r_object=None):
         "format": FORMAT, "version": FORMAT_VERSION, "torchlinreg": __version__,
         "settings": encode(fit.settings, arrays),
         "feature_names": fit.feature_names, "output_names": fit.output_names,
-        "one_output": bool(fit._one), "history_columns": list(map(str, fit.history.columns)),
+        "one_output": bool(fit._one), "history_columns": list(history),
         "trace": _trace_scalars(trace),
         "data": {"n_train": int(fit.n_train), "n_valid": int(fit.n_valid),
                  "n_features": p, "fingerprint": fit.fingerprint,
@@ -236,6 +236,7 @@ def _real(arrays, name, shape=None):
 
 def _parts(arrays, meta):
     """:class:`LinearFit`'s constructor arguments from the members and the description."""
+    import pandas as pd  # the history is checked as a frame (not needed to fit: not at the top)
     settings = decode(meta["settings"], arrays)
     p, k = meta["data"]["n_features"], len(meta["output_names"])
     known = {f.name for f in dataclasses.fields(Trace)}

@@ -4,13 +4,14 @@ A :class:`Summary` is an object that prints, not a printout: it holds
 DataFrames (``.tables``) built from ``LinearFit.inference`` and the fit's
 history, and ``str()`` formats them. No statistic is recomputed here; the
 numbers are the ones ``inference.py`` computed at the fitted coefficients.
+pandas is imported where a table is made: R's bridge imports this module for
+:func:`fit_description`, on a fit's path, which needs no pandas.
 """
 
 import html
 import math
 
 import numpy as np
-import pandas as pd
 
 from ..engine.scaling import RANGE_EXPONENT
 from ..errors import MissingDataError
@@ -72,6 +73,7 @@ class Summary:
     """
 
     def __init__(self, fit, level=0.95):
+        import pandas as pd
         inference = fit.inference
         self.level = level
         self.output_names = list(inference.output_names)
@@ -103,6 +105,7 @@ class Summary:
     @property
     def tables(self):
         """The three parts as DataFrames."""
+        import pandas as pd
         coefficients = pd.concat(self.coefficients, names=["output", "term"])
         return {"coefficients": coefficients, "model": self.model, "residuals": self.residuals,
                 "diagnostics": self.diagnostics,
@@ -135,6 +138,7 @@ class Summary:
 
     def _repr_html_(self):
         """The summary as HTML tables, for notebooks."""
+        import pandas as pd
         parts = [f"<p><b>Formula:</b> {html.escape(self.formula)}</p>" if self.formula else ""]
         for name, table in self.coefficients.items():
             if len(self.output_names) > 1:
@@ -159,6 +163,7 @@ def _or_nan(compute):
 
 def _residual_quantiles(residuals, names):
     """``quantile(weighted.residuals(fit))`` as ``print.summary.lm`` shows it, per output."""
+    import pandas as pd
     columns = ["Min", "1Q", "Median", "3Q", "Max"]
     if np.ndim(residuals) == 0:
         return pd.DataFrame(np.nan, index=pd.Index(names, name="output"), columns=columns)
@@ -168,6 +173,7 @@ def _residual_quantiles(residuals, names):
 
 def _diagnostics(residuals, names):
     """statsmodels' residual diagnostics, per output (NaN without the rows)."""
+    import pandas as pd
     columns = ["durbin_watson", "omnibus", "omnibus_p", "jarque_bera", "jarque_bera_p",
                "skew", "kurtosis"]
     if np.ndim(residuals) == 0:
@@ -270,6 +276,7 @@ def _term_label(rows, position, n_outputs):
 
 
 def _format_coefficients(table):
+    import pandas as pd
     shown = pd.DataFrame(index=table.index)
     for column in table.columns:
         if column == "t value":
