@@ -2,6 +2,7 @@
 the original scale by hand, NaN for aliased columns, the check that a "converged" fit is at
 the least-squares minimum, how the loop's ending is reported, and the convergence advice's
 arithmetic."""
+import re
 import warnings
 
 import numpy as np
@@ -87,7 +88,8 @@ def test_how_the_loop_ended_is_reported():
                settings=make_settings(seed=1, lr=0.01, standardize=False))
     with pytest.raises(tl.InputError, match="overflows float64"):
         finish(trace_of(rows, "diverged", loss=[float("inf")] * 2))
-    with pytest.warns(tl.ConvergenceWarning, match=r"stopped after 1 steps .*\(it is at 0\.5\)"):
+    with pytest.warns(tl.ConvergenceWarning,
+                      match=r"stopped after 1 steps .*; it is at 0\.5 of its start"):
         finish(trace_of(rows))
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # minibatch epochs at their limit: no warning
@@ -132,3 +134,33 @@ def test_the_advice_is_the_epochs_the_gradients_rate_needs():
         "it has stopped falling at lr=0.1; try lr=0.01, or optimizer='lbfgs'"
     assert convergence_advice(steady, make_settings(seed=1, precondition="standardize")) \
         .startswith("use precondition='qr' (the default)")
+
+
+def _epoch_limit_warning(X, y, **options):
+    with pytest.warns(tl.ConvergenceWarning) as caught:
+        fit = tl.fit(X, y, seed=1, **options)
+    assert fit.stop_reason == "max_epochs" and not fit.converged
+    return fit, " ".join(str(w.message) for w in caught)
+
+
+def test_tol_0_at_the_least_squares_minimum_is_not_called_not_least_squares(rng):
+    """tol=0 runs to the epoch limit unless the gradient is exactly 0; a fit that got to
+    rounding level is least squares (ols to 1e-12), and the warning says so instead of
+    'not least squares ... try lr=0.01'."""
+    X = rng.normal(size=(2000, 20))
+    y = X @ rng.normal(size=20) + rng.normal(size=2000)
+    fit, message = _epoch_limit_warning(X, y, epochs=1000, tol=0)
+    exact = tl.ols(X, y)
+    np.testing.assert_allclose(fit.coef, exact.coef, rtol=1e-12)
+    assert "the coefficients are least squares to the precision of a converged fit" in message
+    assert "not least squares" not in message and "try lr" not in message
+
+
+def test_tol_0_still_falling_advises_the_epochs_of_the_default_tol(rng):
+    X = rng.normal(size=(500, 4))
+    y = X @ [1.0, -2.0, 0.5, 3.0] + rng.normal(size=500)
+    _, message = _epoch_limit_warning(X, y, epochs=50, tol=0)
+    assert "not least squares" in message
+    epochs = int(re.search(r"raise epochs to about ([0-9,]+), to reach the default tol",
+                           message).group(1).replace(",", ""))
+    assert tl.fit(X, y, seed=1, epochs=epochs).converged

@@ -229,6 +229,12 @@ def _non_negative(value, name):
     return float(value)
 
 
+def default_tol(settings):
+    """The ``tol`` a fit of these settings has when none is given."""
+    return _default_tol(getattr(torch, settings.dtype), settings.optimizer, settings.precondition,
+                        settings.engine)
+
+
 def _default_tol(dtype, optimizer_name, precondition="standardize", engine="gram"):
     # (The autograd engine's gradients are sums over the rows, whose rounding
     # stays above 1e-14 of the start.)

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from ..engine.objective import optimum_gap
+from ..engine.settings import default_tol
 from ..engine.threads import threads
 from ..engine.training import training_state
 from ..errors import ConvergenceWarning, DivergenceError, InputError
@@ -35,14 +36,26 @@ def finish_fit(model, optimizer, trace, generator, scaler, aliased, feature_name
         raise KeyboardInterrupt
     if trace.converged:
         check_optimum(trace, model, scaler, objective)
+    at_minimum = trace.stop_reason == "max_epochs" and _at_default_precision(
+        trace, model, settings, objective)
     state = training_state(model, optimizer, generator)
     # One thread for the history's products (steps × q numbers): waking numpy's BLAS pool
     # for them leaves its threads spinning on the other cores for a tenth of a second.
     with threads(1):
         result = _build_result(trace, scaler, aliased, feature_names, response, settings,
                                state=state, **data)
-    _report_ending(trace, settings, result)
+    _report_ending(trace, settings, result, at_minimum)
     return result
+
+
+def _at_default_precision(trace, model, settings, objective):
+    """True when a fit stopped at its epoch limit (``tol`` unmet: 0, or below what the data
+    allow) is where the default ``tol`` would have called it converged: its gradient norm
+    below that tol of its start, and its loss at the least-squares minimum."""
+    start = float(trace.grad_norm[0]) or 1.0
+    if objective is None or not float(trace.grad_norm[-1]) / start <= default_tol(settings):
+        return False
+    return not optimum_gap(objective, model) > OPTIMUM_GAP
 
 
 def check_optimum(trace, model, scaler, objective):
@@ -129,7 +142,7 @@ def _history(trace, weight, bias, aliased, feature_names, response, intercept):
     return columns
 
 
-def _report_ending(trace, settings, result):
+def _report_ending(trace, settings, result, at_minimum=False):
     if trace.stop_reason == "diverged" and not np.isfinite(trace.loss[0]):
         # Not the steps: unstandardized, the objective itself is in y's units, whose
         # squares (y above ~1e154) are beyond float64 at the starting point already.
@@ -147,11 +160,18 @@ def _report_ending(trace, settings, result):
             suggested_lr=suggested, history=result.history)
     if trace.stop_reason == "max_epochs" and settings.batch_size is None:
         grad_norm = result.history_columns()["grad_norm"]
-        warnings.warn(
-            f"stopped after {trace.n_iter} steps before the gradient norm fell below "
-            f"tol={settings.tol:g} of its start (it is at {grad_norm[-1]:.3g}); the "
-            f"coefficients are not least squares: {convergence_advice(grad_norm, settings)}.",
-            ConvergenceWarning, stacklevel=5)
+        target = ("fell to exactly 0 (tol=0)" if settings.tol == 0 else
+                  f"fell below tol={settings.tol:g} of its start")
+        stopped = (f"stopped after {trace.n_iter} steps before the gradient norm {target}; "
+                   f"it is at {grad_norm[-1]:.3g} of its start")
+        if at_minimum:
+            message = (f"{stopped}, below the default tol={default_tol(settings):g}, and the "
+                       "training loss is at the least-squares minimum: the coefficients are "
+                       "least squares to the precision of a converged fit")
+        else:
+            message = (f"{stopped}; the coefficients are not least squares: "
+                       f"{convergence_advice(grad_norm, settings)}")
+        warnings.warn(message + ".", ConvergenceWarning, stacklevel=5)
 
 
 def _round_up(value):
@@ -177,14 +197,17 @@ def convergence_advice(grad_norm, settings):
                 "whatever the correlations of the columns")
     recent = grad_norm[-min(ADVICE_WINDOW, len(grad_norm) - 1) - 1:]
     recent = recent[recent > 0]
+    # tol=0 is never met: the epochs that the default tol needs.
+    tol = settings.tol or default_tol(settings)
     if len(recent) >= 2 and recent[-1] < recent[0]:
         rate = (recent[-1] / recent[0]) ** (1 / (len(recent) - 1))
-        if settings.tol > 0 and rate < 1:
+        if rate < 1 and recent[-1] > tol:
             # Half as many again: Adam's rate is not constant to the end.
-            more = 1.5 * np.log(settings.tol / recent[-1]) / np.log(rate)
+            more = 1.5 * np.log(tol / recent[-1]) / np.log(rate)
             if more < 100 * settings.epochs:
+                target = "" if settings.tol else f", to reach the default tol={tol:g}"
                 return (f"it was still falling steadily; raise epochs to about "
-                        f"{_round_up(settings.epochs + more):,}")
+                        f"{_round_up(settings.epochs + more):,}{target}")
             return (f"it falls too slowly at lr={settings.lr:g}; try lr={settings.lr * 10:g} "
                     "(or raise epochs a great deal)")
     return (f"it has stopped falling at lr={settings.lr:g}; try lr={settings.lr / 10:g}, or "
