@@ -23,12 +23,20 @@ t_small <- median(replicate(5, system.time(run(mtcars, mpg ~ .))[["elapsed"]]))
 x <- model.matrix(y ~ ., d)
 y <- as.matrix(d$y)
 reps <- as.integer(args[4])
-t_large <- t_direct <- numeric(reps)
+cpu <- function(t) t[["user.self"]] + t[["sys.self"]]  # this process: R and Python's threads
+times <- matrix(NA_real_, reps, 6, dimnames = list(NULL, c(
+  "large", "direct", "large_cpu", "direct_cpu", "frame", "matrix")))
 for (i in seq_len(reps)) {  # taking turns, so that a busy spell weighs on both alike
-  t_large[i] <- system.time(run(d, y ~ .))[["elapsed"]]
-  t_direct[i] <- system.time(direct(x, y))[["elapsed"]]
+  t <- system.time(run(d, y ~ .))
+  times[i, c("large", "large_cpu")] <- c(t[["elapsed"]], cpu(t))
+  t <- system.time(direct(x, y))
+  times[i, c("direct", "direct_cpu")] <- c(t[["elapsed"]], cpu(t))
+  # the R layer's two largest stages, as torch_lm() runs them
+  times[i, "frame"] <- system.time(mf <- model.frame(y ~ ., d))[["elapsed"]]
+  times[i, "matrix"] <- system.time(model.matrix(attr(mf, "terms"), mf))[["elapsed"]]
+  rm(mf)
 }
-cat(t_small, median(t_large), median(t_direct), "\n")
+cat(t_small, apply(times, 2, median), "\n")
 """
 
 
@@ -49,17 +57,20 @@ def run(quick=False):
     if probe.returncode != 0:
         return {"skipped": "library(torchlinreg) fails in R: " + probe.stderr.strip()[-200:]}
     n, p = (100_000 if quick else 1_000_000), 20
-    repeat = 1 if quick else 5
+    repeat = 1 if quick else 9
     X, y = make_data(n, p)
     out = run_rscript(R_SCRIPT, X, y, repeat)
     if out.returncode != 0:
         return {"skipped": "torch_lm() failed: " + out.stderr.strip()[-300:]}
-    r_small, r_large, r_direct = (float(v) for v in out.stdout.split()[-3:])
+    values = [float(v) for v in out.stdout.split()[-7:]]
+    r_small, r_large, r_direct, r_large_cpu, r_direct_cpu, r_frame, r_matrix = values
     py_fit, py_bridge = _python_times(X, y, repeat)
     small = _mtcars()
     small_fit, small_bridge = _python_times(*small, 5) if small else (None, None)
     return {"n": n, "p": p, "torch_lm_large_s": r_large, "python_fit_large_s": py_fit,
             "python_bridge_large_s": py_bridge, "r_direct_bridge_large_s": r_direct,
+            "torch_lm_large_cpu_s": r_large_cpu, "r_direct_bridge_large_cpu_s": r_direct_cpu,
+            "r_model_frame_s": r_frame, "r_model_matrix_s": r_matrix, "repeat": repeat,
             "torch_lm_mtcars_s": r_small,
             "python_fit_mtcars_s": small_fit, "python_bridge_mtcars_s": small_bridge}
 

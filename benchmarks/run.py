@@ -157,36 +157,30 @@ def report_r(r):
             "`bridge.torch_lm_fit()` is the Python function torch_lm() calls: the fit plus fitted "
             "values, residuals and inference. torch_lm() adds model.frame/model.matrix and "
             "the conversions. In R, torch_lm() and torch_lm_fit() called through reticulate on "
-            "the model matrix take turns in one process (medians of 5); the Python columns "
-            "are another process, minutes later.", "",
+            f"the model matrix take turns in one process (medians of {r.get('repeat', 5)}); the "
+            "Python columns are another process, minutes later.", "",
             f"- Target: the R layer adds <= 20% on the large case: {_verdict(layer <= 0.2)} "
-            f"(+{layer:.0%} over torch_lm_fit() called from the same R process; +{across:.0%} "
-            f"over torch_lm_fit() in a Python process and "
+            f"(+{layer:.0%} over torch_lm_fit() called from the same R process, in wall time; "
+            f"+{across:.0%} over torch_lm_fit() in a Python process and "
             f"+{r['torch_lm_large_s'] / r['python_fit_large_s'] - 1:.0%} over fit(), which "
-            "computes no fitted values or inference). The same-process ratio is the one "
-            "judged: measured in two processes the ratio swung between +10% and +40% in runs "
-            "minutes apart on this shared machine. Where the R layer's time goes (timed "
-            "stage by stage in R on this case, about 0.16 s in all): model.matrix() about "
-            "0.1 s (the copy of the columns that lm() makes too), the model frame 0.015 s, "
-            "the results' conversion and the R object about 0.04 s; the design goes to "
-            "Python without a copy. (Until 2026-11-23 it was +27-52%: `storage.mode(x) <- "
-            "\"double\"` on a matrix already double wrapped it, and reticulate's view of a "
-            "wrapped matrix made R copy it, 0.1 s.)" + _r_layer_reason(r, layer)]
+            "computes no fitted values or inference)." + _r_layer_stages(r)]
 
 
-def _r_layer_reason(r, layer):
-    """Why the R layer's share is above 20%, or ""."""
-    if layer <= 0.2:
+def _r_layer_stages(r):
+    """Where the R layer's time goes, from the stages timed in the same R process."""
+    if "r_model_frame_s" not in r:
         return ""
-    return (f" Missed in this run: the R layer's own work is a fixed "
-            f"{r['torch_lm_large_s'] - r['r_direct_bridge_large_s']:.2f} s here, and since "
-            f"issue 19 the fit inside torch_lm_fit() takes {r['python_fit_large_s']:.2f} s "
-            f"of its {r['python_bridge_large_s']:.2f} s (the rest: fitted values, residuals, "
-            "the inference's QR pass over the rows), so the same R work weighs more than "
-            "when the fit took 0.5 s; and this ratio moves by tens of percent between runs "
-            "on this machine (on 2026-12-07: +11% at 18:56 and +48% at 19:08, no change to "
-            "this path in between; the code before issue 19, run at 19:12 by the same "
-            "script, +67%).")
+    extra = r["torch_lm_large_s"] - r["r_direct_bridge_large_s"]
+    cpu = r["torch_lm_large_cpu_s"] / r["r_direct_bridge_large_cpu_s"] - 1
+    return (f" In CPU time (this process's, R's and Python's threads together) the layer adds "
+            f"+{cpu:.0%}. Of its {extra:.2f} s, model.frame() takes {r['r_model_frame_s']:.2f} s "
+            f"and model.matrix() {r['r_model_matrix_s']:.2f} s (both as lm() spends them: "
+            "the frame's copy of the columns and the design's); the rest is R's garbage "
+            "collector after these allocations and the lm components' names (1,000,000 row "
+            "names on residuals and fitted values, as lm() gives them). The design goes to "
+            "Python without a copy. Single runs of this ratio move by tens of percent on this "
+            "shared machine (medians of 5 gave +8% and +61% in two runs minutes apart on "
+            "2026-12-07, the code unchanged).")
 
 
 def report_memory(r):
