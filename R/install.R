@@ -281,8 +281,8 @@ pip_runs <- function(requirements, extras, torch, index, package) {
     list(c(core, unlist(requirements[extras], use.names = FALSE), package)))
 }
 
-# --no-compile: compiling all of torch's modules is most of pip's time (30 of
-# 40 s here); the import that checks the install compiles those it uses.
+# --no-compile: compiling all of torch's modules is most of pip's time; the import
+# that checks the install compiles those it uses.
 pip <- function(venv, args, verbose, hint = NULL) {
   out <- run_python(venv$python, c("-I", "-m", "pip", "install", "--disable-pip-version-check",
                                    "--no-compile", if (!verbose) "--quiet", shQuote(args)),

@@ -175,8 +175,8 @@ reorder_inference <- function(inf, order, terms, responses) {
 }
 
 # The inference with its p-values, which Python computes when a summary first asks: a
-# fit needs none, and they cost the fit a second import in Python (scipy.special, about
-# 0.2 s). Objects saved with them keep theirs.
+# fit needs none, and they would cost the fit a second import in Python (scipy.special).
+# Objects saved with them keep theirs.
 with_p_values <- function(inf) {
   if (!is.null(inf$p_value)) return(inf)
   p <- bridge_call("p_values_torch_lm", t_value = unname(inf$t_value), df_residual = inf$df_residual,

@@ -194,8 +194,7 @@ fit_design <- function(x, y, w, offset, ..., verbose = NULL, resume = NULL, qr =
           c("shape_error", "input_error"))
   }
   # Only when needed: storage.mode<- on a double matrix wraps it, and
-  # reticulate's zero-copy view of a wrapped matrix makes R copy it (0.1 s
-  # a million rows of 21 columns).
+  # reticulate's zero-copy view of a wrapped matrix makes R copy all of it.
   if (!is.double(x)) storage.mode(x) <- "double"
   options <- list(...)
   held_out <- !identical(as.numeric(options$validation %||% 0), 0) ||

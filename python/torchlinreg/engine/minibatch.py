@@ -49,7 +49,7 @@ class BlockMemory:
         else:
             torch.index_select(torch.index_select(X, 0, index, out=self._all_columns[:m]),
                                1, self._columns, out=x)
-        if Y.shape[1] == 1 and Y.is_contiguous():  # one output: the 1-d gather, 3x faster
+        if Y.shape[1] == 1 and Y.is_contiguous():  # one output: the 1-d gather, faster
             torch.index_select(Y.view(-1), 0, index, out=y.view(-1))
         else:
             torch.index_select(Y, 0, index, out=y)
@@ -90,7 +90,8 @@ def _theta_steps(model, optimizer, x, y, w, batch_size, design=None):
     """:func:`step_batches` for a float64 :class:`LinearModel`: each batch's gradient is
     two matrix products on the rows ``[1, x]`` (as plain SGD's steps), written straight
     into ``theta.grad``: ``2/(k Σw) · ((A θᵀ - y) · w)ᵀ A``. On the CPU with numpy, on the
-    tensors' own memory (each operation about 1 µs instead of torch's 4)."""
+    tensors' own memory (on arrays this small numpy's operations cost a fraction of torch's
+    dispatch; see benchmarks/RESULTS.md, the per-step section)."""
     with torch.no_grad():
         rows = design_rows(x, model.intercept, design)
         theta = model.theta.detach()  # updated in place by every step
@@ -118,7 +119,7 @@ def _theta_steps(model, optimizer, x, y, w, batch_size, design=None):
 def _numpy_steps(step, rows, targets, theta, grad, weights, scales, batch_size):
     """The steps of :func:`_theta_steps` with numpy, into memory made once. One output is
     the same numbers through vectors (numpy's product of a matrix and a vector, the same
-    sums as the matrix product's, about 2 µs a batch less)."""
+    sums as the matrix product's, and less work a batch)."""
     if theta.shape[0] == 1:
         theta, grad, targets = theta[0], grad[0], targets[:, 0]
         product = np.dot

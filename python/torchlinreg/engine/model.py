@@ -14,7 +14,7 @@ class LinearModel(nn.Module):
     shape ``(k,)`` and is absent for a model without intercept. Both are
     views of the one parameter ``theta = [bias | weight]`` ``(k, q)``, which
     the optimizer updates: one tensor a step instead of two (torch's
-    for-loop optimizers cost about 15 µs per tensor per step), with
+    for-loop optimizers pay per tensor, every step), with
     ``theta.grad`` in the layout the moments' gradient comes in.
     """
 

@@ -47,8 +47,8 @@ def _set_grad(model, grad):
 class _NumpyQuadratic:
     """A CPU :class:`Quadratic` evaluated with numpy on the parameters' own memory.
 
-    A step's arithmetic is a few operations on ``(k, q)`` arrays: numpy does
-    each in about 1 µs, torch in 3 to 5 (dispatch), and the loop does them at
+    A step's arithmetic is a few operations on ``(k, q)`` arrays, where torch's
+    dispatch costs several times numpy's operation, and the loop does them at
     every step. The results are the same numbers: the product goes through
     numpy either way (:mod:`torchlinreg.engine.products`) and the rest is
     elementwise, but for the order of the sums over ``q`` in the loss. Methods

@@ -56,9 +56,8 @@ DEFAULT_OPTIONS = {
 
 # Optimizers whose fused implementation (one kernel for the whole update) is torchlinreg's
 # default, unless the user picks an implementation (foreach, fused, capturable,
-# differentiable): the same update as the for-loop one to rounding, at 22 µs a step on one
-# tensor instead of 31 (benchmarks/RESULTS.md, per-step section), where most fits spend
-# their time. Plain SGD is not fused: its for-loop step is faster.
+# differentiable): the same update as the for-loop one to rounding, in less time a step on
+# one tensor (benchmarks/RESULTS.md, per-step section), where most fits spend their time. Plain SGD is not fused: its for-loop step is faster.
 FUSED_BY_DEFAULT = (torch.optim.Adam, torch.optim.AdamW, torch.optim.Adagrad)
 
 

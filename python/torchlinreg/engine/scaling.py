@@ -89,8 +89,8 @@ class Scaler:
 
         ``weight`` is ``(..., k, p)`` and ``bias`` ``(..., k)``: leading
         dimensions (such as history rows) are carried through, as one matrix
-        product over all of them (a product per row costs 4 µs a row through
-        numpy's stacked products); each row rounds as a product of its own
+        product over all of them (numpy's stacked products, a product per row,
+        cost far more); each row rounds as a product of its own
         would but for the order of sums inside the BLAS. With a preconditioner,
         ``weight`` is in the optimizer's coordinates. In float64 whatever the
         fit's dtype: in float32, ``W · x_center`` of columns with a large offset

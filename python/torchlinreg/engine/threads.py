@@ -35,7 +35,7 @@ def threads(count):
     Waking a thread pool for each small step costs more than the work, and
     much more when the machine is busy: numpy's OpenBLAS spreading the
     statistics' products over both cores while the file reader uses them
-    made a 50M-row pass 10% slower, most of it spent spinning in the kernel.
+    made a pass over the rows slower, its threads spinning in the kernel.
     A thread asking for another count than the one held waits until it is
     released.
     """
@@ -97,7 +97,8 @@ def _release_blas_control():
 
 @lru_cache(maxsize=1)
 def _blas_controller():
-    """The BLAS libraries loaded in this process, found once (a limit then costs 20 µs)."""
+    """The BLAS libraries loaded in this process, found once (finding them takes far longer than
+    setting a limit, which every fit does)."""
     import numpy  # noqa: F401 - its BLAS must be loaded to be found
     from threadpoolctl import ThreadpoolController
     return ThreadpoolController()

@@ -331,7 +331,7 @@ def predict_torch_lm(x, coefficients, aliased, cov_unscaled, sigma, df_residual,
 def p_values_torch_lm(t_value, df_residual, f_statistic, f_numdf, f_dendf):
     """``p_value`` (the shape of ``t_value``) and ``f_p_value`` (of ``f_statistic``), as
     :class:`Inference` computes them. The fits return none: R asks when a summary needs
-    them, so that a fit does not import the distributions' module (about 0.2 s)."""
+    them, so that a fit does not import the distributions' module (scipy.special)."""
     with np.errstate(invalid="ignore"):
         return {"p_value": t_p_values(_matrix(t_value, "t_value"),
                                       as_int(df_residual, "df_residual")),

@@ -188,7 +188,7 @@ def residual_diagnostics(e):
     As statsmodels' ``durbin_watson``, ``omni_normtest`` (scipy's
     ``normaltest``, which needs 8 rows; NaN below) and ``jarque_bera``.
     """
-    from scipy import stats  # imported on first use: ~0.4 s, off the fit path
+    from scipy import stats  # imported on first use, off the fit path (issue 19)
     e = _in_power_of_two_units(e)
     dw = float(np.sum(np.diff(e) ** 2) / np.sum(e ** 2))
     omnibus, omnibus_p = stats.normaltest(e) if len(e) >= 8 else (np.nan, np.nan)
