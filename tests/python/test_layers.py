@@ -5,6 +5,7 @@ results → fitting → scale → interop → the top (``__init__``, ``cli``, ``
 ``datasets``). A module may import from its own layer or any layer before it.
 """
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -101,3 +102,20 @@ def test_the_naming_rule_tells_same_named_modules_apart():
     assert expected["engine.moments"] == "test_moments.py"
     assert expected["datasets"] == "test_datasets.py" and expected["__main__"] == "test_main.py"
     assert len(set(expected.values())) == len(expected)
+
+
+# --- timings live in benchmarks/RESULTS.md, not in the code ----------------------------------
+
+TIMING = re.compile(r"\b\d+(\.\d+)? ?(µs|ms)\b|\b\d+(\.\d+)? (s|seconds)\b"
+                    r"|\b\d+(\.\d+)? ?[x×] (as fast|faster|slower)\b")
+
+
+def test_no_timing_is_written_into_the_code():
+    """Measured times go stale in comments and docstrings (issue 13): the code says why, and
+    benchmarks/RESULTS.md says how long, as measured by `make bench`."""
+    sources = list(PACKAGE.rglob("*.py")) + sorted((PACKAGE.parents[1] / "R").glob("*.R"))
+    found = [f"{path.name}:{number}: {line.strip()}" for path in sources
+             for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+             if TIMING.search(line)]
+    assert not found, "timings in the code (move them to benchmarks/RESULTS.md):\n" + \
+        "\n".join(found)
