@@ -5,6 +5,7 @@ Errors print one line, ``torchlinreg: error: ...``, and exit with status 2.
 import argparse
 import json
 import math
+import os
 import sys
 import warnings
 
@@ -291,6 +292,11 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("torchlinreg: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`torchlinreg ... | head`): end quietly, as Unix tools do,
+        # with no error and no second one when Python flushes standard output at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except (CliError, ValueError, RuntimeError, ImportError, OSError, KeyError) as error:
         message = " ".join(str(error).split()) or type(error).__name__
         print(f"torchlinreg: error: {message}", file=sys.stderr)

@@ -172,3 +172,17 @@ def test_precondition_is_a_cli_option(tmp_path):
         main(["fit", str(tmp_path / "d.csv"), "--response", "y", "--precondition", "standardize",
               "--seed", "1", "--json"])
     assert json.loads(out.getvalue())["settings"]["precondition"] == "standardize"
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly():
+    """`torchlinreg simulate --out - | head -1`: the write fails with EPIPE once head has
+    gone; the command ends quietly (status 141, as a process killed by SIGPIPE in the
+    shell), without 'error: [Errno 32] Broken pipe' or a traceback."""
+    child = subprocess.Popen([sys.executable, "-m", "torchlinreg", "simulate", "--n-obs",
+                              "200000", "--seed", "1", "--out", "-"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert child.stdout.readline().startswith("x1,")
+    child.stdout.close()
+    err = child.stderr.read()
+    assert child.wait(timeout=300) == 141
+    assert "error" not in err and "Traceback" not in err and "Broken pipe" not in err, err
