@@ -313,10 +313,44 @@ def test_later_rows_of_another_magnitude_are_summed_exactly(tmp_path, r_lm, firs
     assert_lm_s_numbers(streamed, reference)
 
 
-def test_later_rows_too_large_for_the_first_rows_units_are_an_error_naming_the_column(tmp_path):
-    paths, _ = two_files(tmp_path, 1.0, 1e200)  # squares of 1e200 in units of 1: 1e400
-    with pytest.raises(InputError, match=r"columns \['x1'\] overflow float64 even in units"):
-        tl.fit_files(paths, "y", seed=0)
+@pytest.mark.parametrize("first, second", [(1.0, 1e100), (1.0, 1e300), (1e-300, 1.0),
+                                           (1e-300, 1e300)])
+def test_later_rows_far_larger_than_the_first_rows_take_new_units(tmp_path, r_lm, first, second):
+    """Rows after the first 32,768 of a column 1e100 … 1e600 times larger than there: the
+    sums so far are re-expressed in units of the larger values (times powers of two, exact),
+    so fits from files and in memory give lm()'s coefficients and inference (it was an
+    InputError: their squares overflowed the first rows' units)."""
+    paths, frame = two_files(tmp_path, first, second)
+    reference = lm_in_units(r_lm, frame, "y ~ x1 + x2 + x3")
+    streamed = tl.fit_files(paths, "y", seed=0)
+    memory = tl.fit(frame[["x1", "x2", "x3"]], frame["y"], seed=0)
+    for fit in (streamed, memory):
+        assert fit.converged and not fit.aliased.any()
+        assert_lm_s_numbers(fit, reference)
+
+
+def test_partial_fit_pieces_of_far_different_magnitude_combine_in_common_units(data, r_lm):
+    """partial_fit sums the pieces' moments in each column's smallest unit over them, so a
+    piece 1e300 times larger than the one before no longer overflows the first piece's
+    units (an InputError before): the moments of the pieces are lm()'s on all rows. (Its
+    optimizer steps, on the first piece's standardization, cannot follow such a piece:
+    that is a DivergenceError, see README.)"""
+    import torch
+    from torchlinreg.engine.moments import moments
+    from torchlinreg.fitting.partial import _combined
+    from torchlinreg.results.statistics import TrainingStatistics
+    frame = scaled_frame(data, "x", 1e-300)
+    frame.loc[200:, "x1"] *= 1e300
+    pieces = [[torch.as_tensor(part[names].to_numpy()) for names in (["x1", "x2", "x3"], ["y"])]
+              for part in (frame[:200], frame[200:])]
+    statistics = TrainingStatistics(_combined(*(moments(X, Y) for X, Y in pieces)), True)
+    reference = lm_in_units(r_lm, frame, "y ~ x1 + x2 + x3")
+    weight, bias = statistics.exact()
+    assert rel(np.r_[bias, weight[0]], reference["coef"]) < 1e-10
+    inference = statistics.inference(torch.as_tensor(reference["coef"][None, :]),
+                                     torch.zeros(4, dtype=torch.bool), None, None)
+    assert rel(inference.std_error[0], reference["se"]) < 1e-9
+    assert rel(inference.sigma[0], reference["sigma"]) < 1e-9
 
 
 def test_a_saved_file_fit_whose_units_are_not_powers_of_two_is_refused(data, tmp_path):
