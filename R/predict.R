@@ -50,7 +50,9 @@ predict.torch_lm <- function(object, newdata, se.fit = FALSE,
                      aliased = inf$core_aliased, cov_unscaled = inf$cov_unscaled,
                      sigma = unname(inf$sigma), df_residual = inf$df_residual,
                      interval = interval, level = level, pred_weights = weights,
-                     center = inf$center, weight_total = inf$weight_total)
+                     center = inf$center, weight_total = inf$weight_total,
+                     term_unit = inf$term_unit, cov_in_units = inf$cov_in_units,
+                     center_in_units = inf$center_in_units)
   prediction <- shape_prediction(object, out, design, interval, se.fit)
   # predict.lm() names the standard errors of the fitted rows only when weighted.
   if (se.fit && missing(newdata) && is.null(object$weights)) prediction$se.fit <- unname(prediction$se.fit)

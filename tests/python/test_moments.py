@@ -116,14 +116,33 @@ def test_tiny_columns_are_summed_in_units_and_unscale_to_their_moments(rows):
     assert torch.equal(mom.unscaled().center[:3], plain.center[:3] * 2.0 ** -800)
 
 
+@pytest.mark.parametrize("first, later", [(1.0, 1e200), (1e-300, 1.0), (1.0, 1e300)])
+def test_a_later_chunk_of_far_larger_values_takes_new_units(monkeypatch, first, later):
+    """The first chunk sets the units; a later one far larger (its square overflowed them,
+    an InputError before) re-expresses the sums in units of its own largest values: they
+    are the sums of the rows in those units about the centre in them (powers of two)."""
+    monkeypatch.setattr(moments, "CHUNK_ROWS", 4)
+    X = np.array([[1.0], [-1.0], [2.0], [0.5], [1.5], [-2.0], [3.0], [1.0]]) * first
+    X[6, 0] = 3.0 * later
+    Y = X[:, ::-1] * [1.0] + 1.0 * first
+    mom = of(X, Y)
+    unit = mom.unit.numpy()
+    assert np.frexp(unit)[0].tolist() == [0.5, 0.5]  # powers of two
+    exponent = np.frexp(np.abs(X).max())[1]  # the unit of the largest values (1 within 2^±200)
+    assert unit[0] == (1.0 if abs(exponent) <= 200 else np.ldexp(1.0, -exponent))
+    Z = np.column_stack([X, Y]) * unit - mom.center.numpy()
+    np.testing.assert_allclose(mom.second.numpy(), Z.T @ Z, rtol=1e-15)
+    np.testing.assert_allclose(mom.first.numpy(), Z.sum(0), rtol=1e-15, atol=1e-15)
+
+
 @pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
-def test_products_that_overflow_even_in_units_are_an_input_error(monkeypatch):
-    """The first chunk sets the units: a later row 1e200 times larger overflows its square."""
+def test_weights_whose_products_overflow_even_in_units_are_an_input_error(monkeypatch):
+    """Weights of 1e300 times squares of 1e10 (within the units of 1): beyond float64."""
     monkeypatch.setattr(moments, "CHUNK_ROWS", 4)
     X = np.ones((8, 1))
-    X[6, 0] = 1e200
-    with pytest.raises(InputError, match="overflow float64 even in units of a power of two"):
-        of(X, X.copy())
+    X[6, 0] = 1e10
+    with pytest.raises(InputError, match="weights times the squares are beyond float64"):
+        of(X, X.copy(), np.full(8, 1e300))
 
 
 @pytest.mark.parametrize("weighted", [False, True])

@@ -177,20 +177,93 @@ def test_file_and_memory_fits_give_lm_s_inference_at_any_magnitude(data, tmp_pat
     np.testing.assert_array_equal(loaded.exact[0], streamed.exact[0])
 
 
-@pytest.mark.parametrize("scale", [1e-300, 1e300])
-def test_what_needs_AtWA_inverse_beyond_float64_is_nan_not_a_wrong_number(data, tmp_path, scale):
-    """Prediction intervals and the condition number come from (AᵀWA)⁻¹ in the data's
-    units, beyond float64 here (1e600 or 1e-600): NaN. At x × 1e300 they were numbers:
-    intervals too narrow (the slopes' variances underflowed to 0), condition number inf."""
-    frame = scaled_frame(data, "x", scale)
-    frame.to_parquet(tmp_path / "range.parquet", index=False)
+def lm_prediction_in_units(r_lm, frame, formula, newdata, interval):
+    """predict.lm(se.fit = TRUE, interval = ) of lm() on ``frame``'s columns each divided by a
+    power of two near its largest value (``newdata``'s by the same), multiplied back: lm()'s
+    answer free of its overflow and underflow (at y × 1e200 predict.lm's residual variance
+    is Inf, at y × 1e-300 0, so its se.fit is Inf or 0 and its limits those or the fit)."""
+    exponent = {c: int(np.frexp(np.abs(frame[c]).max())[1]) for c in frame.columns}
+    scaled = newdata.apply(lambda c: np.ldexp(c, -exponent[c.name]))
+    reference = r_lm(formula, frame.apply(lambda c: np.ldexp(c, -exponent[c.name])),
+                     newdata=scaled, interval=interval)
+    return np.ldexp(reference["pred"], exponent["y"]), np.ldexp(reference["se_fit"], exponent["y"])
+
+
+@pytest.mark.parametrize("where, scale", [("x", 1e-165), ("x", 1e-300), ("x", 1e200),
+                                          ("x", 1e300), ("x1", 1e-165), ("y", 1e200),
+                                          ("y", 1e-300)])
+def test_prediction_limits_at_any_magnitude_are_lm_s(data, tmp_path, r_lm, where, scale):
+    """Leverages are taken in the fit's power-of-two units (the new rows' columns times the
+    same powers of two), where (AᵀWA)⁻¹ is representable, and σ² and se² in units of a
+    power of two of σ: the limits and se.fit are predict.lm()'s for fits in memory, from
+    files and through R's bridge. They were NaN for x beyond 1e±154 (the inverse in the
+    data's units is beyond float64), ±inf at y × 1e200 and the fit itself at y × 1e-300."""
+    from torchlinreg.interop import bridge
+    frame = scaled_frame(data, where, scale)
     names = ["x1", "x2", "x3"]
-    for fit in (tl.fit(frame[names], frame["y"], seed=0),
-                tl.fit_files(tmp_path / "range.parquet", "y", seed=0)):
-        limits = fit.predict(frame[names][:5], interval="confidence")
-        np.testing.assert_allclose(limits[:, 0], fit.predict(frame[names][:5]), rtol=1e-14)
-        assert np.isnan(limits[:, 1:]).all()
-        assert np.isnan(fit.condition_number)
+    new = frame[names][:6] * 1.5
+    frame.to_parquet(tmp_path / "range.parquet", index=False)
+    fits = [tl.fit(frame[names], frame["y"], seed=0),
+            tl.fit_files(tmp_path / "range.parquet", "y", seed=0)]
+    from_r = bridge.torch_lm_fit(frame[names].to_numpy(), frame["y"].to_numpy(), seed=0)
+    inference = from_r["inference"]
+    for interval in ("confidence", "prediction"):
+        limits, se_fit = lm_prediction_in_units(r_lm, frame, "y ~ x1 + x2 + x3", new, interval)
+        if where != "y":  # lm() itself: predict.lm works from R⁻¹, representable here
+            direct = r_lm("y ~ x1 + x2 + x3", frame, newdata=new, interval=interval)
+            assert rel(direct["se_fit"], se_fit) < 1e-12
+        for fit in fits:
+            assert rel(fit.predict(new, interval=interval), limits) < 1e-10
+        out = bridge.predict_torch_lm(
+            np.c_[np.ones(len(new)), new], from_r["coefficients"], from_r["aliased"],
+            inference["cov_unscaled"], inference["sigma"], inference["df_residual"], interval,
+            center=inference["center"], weight_total=inference["weight_total"],
+            term_unit=inference["term_unit"], cov_in_units=inference["cov_in_units"],
+            center_in_units=inference["center_in_units"])
+        assert rel(out["se_fit"][:, 0], se_fit) < 1e-9
+        assert rel(np.c_[out["fit"], out["lwr"], out["upr"]], limits) < 1e-10
+
+
+def condition_number_of(A, digits):
+    """√(λmax / λmin) of AᵀA in the data's units, by mpmath at ``digits`` digits (its
+    exponents are unbounded, and enough digits keep the smallest eigenvalue's)."""
+    mpmath = pytest.importorskip("mpmath")
+    with mpmath.workdps(digits):
+        M = mpmath.matrix(A.tolist())
+        eigen = mpmath.eigsy(M.T * M, eigvals_only=True)
+        values = [eigen[i] for i in range(eigen.rows)]
+        return float(mpmath.sqrt(max(values) / min(values)))
+
+
+@pytest.mark.parametrize("factors", [[1e10, 1, 1], [1e-100] * 3, [1e-165] * 3, [1e-165, 1, 1],
+                                     [1e200] * 3, [1e-300] * 3, [1e300] * 3,
+                                     [1e-300, 1e300, 1]])
+def test_the_condition_number_is_that_of_the_data_s_design(data, tmp_path, factors):
+    """The condition number is statsmodels' of the design in the data's units (its value
+    by mpmath in high precision): about 1e165 at x × 1e-165, where float64 holds neither
+    AᵀA (1e-330) nor its inverse; inf where it is beyond float64 (x1 × 1e-300 beside
+    x2 × 1e300: 9.7e599). It was NaN beyond 1e±154, and NaN at x1 × 1e10 in the ordinary
+    range (the smallest eigenvalue of (AᵀA)⁻¹ rounded below zero)."""
+    X, y = data
+    X = X * factors
+    A = np.c_[np.ones(len(y)), X]
+    truth = condition_number_of(A, 1300)
+    frame = pd.DataFrame(X, columns=["x1", "x2", "x3"]).assign(y=y)
+    frame.to_parquet(tmp_path / "range.parquet", index=False)
+    for fit in (tl.fit(X, y, seed=0), tl.fit_files(tmp_path / "range.parquet", "y", seed=0)):
+        if np.isinf(truth):
+            assert fit.condition_number == np.inf
+        else:
+            assert rel(fit.condition_number, truth) < 1e-8
+
+
+def test_the_condition_number_of_ordinary_fits_is_unchanged(data):
+    """Inside 2^±200 the condition number is the one it was: the eigenvalues of (AᵀWA)⁻¹."""
+    X, y = data
+    fit = tl.fit(X * [1e3, 1, 1e-3], y, seed=0)
+    eigen = np.linalg.eigvalsh(fit.inference.cov_unscaled)
+    assert fit.inference.term_unit is None
+    assert fit.condition_number == np.sqrt(eigen[-1] / eigen[0])
 
 
 def test_partial_fit_pieces_keep_their_units(data, r_lm):
@@ -240,10 +313,44 @@ def test_later_rows_of_another_magnitude_are_summed_exactly(tmp_path, r_lm, firs
     assert_lm_s_numbers(streamed, reference)
 
 
-def test_later_rows_too_large_for_the_first_rows_units_are_an_error_naming_the_column(tmp_path):
-    paths, _ = two_files(tmp_path, 1.0, 1e200)  # squares of 1e200 in units of 1: 1e400
-    with pytest.raises(InputError, match=r"columns \['x1'\] overflow float64 even in units"):
-        tl.fit_files(paths, "y", seed=0)
+@pytest.mark.parametrize("first, second", [(1.0, 1e100), (1.0, 1e300), (1e-300, 1.0),
+                                           (1e-300, 1e300)])
+def test_later_rows_far_larger_than_the_first_rows_take_new_units(tmp_path, r_lm, first, second):
+    """Rows after the first 32,768 of a column 1e100 … 1e600 times larger than there: the
+    sums so far are re-expressed in units of the larger values (times powers of two, exact),
+    so fits from files and in memory give lm()'s coefficients and inference (it was an
+    InputError: their squares overflowed the first rows' units)."""
+    paths, frame = two_files(tmp_path, first, second)
+    reference = lm_in_units(r_lm, frame, "y ~ x1 + x2 + x3")
+    streamed = tl.fit_files(paths, "y", seed=0)
+    memory = tl.fit(frame[["x1", "x2", "x3"]], frame["y"], seed=0)
+    for fit in (streamed, memory):
+        assert fit.converged and not fit.aliased.any()
+        assert_lm_s_numbers(fit, reference)
+
+
+def test_partial_fit_pieces_of_far_different_magnitude_combine_in_common_units(data, r_lm):
+    """partial_fit sums the pieces' moments in each column's smallest unit over them, so a
+    piece 1e300 times larger than the one before no longer overflows the first piece's
+    units (an InputError before): the moments of the pieces are lm()'s on all rows. (Its
+    optimizer steps, on the first piece's standardization, cannot follow such a piece:
+    that is a DivergenceError, see README.)"""
+    import torch
+    from torchlinreg.engine.moments import moments
+    from torchlinreg.fitting.partial import _combined
+    from torchlinreg.results.statistics import TrainingStatistics
+    frame = scaled_frame(data, "x", 1e-300)
+    frame.loc[200:, "x1"] *= 1e300
+    pieces = [[torch.as_tensor(part[names].to_numpy()) for names in (["x1", "x2", "x3"], ["y"])]
+              for part in (frame[:200], frame[200:])]
+    statistics = TrainingStatistics(_combined(*(moments(X, Y) for X, Y in pieces)), True)
+    reference = lm_in_units(r_lm, frame, "y ~ x1 + x2 + x3")
+    weight, bias = statistics.exact()
+    assert rel(np.r_[bias, weight[0]], reference["coef"]) < 1e-10
+    inference = statistics.inference(torch.as_tensor(reference["coef"][None, :]),
+                                     torch.zeros(4, dtype=torch.bool), None, None)
+    assert rel(inference.std_error[0], reference["se"]) < 1e-9
+    assert rel(inference.sigma[0], reference["sigma"]) < 1e-9
 
 
 def test_a_saved_file_fit_whose_units_are_not_powers_of_two_is_refused(data, tmp_path):

@@ -33,3 +33,22 @@ test_that("se.fit keeps its digits on a column far from zero (centred design)", 
   ref <- predict(lm(y ~ x + z, d), new, se.fit = TRUE)$se.fit
   expect_close(ours, ref, rel = 1e-9)  # was 1.6e-4 off before the centred design
 })
+
+test_that("se.fit and limits of columns of 1e-165 and 1e300 are lm()'s (leverages in power-of-two units)", {
+  skip_if_no_python()
+  # (X'X)^-1 in the data's units is 1e330 at x * 1e-165, beyond double: se.fit was NaN.
+  # predict.lm() works from qr.R, whose inverse double holds, so lm() itself is the truth.
+  for (scale in c(1e-165, 1e300)) {
+    d <- mtcars[c("mpg", "wt", "hp", "qsec")]
+    d[c("wt", "hp")] <- d[c("wt", "hp")] * scale
+    new <- d[1:5, c("wt", "hp", "qsec")] * 1.5
+    fit <- torch_lm(mpg ~ wt + hp + qsec, d, seed = 1)
+    reference <- lm(mpg ~ wt + hp + qsec, d)
+    for (interval in c("confidence", "prediction")) {
+      ours <- predict(fit, new, se.fit = TRUE, interval = interval)
+      ref <- predict(reference, new, se.fit = TRUE, interval = interval)
+      expect_close(ours$se.fit, ref$se.fit, rel = 1e-9)
+      expect_close(ours$fit, ref$fit, rel = 1e-9)
+    }
+  }
+})

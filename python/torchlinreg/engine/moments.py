@@ -24,6 +24,12 @@ from .threads import threads
 CHUNK_ROWS = 1 << 15
 
 
+# A sum of squares (in the units) that values within 2^±RANGE_EXPONENT of their units
+# never reach, however many rows: beyond it, a later chunk holds far larger values than
+# the first rows and its columns take new units (MomentAccumulator._beyond_units).
+SQUARES_LIMIT = math.ldexp(1.0, 2 * RANGE_EXPONENT + 64)
+
+
 # Widths (columns of [x, y]) whose Gram products are summed column by column;
 # see _add_products.
 NARROW_WIDTH = 32
@@ -138,7 +144,9 @@ class MomentAccumulator:
     The centre is the (weighted) mean of the first chunk: within a few
     standard errors of the mean, so the variances lose no digits to
     cancellation (the shifted-data algorithm); the units (:func:`~.scaling.unit_of`)
-    come from the first chunk's magnitudes. Memory is one chunk.
+    come from the first chunk's magnitudes, and a later chunk of values far beyond
+    them re-expresses the sums in units of its own (:meth:`_new_units`,
+    :meth:`_overflows`). Memory is one chunk.
     """
 
     def __init__(self, n_features, width, weighted=False, device="cpu", names=None):
@@ -190,6 +198,8 @@ class MomentAccumulator:
         """Copy ``values[rows]`` into ``out``, centred in the same pass once there is a
         centre (the same float64 subtraction as centring after the copy)."""
         unit = None if self.unit is None or self.center is None else self.unit[columns]
+        if unit is not None and self._overflows(values, rows, columns):
+            unit = self.unit[columns]  # new units, in which they do not
         if not isinstance(values, list):
             if self.center is None:
                 out.copy_(values[rows])
@@ -208,6 +218,39 @@ class MomentAccumulator:
             else:
                 np.subtract(column[rows] * np.float64(unit[j]), center[j], out=out[:, j],
                             dtype=np.float64)
+
+    def _overflows(self, values, rows, columns):
+        """Whether some of ``values[rows]`` (columns ``columns`` of ``[x, y]``) are beyond
+        ``2^RANGE_EXPONENT`` in units above 1 (chosen for tiny first rows), where they may
+        overflow float64; those columns then first take the units of these values
+        (:meth:`_rescale`). Units of 1 or below are left to :meth:`_new_units`."""
+        unit = self.unit[columns]
+        if not bool((unit > 1).any()):
+            return False
+        largest = _largest(values, rows).to(unit.device)
+        over = (unit > 1) & (largest * unit > math.ldexp(1.0, RANGE_EXPONENT))
+        if not bool(over.any()):
+            return False
+        index = torch.arange(columns.start or 0, (columns.start or 0) + unit.shape[0],
+                             device=unit.device)[over]
+        self._rescale(index, _units_for(largest[over]), self._filled)
+        return True
+
+    def _rescale(self, index, unit, rows):
+        """Columns ``index`` of ``[x, y]`` in the smaller units ``unit`` from now on: the sums
+        so far, the centre and the first ``rows`` rows of the buffer (put in the old units)
+        times ``unit / old unit``, powers of two, so exact (but for values that become
+        subnormal: below ``2^-1000`` of the new largest, nothing to its sums)."""
+        if self.unit is None:
+            self.unit = torch.ones_like(self.center)
+        ratio = torch.ones_like(self.center)
+        ratio[index] = unit / self.unit[index]
+        self.center = self.center * ratio
+        self.first *= ratio
+        self.second *= torch.outer(ratio, ratio)
+        for j in index.tolist():
+            self._buffer[:rows, j] *= ratio[j]
+        self.unit[index] = unit
 
     def _flush(self):
         block = self._buffer[: self._filled]
@@ -232,11 +275,38 @@ class MomentAccumulator:
             return
         if raw:
             block.sub_(self.center)
-        weighted = block if w is None else block * w[:, None]
         self.total += size
+        saved = None if raw else (self.first.clone(), self.second.clone())
+        self._add_sums(block, w)
+        change = None if saved is None else self._new_units(block)
+        if change is not None:  # the chunk again, from the sums before it, in new units
+            self.first, self.second = saved
+            self._rescale(*change, m)
+            self._add_sums(block, w)
+
+    def _add_sums(self, block, w):
+        """Add the chunk's first and second moments (``block`` centred, in the units)."""
+        weighted = block if w is None else block * w[:, None]
         self.first += weighted.sum(0)
         with np.errstate(over="ignore", invalid="ignore"):  # an overflow: see checked_sums
             _add_products(self.second, weighted, block)
+
+    def _new_units(self, block):
+        """After a later chunk's sums: ``(columns, units)`` for the columns whose values there
+        are beyond ``2^RANGE_EXPONENT`` in their units (far larger than the first rows'),
+        read from the sums of squares, which they take beyond :data:`SQUARES_LIMIT` or to
+        an overflow; the new units are those of the chunk's values. None where there are
+        none: values within the units never reach the limit, and nothing changes."""
+        squares = self.second.diagonal()
+        if bool((torch.isfinite(squares) & (squares <= SQUARES_LIMIT)).all()):
+            return None
+        largest = block.abs().amax(0)
+        over = largest > math.ldexp(1.0, RANGE_EXPONENT)  # none: weights beyond float64
+        if not bool(over.any()):
+            return None
+        index = torch.nonzero(over).flatten()
+        current = self.unit[index] if self.unit is not None else torch.ones_like(largest[index])
+        return index, current * _units_for(largest[index])
 
     def _later_units(self, block):
         """Columns all zero so far take their units from the first rows where they are not
@@ -268,8 +338,9 @@ class MomentAccumulator:
 
 
 def checked_sums(mom, names=None):
-    """``mom``, unless its sums of squares overflowed: an error naming the columns
-    (``names``: of ``[x, y]``; else 0-based numbers)."""
+    """``mom``, unless its sums of squares overflowed (weights beyond float64 divided by
+    the squares: the units keep every column's values near 1): an error naming the
+    columns (``names``: of ``[x, y]``; else 0-based numbers)."""
     bad = ~torch.isfinite(mom.second).all(0)
     if not bool(bad.any()):
         return mom
@@ -277,10 +348,25 @@ def checked_sums(mom, names=None):
     columns = [names[j] for j in columns] if names is not None else \
         f"{columns} (0-based, predictors then responses)"
     raise InputError(
-        f"the sums of squares of the columns {columns} overflow float64 even in units of a "
-        f"power of two: the units are chosen from the first {CHUNK_ROWS} rows, and later "
-        "rows hold values far larger (by a factor of about 1e87 or more); rescale those "
-        "columns, or put rows of the largest values first.")
+        f"the weighted sums of squares of the columns {columns} overflow float64 even in "
+        "units of a power of two (each column's largest values are near 1 there): the "
+        "weights times the squares are beyond float64; divide the weights by a power of ten "
+        "(lm()'s coefficients do not change).")
+
+
+def _largest(values, rows):
+    """Each column's largest magnitude in ``values[rows]`` (a tensor, or a list of numpy
+    columns), float64."""
+    if not isinstance(values, list):
+        return values[rows].abs().amax(0).to(torch.float64)
+    return torch.tensor([float(np.abs(column[rows]).max()) if len(column[rows]) else 0.0
+                         for column in values], dtype=torch.float64)
+
+
+def _units_for(largest):
+    """:func:`~.scaling.unit_for` as a tensor always (ones where it gives None)."""
+    unit = unit_for(largest)
+    return torch.ones_like(largest) if unit is None else unit
 
 
 def _n_rows(values):
@@ -363,6 +449,25 @@ def moments(X, Y, weights=None, index=None):
         for rows in rows_list:
             sums.add(X[rows], Y[rows], None if weights is None else weights[rows])
     return sums.result()
+
+
+def common_unit(*moments):
+    """Each column's smallest unit over ``moments`` (those of its largest values), or None
+    if all are 1; a column all zero in some moments has no say there. In these units each
+    one's moments stay within float64 (:meth:`Moments.in_units`: the others' values, smaller
+    there, times powers of two; a square that vanishes was below the larger ones' rounding)."""
+    no_say = 4096  # above any float64 exponent
+    exponents = []
+    for mom in moments:
+        log2 = torch.zeros(mom.center.shape[0], dtype=torch.int64) if mom.unit is None else \
+            torch.frexp(mom.unit).exponent.to(torch.int64) - 1
+        log2[(mom.second.diagonal() == 0) & (mom.center == 0)] = no_say
+        exponents.append(log2)
+    log2 = torch.stack(exponents).amin(0)
+    log2[log2 == no_say] = 0
+    if not bool((log2 != 0).any()):
+        return None
+    return torch.ldexp(torch.ones(log2.shape[0], dtype=torch.float64), log2)
 
 
 def restrict(mom, kept):

@@ -18,7 +18,8 @@ import torch
 from .products import matmul
 
 
-# A column whose largest magnitude (in the moments: in their first chunk) is outside
+# A column whose largest magnitude (in the moments: in their first chunk, or a later
+# one of values far beyond it) is outside
 # [2^-RANGE_EXPONENT, 2^RANGE_EXPONENT] is summed in units of a power of two
 # (see unit_of): its squares, times any row count, neither overflow nor lose
 # digits as subnormals. Inside it the unit is 1, so the sums are unchanged.

@@ -18,7 +18,7 @@ import warnings
 import numpy as np
 import torch
 
-from ..engine.moments import Moments, checked_sums, loss_units, moments, restrict
+from ..engine.moments import Moments, checked_sums, common_unit, loss_units, moments, restrict
 from ..engine.objective import GramObjective
 from ..engine.preconditioning import rotate_quadratic
 from ..engine.quadratic import Quadratic
@@ -115,9 +115,12 @@ def _settings(previous):
 
 
 def _combined(a, b):
-    """The moments of the rows of ``a`` and of ``b`` together, about ``a``'s centre and in
-    its units."""
-    b = b.in_units(a.unit).shifted(a.center)
+    """The moments of the rows of ``a`` and of ``b`` together, about ``a``'s centre, in
+    units both hold (:func:`~torchlinreg.engine.moments.common_unit`: a piece of far larger
+    values than the pieces before sets its columns' units)."""
+    unit = common_unit(a, b)
+    a = a.in_units(unit)
+    b = b.in_units(unit).shifted(a.center)
     return checked_sums(Moments(
         a.n_rows + b.n_rows, a.n_features, a.total + b.total, a.center, a.first + b.first,
         a.second + b.second, a.n_positive + b.n_positive, unit=a.unit,

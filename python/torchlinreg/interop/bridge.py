@@ -214,7 +214,9 @@ def _fit_values(result, X, Y, weights, offset=None):
     train = result.train_index
     w = None if weights is None else np.array(weights, dtype=np.float64)[train]
     weighted = residuals[train] * np.sqrt(np.ones(len(train)) if w is None else w)[:, None]
-    inference = _inference_values(result.inference, weighted.T @ weighted)
+    with np.errstate(over="ignore"):  # inf: residuals beyond about 1e154, squares beyond float64
+        products = weighted.T @ weighted
+    inference = _inference_values(result.inference, products)
     if offset is not None:
         _offset_fit_measures(inference, fitted[train], w, intercept)
     return {
@@ -292,6 +294,11 @@ def _inference_values(inference, residual_products):
         # no centre (empty) without an intercept.
         "center": np.asarray([] if inference.center is None else inference.center, np.float64),
         "weight_total": float(inference.weight_total),
+        # Beyond 2^±200 (empty where every unit is 1): the terms' units, and (AᵀWA)⁻¹ and
+        # the centre in them, which predict_torch_lm uses (the data's may be beyond float64).
+        **{name: np.asarray([] if value is None else value, np.float64) for name, value in (
+            ("term_unit", inference.term_unit), ("cov_in_units", inference.cov_in_units),
+            ("center_in_units", inference.center_in_units))},
         "vcov": np.stack([inference.vcov(i) for i in range(k)]),
         "residual_cov": residual_cov,
     }
@@ -299,14 +306,16 @@ def _inference_values(inference, residual_products):
 
 def predict_torch_lm(x, coefficients, aliased, cov_unscaled, sigma, df_residual,
                    interval="none", level=0.95, pred_weights=1.0, center=None,
-                   weight_total=None):
+                   weight_total=None, term_unit=None, cov_in_units=None, center_in_units=None):
     """Predictions (and limits) for the design ``x`` from stored numbers.
 
     ``x`` includes the intercept column when the model has one; the other
     arguments are what :func:`torch_lm_fit` returned (``center`` and
     ``weight_total`` too, for a model with an intercept: without them a
-    column far from zero loses precision in ``se_fit``). Returns ``fit``,
-    ``se_fit`` and, for an interval, ``lwr`` and ``upr``, each ``(n, k)``.
+    column far from zero loses precision in ``se_fit``; ``term_unit``,
+    ``cov_in_units`` and ``center_in_units`` for columns beyond ``2^±200``, whose
+    ``cov_unscaled`` may be beyond float64: without them ``se_fit`` is NaN there).
+    Returns ``fit``, ``se_fit`` and, for an interval, ``lwr`` and ``upr``, each ``(n, k)``.
     """
     if interval not in ("none", "confidence", "prediction"):
         raise ValueError("interval must be 'none', 'confidence' or 'prediction'; "
@@ -315,6 +324,11 @@ def predict_torch_lm(x, coefficients, aliased, cov_unscaled, sigma, df_residual,
     if coefficients.shape[1] == 1 and np.asarray(aliased).size > 1:
         coefficients = coefficients.T
     kept = int(np.sum(~np.asarray(aliased, dtype=bool)))
+    if term_unit is not None and np.size(term_unit):  # the leverages in the terms' units
+        cov_unscaled, center = cov_in_units, center_in_units
+        term_unit = np.asarray(term_unit, dtype=np.float64).reshape(-1)
+    else:
+        term_unit = None
     cov = np.asarray(cov_unscaled, dtype=np.float64).reshape(kept, kept)  # (0, 0) for y ~ 0
     # Rows of newdata with missing values (na.pass) predict NA, quietly.
     with np.errstate(invalid="ignore"):
@@ -325,7 +339,8 @@ def predict_torch_lm(x, coefficients, aliased, cov_unscaled, sigma, df_residual,
                                     np.asarray(pred_weights, dtype=np.float64),
                                     None if center is None or np.size(center) == 0
                                     else np.asarray(center, dtype=np.float64).reshape(-1),
-                                    None if weight_total is None else float(weight_total))
+                                    None if weight_total is None else float(weight_total),
+                                    term_unit)
 
 
 def p_values_torch_lm(t_value, df_residual, f_statistic, f_numdf, f_dendf):

@@ -14,7 +14,7 @@ from ..engine.linalg import exact_solution
 from ..errors import MissingDataError, ShapeError
 from ..inputs.arrays import as_design, fingerprint as hash_rows, pandas_if_imported
 from .distributions import t_quantile
-from .inference import compute_inference, prediction_intervals, within_float64
+from .inference import compute_inference, condition_number, prediction_intervals
 from .influence import FitInfluence, hat_values
 from .robust import COV_TYPES, robust_covariance
 
@@ -208,10 +208,13 @@ class LinearFit:
         inf = self.inference
         ones = [np.ones((design.shape[0], 1))] if self.settings["intercept"] else []
         A = np.concatenate(ones + [design], axis=1)
+        units = inf.term_unit is not None
         with np.errstate(invalid="ignore"):
-            out = prediction_intervals(A, self.coefficients(), inf.aliased, inf.cov_unscaled,
-                                       inf.sigma, inf.df_residual, interval, level,
-                                       center=inf.center, weight_total=inf.weight_total)
+            out = prediction_intervals(
+                A, self.coefficients(), inf.aliased,
+                inf.cov_in_units if units else inf.cov_unscaled, inf.sigma, inf.df_residual,
+                interval, level, center=inf.center_in_units if units else inf.center,
+                weight_total=inf.weight_total, term_unit=inf.term_unit)
         limits = np.stack([out["fit"], out["lwr"], out["upr"]], axis=-1)
         return limits[:, 0, :] if self._one else limits
 
@@ -279,12 +282,13 @@ class LinearFit:
 
     @cached_property
     def condition_number(self):
-        """``√(λmax / λmin)`` of ``AᵀWA`` (intercept column included), as statsmodels' ``condition_number``."""
-        cov = self.inference.cov_unscaled
-        if not within_float64(cov):  # NaN: (AᵀWA)⁻¹ beyond float64 (columns beyond ~1e±154)
-            return float("nan")
-        eigen = np.linalg.eigvalsh(cov)
-        return float(np.sqrt(eigen[-1] / eigen[0]))
+        """``√(λmax / λmin)`` of ``AᵀWA`` (intercept column included) in the data's units, as
+        statsmodels' ``condition_number``: the ratio of the extreme singular values of
+        ``√W A``. Columns beyond ``2^±200`` enter as they are, so it grows with their
+        magnitude (about 1e165 at x × 1e-165, though their fit in units is well
+        conditioned); ``inf`` where it is beyond float64
+        (:func:`~torchlinreg.results.inference.condition_number`)."""
+        return condition_number(self.inference)
 
     def conf_int(self, level=0.95, cov_type="nonrobust"):
         """Confidence limits of ``params``: ``(m, 2)`` (``(k, m, 2)`` for several outputs)."""

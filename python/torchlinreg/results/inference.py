@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from ..engine.linalg import combined_r, unscaled_covariance, with_intercept
-from ..engine.scaling import unit_of
+from ..engine.scaling import unit_for, unit_of
 from .distributions import f_sf, t_quantile, t_sf
 
 
@@ -51,6 +51,14 @@ class Inference:
         cancellation ``xᵀ (XᵀWX)⁻¹ x`` suffers on a column far from zero.
     weight_total : float or None
         ``Σ w`` over the training rows (their number without weights).
+    term_unit : numpy.ndarray or None, shape (rank,)
+        For columns beyond ``2^±200`` (see :func:`compute_inference`): a power of two
+        per estimated term (the intercept's 1), and ``cov_in_units`` and
+        ``center_in_units`` are ``(AᵀWA)⁻¹`` and the centre of the design whose terms
+        are times these units. ``cov_unscaled = U cov_in_units U`` for ``U =
+        diag(term_unit)``, exact where float64 holds it; beyond about ``1e±154`` it
+        does not, and leverages, prediction limits and the condition number are
+        computed from the units instead. None (and the two None) where every unit is 1.
     """
 
     term_names: list
@@ -71,6 +79,9 @@ class Inference:
     cov_unscaled: np.ndarray
     center: np.ndarray = None
     weight_total: float = None
+    term_unit: np.ndarray = None
+    cov_in_units: np.ndarray = None
+    center_in_units: np.ndarray = None
 
     @cached_property
     def p_value(self):
@@ -180,12 +191,16 @@ def from_units(inference, coefficients, term_unit, y_unit):
     ratio = (term_unit[None, :] / y_unit[:, None]).numpy()
     kept = term_unit[torch.as_tensor(~inference.aliased)].numpy()
     center = inference.center
+    # What leverages need, in the units (the data's may be beyond float64).
+    units = {} if (kept == 1).all() else dict(
+        term_unit=kept, cov_in_units=inference.cov_unscaled, center_in_units=center)
     with np.errstate(over="ignore"):  # inf: the value itself is beyond float64
         return dataclasses.replace(
             inference, estimate=coefficients.to(torch.float64).numpy(),
             std_error=inference.std_error * ratio, sigma=inference.sigma / y_unit.numpy(),
             cov_unscaled=inference.cov_unscaled * kept[:, None] * kept[None, :],
-            center=None if center is None else center / kept[int(inference.has_intercept):])
+            center=None if center is None else center / kept[int(inference.has_intercept):],
+            **units)
 
 
 def row_blocks(n_rows):
@@ -324,7 +339,7 @@ def within_float64(cov_unscaled):
 
 def prediction_intervals(A_new, coefficients, aliased, cov_unscaled, sigma, df_residual,
                          interval="none", level=0.95, pred_weights=1.0, center=None,
-                         weight_total=None):
+                         weight_total=None, term_unit=None):
     """Predictions with optional confidence or prediction limits, as ``predict.lm``.
 
     Parameters
@@ -346,6 +361,17 @@ def prediction_intervals(A_new, coefficients, aliased, cov_unscaled, sigma, df_r
         (x - c)`` (``D`` the slopes' block of ``cov_unscaled``), a sum of
         positive terms, instead of ``aᵀ (AᵀWA)⁻¹ a``, which loses about
         ``mean² / sd²`` of relative precision on a column far from zero.
+    term_unit : numpy.ndarray, shape (rank,), optional
+        :attr:`Inference.term_unit`: ``cov_unscaled`` and ``center`` are then
+        :attr:`Inference.cov_in_units` and :attr:`Inference.center_in_units`, and the
+        new rows' estimated terms are put in the same units (times powers of two,
+        exact) for the leverage, which is the same in any units; so it is right for
+        columns whose ``(AᵀWA)⁻¹`` is beyond float64 (about 1e±154).
+
+    The squares of ``sigma`` and of ``se_fit`` are taken in units of a power of two of
+    each output's ``sigma`` where it is beyond ``2^±200``, so that limits of a response
+    beyond about 1e±154 neither overflow nor collapse onto the fit; elsewhere the unit is
+    1 and nothing changes.
 
     Returns
     -------
@@ -358,6 +384,8 @@ def prediction_intervals(A_new, coefficients, aliased, cov_unscaled, sigma, df_r
     B = np.asarray(coefficients, dtype=np.float64)[:, kept]
     sigma = np.asarray(sigma, dtype=np.float64)
     fit = A @ B.T
+    if term_unit is not None:
+        A = A * np.asarray(term_unit, dtype=np.float64)[None, :]
     cov = np.asarray(cov_unscaled, dtype=np.float64)
     if center is not None and weight_total is not None:
         d = A[:, 1:] - np.asarray(center, dtype=np.float64)[None, :]
@@ -367,8 +395,12 @@ def prediction_intervals(A_new, coefficients, aliased, cov_unscaled, sigma, df_r
         leverage = np.einsum("ij,jk,ik->i", A, cov, A)
     if not within_float64(cov):  # an overflow (inf) or a square that vanished (too small)
         leverage = np.full_like(leverage, np.nan)
+    y_unit = unit_for(torch.as_tensor(sigma))
+    y_unit = None if y_unit is None else y_unit.numpy()
+    if y_unit is not None:
+        sigma = sigma * y_unit
     se_fit = np.sqrt(leverage)[:, None] * sigma[None, :]
-    out = {"fit": fit, "se_fit": se_fit}
+    out = {"fit": fit, "se_fit": se_fit if y_unit is None else _from_unit(se_fit, y_unit)}
     if interval == "none":
         return out
     q = t_quantile((1 + level) / 2, df_residual)
@@ -376,5 +408,57 @@ def prediction_intervals(A_new, coefficients, aliased, cov_unscaled, sigma, df_r
     if interval == "prediction":
         spread = spread + sigma[None, :] ** 2 / np.asarray(pred_weights, dtype=np.float64).reshape(-1, 1)
     half = q * np.sqrt(spread)
+    if y_unit is not None:
+        half = _from_unit(half, y_unit)
     out["lwr"], out["upr"] = fit - half, fit + half
     return out
+
+
+def _from_unit(values, y_unit):
+    """``values`` ``(n, k)`` in units ``y_unit`` ``(k,)`` (powers of two) in the data's:
+    exact, infinite where beyond float64."""
+    with np.errstate(over="ignore"):
+        return values / y_unit[None, :]
+
+
+def condition_number(inference):
+    """``√(λmax / λmin)`` of ``AᵀWA`` in the data's units (intercept column included), as
+    statsmodels' ``condition_number`` (the ratio of the extreme singular values of
+    ``√W A``); ``inf`` where it is beyond float64.
+
+    Computed as ``√(λmax(AᵀWA) λmax((AᵀWA)⁻¹))``, each largest eigenvalue (which
+    rounding leaves accurate) taken of the matrix in the units of
+    :attr:`Inference.term_unit` and scaled back by exponents, so it holds for columns
+    whose ``AᵀWA`` or inverse is beyond float64. A fit without units keeps the
+    eigenvalues of ``(AᵀWA)⁻¹`` in the data's units, unless the smallest is not
+    positive there (rounding, at condition numbers beyond about 1e8).
+    """
+    if inference.term_unit is None:
+        cov = np.asarray(inference.cov_unscaled, dtype=np.float64)
+        if cov.size == 0 or not within_float64(cov):  # no units to take it in (saved before)
+            return float("nan")
+        eigen = np.linalg.eigvalsh(cov)
+        if eigen[0] > 0:
+            return float(np.sqrt(eigen[-1] / eigen[0]))
+        unit = np.ones(cov.shape[0])
+    else:
+        cov = np.asarray(inference.cov_in_units, dtype=np.float64)
+        unit = np.asarray(inference.term_unit, dtype=np.float64)
+    exponent = np.frexp(unit)[1] - 1  # unit = 2^exponent
+    gram = np.linalg.inv(cov)
+    gram_value, gram_exponent = _largest_eigenvalue((gram + gram.T) / 2, -exponent)
+    cov_value, cov_exponent = _largest_eigenvalue(cov, exponent)
+    value, exponent = gram_value * cov_value, gram_exponent + cov_exponent
+    if exponent % 2:
+        value, exponent = value * 2, exponent - 1
+    with np.errstate(over="ignore"):
+        return float(np.ldexp(np.sqrt(value), exponent // 2))
+
+
+def _largest_eigenvalue(matrix, exponent):
+    """``(value, shift)``: ``λmax(D M D) = value · 2^shift`` for ``D = diag(2^exponent)``,
+    the product formed divided by ``2^shift`` (no entry grows; those that vanish are below
+    ``2^-1000`` of the largest diagonal's, nothing to ``λmax``)."""
+    top = int(exponent.max())
+    scale = np.ldexp(1.0, exponent - top)
+    return float(np.linalg.eigvalsh(matrix * scale[:, None] * scale[None, :])[-1]), 2 * top
