@@ -90,3 +90,36 @@ def test_the_first_piece_fixes_the_options_and_the_shapes(pieces):
         partial_fit(first, X, np.column_stack([y, y]))
     with pytest.raises(tl.OptionError, match="continues a fit made by partial_fit"):
         partial_fit(first._with(state=None), X, y)
+
+
+def test_a_fit_made_by_fit_continues_as_the_first_piece_of_a_stream(pieces):
+    (X1, y1, w1), (X2, y2, w2), _ = pieces
+    made = quiet_fit(X1, y1, weights=w1, epochs=3, tol=0, **OPTIONS)
+    continued = partial_fit(made, X2, y2, w2)
+    X, y, w = np.concatenate([X1, X2]), np.concatenate([y1, y2]), np.concatenate([w1, w2])
+    exact = tl.ols(X, y, weights=w)
+    weight, bias = continued.exact
+    np.testing.assert_allclose(weight[0], exact.coef, rtol=1e-10)
+    assert float(bias[0]) == pytest.approx(exact.intercept, rel=1e-10)
+    assert continued.nobs == 60 and continued.n_iter == 4
+    assert made.nobs == 30 and made._statistics is None  # the fit given is unchanged
+    # the step is one epoch on the second piece, from where fit() stopped
+    through_stream = partial_fit(partial_fit(None, X1, y1, w1, **OPTIONS), X1, y1, w1)
+    through_stream = partial_fit(partial_fit(through_stream, X1, y1, w1), X2, y2, w2)
+    np.testing.assert_allclose(continued.coef, through_stream.coef, rtol=1e-12)
+
+
+def test_a_fit_with_held_out_rows_does_not_start_a_stream(pieces):
+    X, y, w = pieces[0]
+    held_out = quiet_fit(X, y, validation=0.2, **OPTIONS)
+    with pytest.raises(tl.OptionError, match="holds 6 out for validation"):
+        partial_fit(held_out, X, y)
+
+
+def test_a_piece_far_outside_the_first_piece_s_scale_says_so_not_try_a_smaller_lr(pieces):
+    (X1, y1, _), (X2, y2, _), _ = pieces
+    first = partial_fit(None, X1, y1, **OPTIONS)
+    with pytest.raises(tl.DivergenceError, match="standard deviations of the first piece") as caught:
+        partial_fit(first, X2, y2 * 1e6)
+    assert "try lr" not in str(caught.value)
+    assert caught.value.history is not None

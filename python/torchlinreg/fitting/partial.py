@@ -24,7 +24,7 @@ from ..engine.preconditioning import rotate_quadratic
 from ..engine.quadratic import Quadratic
 from ..engine.settings import make_settings
 from ..engine.training import Schedule, train
-from ..errors import ConvergenceWarning, OptionError, ShapeError
+from ..errors import ConvergenceWarning, DivergenceError, OptionError, ShapeError
 from ..inputs.arrays import as_design, as_response, as_weights, resolve_dtype
 from ..results.statistics import TrainingStatistics
 from .finish import finish_fit
@@ -44,7 +44,24 @@ def partial_fit(previous, X, y, weights=None, **options):
     if options:
         raise OptionError("partial_fit takes its options from the first piece; got "
                           f"{sorted(options)} again.")
+    if previous._statistics is None:
+        previous = _as_first_piece(previous)
     return _next_piece(previous, X, y, weights)
+
+
+def _as_first_piece(previous):
+    """A fit made by :func:`torchlinreg.fit` on rows in memory, as the first piece of a stream:
+    the moments of its training rows (it held none out) take the place of the rows."""
+    if previous.n_valid:
+        raise OptionError(
+            "partial_fit continues a fit that held no rows out: this one holds "
+            f"{previous.n_valid} out for validation, and a stream has no held-out part. "
+            "Start the stream with partial_fit(None, X, y, ...), or fit with validation=0.")
+    X, Y, w = previous._training_data()
+    return previous._with(train_data=None, train_index=None, valid_index=None,
+                          statistics=TrainingStatistics(moments(X, Y, w),
+                                                        previous.settings["intercept"]),
+                          n_train=X.shape[0], n_valid=0)
 
 
 def _first_piece(X, y, weights, options):
@@ -56,10 +73,7 @@ def _first_piece(X, y, weights, options):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # one pass is not meant to converge
         first = fit(X, y, weights=weights, **{**options, "epochs": 1, "tol": 0.0})
-    X, Y, w = first._training_data()
-    return first._with(train_data=None, train_index=None, valid_index=None,
-                       statistics=TrainingStatistics(moments(X, Y, w), first.settings["intercept"]),
-                       n_train=X.shape[0], n_valid=0)
+    return _as_first_piece(first)
 
 
 def _next_piece(previous, X, y, weights):
@@ -96,10 +110,39 @@ def _next_piece(previous, X, y, weights):
     seen = _combined(previous._statistics.moments, piece)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        return finish_fit(model, optimizer, trace, generator, previous.scaler, aliased,
-                          previous.feature_names, response, settings, train_data=None,
-                          train_index=None, valid_index=None,
-                          statistics=TrainingStatistics(seen, settings.intercept), n_valid=0)
+        try:
+            return finish_fit(model, optimizer, trace, generator, previous.scaler, aliased,
+                              previous.feature_names, response, settings, train_data=None,
+                              train_index=None, valid_index=None,
+                              statistics=TrainingStatistics(seen, settings.intercept), n_valid=0)
+        except DivergenceError as error:
+            spread = _spread_in_first_scale(X, Y, previous.scaler, aliased)
+            if spread <= _FAR:
+                raise
+            raise DivergenceError(
+                f"this piece's values lie up to {spread:.3g} standard deviations of the first "
+                "piece from its centre, and partial_fit steps on the first piece's "
+                "standardization, so the loss diverged (a smaller lr only slows that down). "
+                "Give the first piece rows representative of the whole data, or fit all the "
+                "rows at once (torchlinreg.fit, or fit_files for files).",
+                step=error.step, last_finite_loss=error.last_finite_loss,
+                suggested_lr=error.suggested_lr, history=error.history) from error
+
+
+# A piece whose values lie this many of the first piece's standard deviations from its
+# centre is the cause, rather than the learning rate, when the steps diverge on it.
+_FAR = 1e3
+
+
+def _spread_in_first_scale(X, Y, scaler, aliased):
+    """The largest ``|value - centre| / scale`` of the piece's columns and responses, in the
+    first piece's standardization (``inf`` where it overflows)."""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        x = np.abs((X.numpy()[:, ~aliased.numpy()] - scaler.x_center.numpy()[~aliased.numpy()])
+                   / scaler.x_scale.numpy()[~aliased.numpy()])
+        y = np.abs((Y.numpy() - scaler.y_center.numpy()) / scaler.y_scale.numpy())
+    values = np.concatenate([x.ravel(), y.ravel()])
+    return float(np.nanmax(values)) if values.size else 0.0
 
 
 def _settings(previous):
