@@ -108,8 +108,42 @@ model.frame.torch_lm <- function(formula, ...) {
   if (is.null(formula$terms)) {
     abort("this fit was made by torch_lm_fit() and has no model frame.")
   }
-  # As lm(): rebuilt from the call (add1() builds its scope's frame so).
-  NextMethod()
+  # As lm(): rebuilt from the call (add1() builds its scope's frame so);
+  # without the rows held out for validation (by their row names), as
+  # lm(subset = training rows) would rebuild it.
+  frame <- NextMethod()
+  valid <- formula$valid_rows
+  if (!length(valid) || !is.data.frame(frame)) return(frame)
+  held <- rownames(frame) %in% names(valid)
+  training_frame(frame, which(!held), which(held))
+}
+
+#' @rdname torch_lm-methods
+#' @param scope,x For `add1()`, as [stats::add1()].
+#' @export
+add1.torch_lm <- function(object, scope, x = NULL, ...) {
+  if (!length(object$valid_rows) || !is.null(x)) return(NextMethod())
+  # add1.lm() would rebuild the scope's frame from the call alone, so with the
+  # rows held out for validation: the scope's design of the training rows goes in.
+  if (!is.character(scope)) {
+    scope <- stats::add.scope(object, stats::update.formula(object, scope))
+  }
+  if (!length(scope)) return(NextMethod())
+  rhs <- str2lang(paste("~ . +", paste(scope, collapse = "+")))
+  terms <- stats::terms(stats::update.formula(object, eval(rhs)))
+  scoped <- object
+  scoped$call$formula <- terms
+  scoped$terms <- terms
+  scoped$model <- NULL
+  frame <- stats::model.frame(scoped, xlev = object$xlevels)
+  if (nrow(frame) != NROW(object$residuals)) {
+    abort(sprintf(paste0(
+      "add1() needs the scope's variables on all %d training rows, but %d have missing values; ",
+      "fit the model on the rows that have them all."),
+      NROW(object$residuals), NROW(object$residuals) - nrow(frame)), "input_error")
+  }
+  x <- stats::model.matrix(terms, frame, contrasts.arg = object$contrasts)
+  NextMethod(x = x)
 }
 
 #' @rdname torch_lm-methods

@@ -120,13 +120,15 @@ torch_lm <- function(formula, data, subset, weights, na.action, offset, contrast
   }
   offset <- stats::model.offset(mf)
   x <- stats::model.matrix(mt, mf, contrasts)
+  if (is.null(seed) && !is.null(seed <- split_seed(validation, list(...)))) cl$seed <- seed
   z <- fit_design(x, y, w, offset, optimizer = optimizer, lr = lr, epochs = epochs,
                   batch_size = batch_size, validation = validation, standardize = standardize,
                   dtype = dtype, seed = seed, tol = tol, qr = qr,
                   precondition = precondition, patience = stop_iter, ...)
-  new_torch_lm(c(z, list(na.action = attr(mf, "na.action"), offset = offset,
-                         contrasts = attr(x, "contrasts"), xlevels = stats::.getXlevels(mt, mf),
-                         call = cl, terms = mt, model = mf)),
+  new_torch_lm(training_fit(c(z, list(na.action = attr(mf, "na.action"), offset = offset,
+                                      contrasts = attr(x, "contrasts"),
+                                      xlevels = stats::.getXlevels(mt, mf),
+                                      call = cl, terms = mt, model = mf))),
                several = is.matrix(y) && ncol(y) > 1, python_fit = attr(z, "python_fit"))
 }
 
@@ -168,12 +170,27 @@ torch_lm_fit <- function(x, y, weights = NULL, offset = NULL, intercept = NA, ..
   } else if (isFALSE(intercept)) {
     x <- x[, colnames(x) != "(Intercept)", drop = FALSE]
   }
+  cl <- match.call()
+  if (is.null(seed) && !is.null(seed <- split_seed(validation, list(...)))) cl$seed <- seed
   z <- fit_design(x, y, weights, offset, optimizer = optimizer, lr = lr, epochs = epochs,
                   batch_size = batch_size, validation = validation, standardize = standardize,
                   dtype = dtype, seed = seed, tol = tol, qr = qr,
                   precondition = precondition, patience = stop_iter, ...)
-  new_torch_lm(c(z, list(offset = offset, x = x, call = match.call())),
+  new_torch_lm(training_fit(c(z, list(offset = offset, x = x, call = cl))),
                several = is.matrix(y) && ncol(y) > 1, python_fit = attr(z, "python_fit"))
+}
+
+# The seed of a split into training and validation rows when none is given:
+# drawn from R's random numbers (set.seed() repeats it) and written into the
+# fit's call by the callers, so that update() makes the same split (a seed
+# the Python core draws has 63 bits, which no R number holds exactly). NULL
+# without a split, or when resuming (the resumed fit's seed is kept).
+split_seed <- function(validation, options) {
+  if (!is.null(options$resume) || !is.numeric(validation) || length(validation) != 1L ||
+      is.na(validation) || validation == 0) {
+    return(NULL)
+  }
+  as.numeric(sample.int(.Machine$integer.max, 1L))
 }
 
 # The one bridge call: x is the full design (with "(Intercept)" when the
@@ -186,7 +203,8 @@ torch_lm_fit <- function(x, y, weights = NULL, offset = NULL, intercept = NA, ..
 # Python, so a design with more columns than rows fits as in lm(). With
 # rows held out for validation the split is Python's, so the QR is taken
 # after the fit, of the training rows, and Python finds the aliased columns
-# (as it does with qr = FALSE).
+# (as it does with qr = FALSE). The rows' components (residuals, ...) are
+# still of every row: the callers keep the training rows (training_fit()).
 fit_design <- function(x, y, w, offset, ..., verbose = NULL, resume = NULL, qr = TRUE) {
   n <- NROW(y)
   if (nrow(x) != n) {
@@ -208,10 +226,18 @@ fit_design <- function(x, y, w, offset, ..., verbose = NULL, resume = NULL, qr =
   }
   out <- bridge_fit(design, y, w, offset, options, verbose, resume)
   z <- torch_lm_parts(out, x, y, w, "(Intercept)" %in% colnames(x))
-  if (held_out) z$weights <- training_weights(w, n, z$valid_rows)
   if (isTRUE(qr) && ncol(x) > 0) {  # lm() keeps no qr for y ~ 0
-    if (is.null(decomposition) || held_out) decomposition <- design_qr(x, z$weights)
-    z <- c(z, lm_decomposition(decomposition, x, y, z$fitted.values, offset, z$weights))
+    fitted <- z$fitted.values
+    if (held_out) {  # as lm(subset = training rows): the decomposition of those rows alone
+      train <- z$train_rows
+      x <- x[train, , drop = FALSE]
+      y <- row_subset(y, train)
+      fitted <- row_subset(fitted, train)
+      w <- w[train]
+      offset <- offset[train]
+    }
+    if (is.null(decomposition) || held_out) decomposition <- design_qr(x, w)
+    z <- c(z, lm_decomposition(decomposition, x, y, fitted, offset, w))
   }
   # The Python fit, for resume = and save_fit(); see R/save_load.R.
   attr(z, "python_fit") <- out$python_fit

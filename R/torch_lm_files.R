@@ -222,7 +222,6 @@ summary.torch_lm_files <- function(object, ...) {
   # summaries then say there are none (print shows no residual quantiles).
   stub <- object
   stub$residuals <- matrix(numeric(0), 0L, length(object$inference$sigma))
-  stub$train_rows <- integer(0)
   class(stub) <- setdiff(class(object), "torch_lm_files")
   out <- summary(stub)
   without_rows <- function(s) {
