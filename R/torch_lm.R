@@ -41,7 +41,8 @@
 #'   passes over the data (minibatches, default 100).
 #' @param batch_size `NULL` for full batch, else the minibatch size.
 #' @param validation Fraction of rows held out (seeded split); its loss is
-#'   tracked at every step and it is not used for fitting or inference.
+#'   tracked at every step (`history$val_loss`) and it is not used for
+#'   fitting or inference: the fit is that of the training rows (see Value).
 #' @param precondition What the optimizer works on: `"qr"` (the default)
 #'   the coefficients of the orthonormalized, centred and standardized
 #'   design, so the loss it sees has an identity Hessian and gradient descent
@@ -54,7 +55,8 @@
 #'   needs `validation`. The fit's `stop_reason` is then `"early_stopping"`.
 #' @param dtype `"float64"` or `"float32"`.
 #' @param seed Seed for the split, the batches and random starts; drawn and
-#'   recorded in `settings` when `NULL`.
+#'   recorded in `settings` when `NULL` (with `validation`, drawn from R's
+#'   random numbers, so `set.seed()` repeats it, and written into the call).
 #' @param tol Stop when the gradient norm falls below `tol` times its start
 #'   (default 1e-14 in float64 with `precondition = "qr"`, else 1e-12; 3e-8
 #'   in float32, 3e-7 for SGD).
@@ -75,12 +77,31 @@
 #'   values, the first `rank` effects, and so the log-likelihood, influence
 #'   measures and `anova()`'s sums of squares) are those at the coefficients
 #'   the optimizer found; the QR decomposition is R's own of the design, as
-#'   `lm()` takes it. Rows held out for validation have weight 0 in
-#'   `weights`, as `lm()` would leave them out. Beside these: `history` (one
+#'   `lm()` takes it. Beside these: `history` (one
 #'   row per step: losses and every coefficient), `convergence`
 #'   (`converged`, `n_iter`, `n_steps`, `stop_reason`), `settings`,
 #'   `train_rows`, `valid_rows`, `aliased` and the inference numbers used by
 #'   [summary.torch_lm()].
+#'
+#'   With rows held out (`validation`) the object is `lm()`'s fit on the
+#'   training rows, `lm(formula, data, subset = <training rows>)`:
+#'   `residuals`, `fitted.values`, `weights`, `offset` and `model` (and
+#'   [torch_lm_fit()]'s `x`) have the training rows only, `na.action` numbers
+#'   the rows it dropped as `lm()` would without the rows held out, and
+#'   `nobs()`, `df.residual`, `predict()` without `newdata`, `hatvalues()`,
+#'   `anova()`, `AIC()`, `sandwich::vcovHC()`, `broom::augment()` and the
+#'   rest are that fit's. `predict(fit, newdata)` predicts any rows, those
+#'   held out too. `valid_rows` and `train_rows` are the positions of the
+#'   rows held out and fitted among the rows the model frame kept (after
+#'   `subset` and `na.action`), named by the data's row names:
+#'   `data[names(fit$valid_rows), ]` are the rows held out. The `call` is
+#'   the call made, with `validation` and the split's seed, so `update()`
+#'   holds out the same rows; its `subset` is the one given (none when none
+#'   was), and a model frame rebuilt from the call (`model.frame(fit,
+#'   na.action = )`, `add1()`) leaves the rows held out out, by their row
+#'   names. Factor levels are those of all the rows, so a level met only in
+#'   rows held out has an `NA` coefficient where `lm(subset = )` would drop
+#'   the level.
 #' @seealso [torch_lm_fit()] for matrices; [compare_lm()]; [summary.torch_lm()].
 #' @export
 #' @examplesIf torchlinreg_available()
