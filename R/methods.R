@@ -9,9 +9,14 @@
 #' `print()` says how the fit ended, `vcov()` and `confint()` use the
 #' core's inference (`NA` rows for aliased coefficients, as `lm()`), and
 #' `formula()` and `model.frame()` say with a classed error when a
-#' [torch_lm_fit()] fit has none.
+#' [torch_lm_fit()] fit has none. For a fit with rows held out for
+#' validation, a model frame rebuilt from the call (`model.frame(fit,
+#' na.action = )`) and `add1()`'s leave those rows out, as for
+#' `lm(subset = <training rows>)`.
 #'
-#' @param object,x,formula A `torch_lm` object.
+#' @param object,formula A `torch_lm` object.
+#' @param x A `torch_lm` object; for `add1()`, its `x` (a model matrix of the
+#'   scope, as [stats::add1()] takes; built from the training rows when `NULL`).
 #' @param parm Coefficients for `confint()`: names or indices (all by default).
 #' @param level Confidence level.
 #' @param complete For `vcov()`: keep rows and columns of `NA` for aliased
@@ -119,7 +124,7 @@ model.frame.torch_lm <- function(formula, ...) {
 }
 
 #' @rdname torch_lm-methods
-#' @param scope,x For `add1()`, as [stats::add1()].
+#' @param scope For `add1()`, as [stats::add1()].
 #' @export
 add1.torch_lm <- function(object, scope, x = NULL, ...) {
   if (!length(object$valid_rows) || !is.null(x)) return(NextMethod())
