@@ -75,7 +75,7 @@ refit_lm <- function(fit) {
   call[[1L]] <- quote(stats::lm)
   env <- environment(fit$terms) %||% parent.frame()
   if (length(fit$valid_rows) > 0) {
-    rows <- rownames(fit$model)[fit$train_rows]
+    rows <- rownames(fit$model)  # the training rows
     if (!is.null(call$data)) {
       data <- eval(call$data, env)
       call$data <- data[rows, , drop = FALSE]

@@ -9,9 +9,14 @@
 #' `print()` says how the fit ended, `vcov()` and `confint()` use the
 #' core's inference (`NA` rows for aliased coefficients, as `lm()`), and
 #' `formula()` and `model.frame()` say with a classed error when a
-#' [torch_lm_fit()] fit has none.
+#' [torch_lm_fit()] fit has none. For a fit with rows held out for
+#' validation, a model frame rebuilt from the call (`model.frame(fit,
+#' na.action = )`) and `add1()`'s leave those rows out, as for
+#' `lm(subset = <training rows>)`.
 #'
-#' @param object,x,formula A `torch_lm` object.
+#' @param object,formula A `torch_lm` object.
+#' @param x A `torch_lm` object; for `add1()`, its `x` (a model matrix of the
+#'   scope, as [stats::add1()] takes; built from the training rows when `NULL`).
 #' @param parm Coefficients for `confint()`: names or indices (all by default).
 #' @param level Confidence level.
 #' @param complete For `vcov()`: keep rows and columns of `NA` for aliased
@@ -108,8 +113,42 @@ model.frame.torch_lm <- function(formula, ...) {
   if (is.null(formula$terms)) {
     abort("this fit was made by torch_lm_fit() and has no model frame.")
   }
-  # As lm(): rebuilt from the call (add1() builds its scope's frame so).
-  NextMethod()
+  # As lm(): rebuilt from the call (add1() builds its scope's frame so);
+  # without the rows held out for validation (by their row names), as
+  # lm(subset = training rows) would rebuild it.
+  frame <- NextMethod()
+  valid <- formula$valid_rows
+  if (!length(valid) || !is.data.frame(frame)) return(frame)
+  held <- rownames(frame) %in% names(valid)
+  training_frame(frame, which(!held), which(held))
+}
+
+#' @rdname torch_lm-methods
+#' @param scope For `add1()`, as [stats::add1()].
+#' @export
+add1.torch_lm <- function(object, scope, x = NULL, ...) {
+  if (!length(object$valid_rows) || !is.null(x)) return(NextMethod())
+  # add1.lm() would rebuild the scope's frame from the call alone, so with the
+  # rows held out for validation: the scope's design of the training rows goes in.
+  if (!is.character(scope)) {
+    scope <- stats::add.scope(object, stats::update.formula(object, scope))
+  }
+  if (!length(scope)) return(NextMethod())
+  rhs <- str2lang(paste("~ . +", paste(scope, collapse = "+")))
+  terms <- stats::terms(stats::update.formula(object, eval(rhs)))
+  scoped <- object
+  scoped$call$formula <- terms
+  scoped$terms <- terms
+  scoped$model <- NULL
+  frame <- stats::model.frame(scoped, xlev = object$xlevels)
+  if (nrow(frame) != NROW(object$residuals)) {
+    abort(sprintf(paste0(
+      "add1() needs the scope's variables on all %d training rows, but %d have missing values; ",
+      "fit the model on the rows that have them all."),
+      NROW(object$residuals), NROW(object$residuals) - nrow(frame)), "input_error")
+  }
+  x <- stats::model.matrix(terms, frame, contrasts.arg = object$contrasts)
+  NextMethod(x = x)
 }
 
 #' @rdname torch_lm-methods

@@ -44,6 +44,9 @@ validate_torch_lm <- function(x) {
   if (!is.null(x$residuals) && NROW(x$residuals) != NROW(x$fitted.values)) {
     invalid_fit("its residuals and fitted values have different numbers of rows")
   }
+  if (!is.null(x$residuals) && NROW(x$residuals) != length(x$train_rows)) {
+    invalid_fit("its residuals are not one per training row")
+  }
   if (!is.null(x$qr) && !inherits(x$qr, "qr")) invalid_fit("its 'qr' is not of class \"qr\"")
   x
 }
@@ -90,19 +93,56 @@ torch_lm_parts <- function(out, x, y, w, has_intercept) {
     history = history_frame(out$history),
     convergence = lapply(out$convergence, identity),
     settings = out$settings,
-    train_rows = as.integer(out$train_index) + 1L,
-    valid_rows = as.integer(out$valid_index) + 1L,
+    train_rows = row_positions(out$train_index, row_names),
+    valid_rows = row_positions(out$valid_index, row_names),
     inference = inference
   )
 }
 
-# lm()'s weights for a fit with rows held out for validation: the prior
-# weights (or ones), 0 on the held-out rows, which lm() would leave out of
-# the fit exactly so (see lm.wfit()). `prior.weights` keeps the user's.
-training_weights <- function(w, n, valid_rows) {
-  w <- w %||% rep(1, n)
-  w[valid_rows] <- 0
-  w
+# A fit with rows held out for validation as lm(subset = training rows)
+# makes it: the components of one value per row (residuals, fitted values,
+# weights, offset, the model frame, torch_lm_fit()'s x) keep the training rows,
+# in their order, and the frame's na.action is renumbered over the rows left.
+# `z` is the list of components (the whole fit's rows, as the bridge gave
+# them); a fit without held-out rows comes back as it is.
+training_fit <- function(z) {
+  if (!length(z$valid_rows)) return(z)
+  train <- z$train_rows
+  for (name in c("residuals", "fitted.values", "prior.weights", "offset", "x")) {
+    if (!is.null(z[[name]])) z[[name]] <- row_subset(z[[name]], train)
+  }
+  z$weights <- z$prior.weights
+  if (!is.null(z$model)) z$model <- training_frame(z$model, train, z$valid_rows)
+  z$na.action <- renumber_na_action(z$na.action, z$valid_rows, length(train) + length(z$valid_rows))
+  z
+}
+
+# The rows `rows` of a vector (keeping its names) or of a matrix.
+row_subset <- function(v, rows) {
+  if (is.null(v)) return(NULL)
+  if (is.matrix(v)) v[rows, , drop = FALSE] else v[rows]
+}
+
+# The model frame's rows `train`, with its terms, and its na.action renumbered
+# as model.frame() would have numbered it without the rows `valid`.
+training_frame <- function(mf, train, valid) {
+  out <- mf[train, , drop = FALSE]  # `[` keeps the terms and (stale) na.action
+  attr(out, "na.action") <- renumber_na_action(attr(mf, "na.action"), valid, nrow(mf))
+  out
+}
+
+# An na.action (positions, among the rows before it dropped any, of those it
+# dropped; `n_kept` rows kept) renumbered over those rows less the rows at
+# positions `valid` of the rows it kept: what lm() reports when `subset`
+# leaves `valid` out.
+renumber_na_action <- function(na, valid, n_kept) {
+  if (is.null(na)) return(NULL)
+  dropped <- as.integer(na)
+  before <- seq_len(n_kept + length(dropped))
+  kept <- setdiff(before, dropped)
+  left <- setdiff(before, kept[valid])
+  na[] <- match(dropped, left)
+  na
 }
 
 # The QR decomposition lm.wfit() takes: of sqrt(w) * x on the rows of
@@ -144,6 +184,12 @@ lm_decomposition <- function(q, x, y, fitted, offset, w) {
     effects <- stats::setNames(effects[, 1], labels)
   }
   list(effects = effects, qr = q)
+}
+
+# The core's 0-based row indices as R positions, named by the rows' names.
+row_positions <- function(index, row_names) {
+  rows <- as.integer(index) + 1L
+  stats::setNames(rows, row_names[rows])
 }
 
 # The first column of a matrix as a vector named by its row names.

@@ -92,8 +92,17 @@ load_fit <- function(path, trust = FALSE) {
   names(fit)[names(fit) == "weights_column"] <- "weight_column"
   # The sentence saying how the fit ended is the core's (files saved before R kept it lack it).
   fit$convergence$description <- out$description
-  new_torch_lm(unclass(fit), several = inherits(fit, "torch_mlm"),
-               files = inherits(fit, "torch_lm_files"), python_fit = out$python_fit)
+  several <- inherits(fit, "torch_mlm")
+  files <- inherits(fit, "torch_lm_files")
+  fit <- unclass(fit)
+  # Saved before a fit with validation rows was lm()'s fit on its training rows
+  # (its rows' components then had every row, weight 0 on those held out).
+  if (length(fit$valid_rows) && NROW(fit$residuals) > length(fit$train_rows)) {
+    names(fit$train_rows) <- rownames(as.matrix(fit$residuals))[fit$train_rows]
+    names(fit$valid_rows) <- rownames(as.matrix(fit$residuals))[fit$valid_rows]
+    fit <- training_fit(fit)
+  }
+  new_torch_lm(fit, several = several, files = files, python_fit = out$python_fit)
 }
 
 # The live Python LinearFit behind `fit`, or a classed error saying why not.

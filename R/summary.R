@@ -41,9 +41,8 @@ summarize_response <- function(object, i) {
   est <- as.matrix(object$coefficients)[, i]
   coefficients <- cbind(Estimate = est, "Std. Error" = inf$std_error[, i],
                         "t value" = inf$t_value[, i], "Pr(>|t|)" = inf$p_value[, i])
-  rows <- object$train_rows
-  r <- as.matrix(object$residuals)[rows, i]
-  w <- object$weights[rows]
+  r <- as.matrix(object$residuals)[, i]
+  w <- object$weights
   if (!is.null(w)) r <- (sqrt(w) * r)[w != 0]
   numdf <- inf$f_numdf
   fstatistic <- if (numdf > 0) {

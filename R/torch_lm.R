@@ -41,7 +41,8 @@
 #'   passes over the data (minibatches, default 100).
 #' @param batch_size `NULL` for full batch, else the minibatch size.
 #' @param validation Fraction of rows held out (seeded split); its loss is
-#'   tracked at every step and it is not used for fitting or inference.
+#'   tracked at every step (`history$val_loss`) and it is not used for
+#'   fitting or inference: the fit is that of the training rows (see Value).
 #' @param precondition What the optimizer works on: `"qr"` (the default)
 #'   the coefficients of the orthonormalized, centred and standardized
 #'   design, so the loss it sees has an identity Hessian and gradient descent
@@ -54,7 +55,8 @@
 #'   needs `validation`. The fit's `stop_reason` is then `"early_stopping"`.
 #' @param dtype `"float64"` or `"float32"`.
 #' @param seed Seed for the split, the batches and random starts; drawn and
-#'   recorded in `settings` when `NULL`.
+#'   recorded in `settings` when `NULL` (with `validation`, drawn from R's
+#'   random numbers, so `set.seed()` repeats it, and written into the call).
 #' @param tol Stop when the gradient norm falls below `tol` times its start
 #'   (default 1e-14 in float64 with `precondition = "qr"`, else 1e-12; 3e-8
 #'   in float32, 3e-7 for SGD).
@@ -75,12 +77,31 @@
 #'   values, the first `rank` effects, and so the log-likelihood, influence
 #'   measures and `anova()`'s sums of squares) are those at the coefficients
 #'   the optimizer found; the QR decomposition is R's own of the design, as
-#'   `lm()` takes it. Rows held out for validation have weight 0 in
-#'   `weights`, as `lm()` would leave them out. Beside these: `history` (one
+#'   `lm()` takes it. Beside these: `history` (one
 #'   row per step: losses and every coefficient), `convergence`
 #'   (`converged`, `n_iter`, `n_steps`, `stop_reason`), `settings`,
 #'   `train_rows`, `valid_rows`, `aliased` and the inference numbers used by
 #'   [summary.torch_lm()].
+#'
+#'   With rows held out (`validation`) the object is `lm()`'s fit on the
+#'   training rows, `lm(formula, data, subset = <training rows>)`:
+#'   `residuals`, `fitted.values`, `weights`, `offset` and `model` (and
+#'   [torch_lm_fit()]'s `x`) have the training rows only, `na.action` numbers
+#'   the rows it dropped as `lm()` would without the rows held out, and
+#'   `nobs()`, `df.residual`, `predict()` without `newdata`, `hatvalues()`,
+#'   `anova()`, `AIC()`, `sandwich::vcovHC()`, `broom::augment()` and the
+#'   rest are that fit's. `predict(fit, newdata)` predicts any rows, those
+#'   held out too. `valid_rows` and `train_rows` are the positions of the
+#'   rows held out and fitted among the rows the model frame kept (after
+#'   `subset` and `na.action`), named by the data's row names:
+#'   `data[names(fit$valid_rows), ]` are the rows held out. The `call` is
+#'   the call made, with `validation` and the split's seed, so `update()`
+#'   holds out the same rows; its `subset` is the one given (none when none
+#'   was), and a model frame rebuilt from the call (`model.frame(fit,
+#'   na.action = )`, `add1()`) leaves the rows held out out, by their row
+#'   names. Factor levels are those of all the rows, so a level met only in
+#'   rows held out has an `NA` coefficient where `lm(subset = )` would drop
+#'   the level.
 #' @seealso [torch_lm_fit()] for matrices; [compare_lm()]; [summary.torch_lm()].
 #' @export
 #' @examplesIf torchlinreg_available()
@@ -120,13 +141,15 @@ torch_lm <- function(formula, data, subset, weights, na.action, offset, contrast
   }
   offset <- stats::model.offset(mf)
   x <- stats::model.matrix(mt, mf, contrasts)
+  if (is.null(seed) && !is.null(seed <- split_seed(validation, list(...)))) cl$seed <- seed
   z <- fit_design(x, y, w, offset, optimizer = optimizer, lr = lr, epochs = epochs,
                   batch_size = batch_size, validation = validation, standardize = standardize,
                   dtype = dtype, seed = seed, tol = tol, qr = qr,
                   precondition = precondition, patience = stop_iter, ...)
-  new_torch_lm(c(z, list(na.action = attr(mf, "na.action"), offset = offset,
-                         contrasts = attr(x, "contrasts"), xlevels = stats::.getXlevels(mt, mf),
-                         call = cl, terms = mt, model = mf)),
+  new_torch_lm(training_fit(c(z, list(na.action = attr(mf, "na.action"), offset = offset,
+                                      contrasts = attr(x, "contrasts"),
+                                      xlevels = stats::.getXlevels(mt, mf),
+                                      call = cl, terms = mt, model = mf))),
                several = is.matrix(y) && ncol(y) > 1, python_fit = attr(z, "python_fit"))
 }
 
@@ -168,12 +191,27 @@ torch_lm_fit <- function(x, y, weights = NULL, offset = NULL, intercept = NA, ..
   } else if (isFALSE(intercept)) {
     x <- x[, colnames(x) != "(Intercept)", drop = FALSE]
   }
+  cl <- match.call()
+  if (is.null(seed) && !is.null(seed <- split_seed(validation, list(...)))) cl$seed <- seed
   z <- fit_design(x, y, weights, offset, optimizer = optimizer, lr = lr, epochs = epochs,
                   batch_size = batch_size, validation = validation, standardize = standardize,
                   dtype = dtype, seed = seed, tol = tol, qr = qr,
                   precondition = precondition, patience = stop_iter, ...)
-  new_torch_lm(c(z, list(offset = offset, x = x, call = match.call())),
+  new_torch_lm(training_fit(c(z, list(offset = offset, x = x, call = cl))),
                several = is.matrix(y) && ncol(y) > 1, python_fit = attr(z, "python_fit"))
+}
+
+# The seed of a split into training and validation rows when none is given:
+# drawn from R's random numbers (set.seed() repeats it) and written into the
+# fit's call by the callers, so that update() makes the same split (a seed
+# the Python core draws has 63 bits, which no R number holds exactly). NULL
+# without a split, or when resuming (the resumed fit's seed is kept).
+split_seed <- function(validation, options) {
+  if (!is.null(options$resume) || !is.numeric(validation) || length(validation) != 1L ||
+      is.na(validation) || validation == 0) {
+    return(NULL)
+  }
+  as.numeric(sample.int(.Machine$integer.max, 1L))
 }
 
 # The one bridge call: x is the full design (with "(Intercept)" when the
@@ -186,7 +224,8 @@ torch_lm_fit <- function(x, y, weights = NULL, offset = NULL, intercept = NA, ..
 # Python, so a design with more columns than rows fits as in lm(). With
 # rows held out for validation the split is Python's, so the QR is taken
 # after the fit, of the training rows, and Python finds the aliased columns
-# (as it does with qr = FALSE).
+# (as it does with qr = FALSE). The rows' components (residuals, ...) are
+# still of every row: the callers keep the training rows (training_fit()).
 fit_design <- function(x, y, w, offset, ..., verbose = NULL, resume = NULL, qr = TRUE) {
   n <- NROW(y)
   if (nrow(x) != n) {
@@ -208,10 +247,18 @@ fit_design <- function(x, y, w, offset, ..., verbose = NULL, resume = NULL, qr =
   }
   out <- bridge_fit(design, y, w, offset, options, verbose, resume)
   z <- torch_lm_parts(out, x, y, w, "(Intercept)" %in% colnames(x))
-  if (held_out) z$weights <- training_weights(w, n, z$valid_rows)
   if (isTRUE(qr) && ncol(x) > 0) {  # lm() keeps no qr for y ~ 0
-    if (is.null(decomposition) || held_out) decomposition <- design_qr(x, z$weights)
-    z <- c(z, lm_decomposition(decomposition, x, y, z$fitted.values, offset, z$weights))
+    fitted <- z$fitted.values
+    if (held_out) {  # as lm(subset = training rows): the decomposition of those rows alone
+      train <- z$train_rows
+      x <- x[train, , drop = FALSE]
+      y <- row_subset(y, train)
+      fitted <- row_subset(fitted, train)
+      w <- w[train]
+      offset <- offset[train]
+    }
+    if (is.null(decomposition) || held_out) decomposition <- design_qr(x, w)
+    z <- c(z, lm_decomposition(decomposition, x, y, fitted, offset, w))
   }
   # The Python fit, for resume = and save_fit(); see R/save_load.R.
   attr(z, "python_fit") <- out$python_fit

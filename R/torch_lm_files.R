@@ -58,7 +58,13 @@
 #'   the rows (`residuals`, `fitted.values`, `effects`, `qr`, `weights`,
 #'   `model`, `train_rows`, `valid_rows`), plus `n_train` and `n_valid`
 #'   (rows used for training and held out), `paths` and `weight_column`
-#'   (the weights' column name).
+#'   (the weights' column name). As a [torch_lm()] fit with rows held out,
+#'   it is the fit of its training rows alone: `nobs()`, `df.residual`, the
+#'   summary, `logLik()` and `anova()` come from those rows' moments, and
+#'   the rows held out are only counted (`n_valid`; they are chosen by the
+#'   files' rows, which the fit does not keep, so there are no row indices).
+#'   A split's seed, when none is given, is drawn from R's random numbers and
+#'   written into the call, so that `update()` holds out the same rows.
 #' @seealso [torch_lm()] for data in memory.
 #' @export
 #' @examplesIf torchlinreg_available()
@@ -78,6 +84,8 @@ torch_lm_files <- function(formula, paths, ..., format = NULL, batch_rows = NULL
   check_file_arguments(paths, weights, list(...))
   require_pyarrow()
   roles <- formula_columns(formula, paths, format, weights)
+  # As torch_lm(): update() repeats the split (a seed drawn in R, written into the call).
+  if (is.null(seed) && !is.null(seed <- split_seed(validation, list(...)))) cl$seed <- seed
   out <- bridge_call(
     "torch_lm_files", paths = as.list(path.expand(paths)), response = as.list(roles$responses),
     predictors = as.list(roles$predictors), format = format,
@@ -222,7 +230,6 @@ summary.torch_lm_files <- function(object, ...) {
   # summaries then say there are none (print shows no residual quantiles).
   stub <- object
   stub$residuals <- matrix(numeric(0), 0L, length(object$inference$sigma))
-  stub$train_rows <- integer(0)
   class(stub) <- setdiff(class(object), "torch_lm_files")
   out <- summary(stub)
   without_rows <- function(s) {

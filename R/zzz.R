@@ -8,6 +8,6 @@
 #' @importFrom stats coef vcov confint fitted residuals nobs formula model.frame
 #' @importFrom stats model.matrix weights deviance predict logLik extractAIC anova
 #' @importFrom stats variable.names hatvalues influence cooks.distance rstandard rstudent
-#' @importFrom stats dfbeta dfbetas effects proj alias
+#' @importFrom stats dfbeta dfbetas effects proj alias add1
 #' @importFrom graphics plot
 NULL

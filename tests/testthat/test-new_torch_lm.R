@@ -32,7 +32,14 @@ CASES <- list(
   na.exclude = list(call = quote(f(Ozone ~ Solar.R + Wind + Temp, data = airquality,
                                    na.action = na.exclude)), add = ~ . + Month, drop = . ~ . - Wind),
   aliased = list(call = quote(f(mpg ~ wt + hp + x3, data = aliased_cars)), add = ~ . + disp),
-  two = list(call = quote(f(cbind(mpg, qsec) ~ wt + hp, data = mtcars)))
+  two = list(call = quote(f(cbind(mpg, qsec) ~ wt + hp, data = mtcars))),
+  # Rows held out for validation: the fit is lm()'s on the training rows
+  # (lm(subset = the data's rows less those held out), made by case()).
+  validation = list(call = quote(f(Ozone ~ Solar.R + Wind + factor(Month), data = airquality,
+                                   weights = Temp, na.action = na.exclude)),
+                    validation = 0.25, add = ~ . + Day, drop = . ~ . - Wind),
+  two.validation = list(call = quote(f(cbind(mpg, qsec) ~ wt + hp, data = mtcars)),
+                        validation = 0.25)
 )
 fitted_cases <- new.env()
 # The torch_lm() and lm() fits of a case, made once.
@@ -42,7 +49,13 @@ case <- function(name) {
     torch_call[[1]] <- quote(torch_lm)
     torch_call$seed <- 1
     lm_call[[1]] <- quote(lm)
-    fitted_cases[[name]] <- list(torch = eval(torch_call), lm = eval(lm_call))
+    torch_call$validation <- CASES[[name]]$validation
+    torch <- eval(torch_call)
+    if (!is.null(CASES[[name]]$validation)) {
+      held_out <- names(torch$valid_rows)  # the data's row names
+      lm_call$subset <- bquote(!rownames(.(lm_call$data)) %in% .(held_out))
+    }
+    fitted_cases[[name]] <- list(torch = torch, lm = eval(lm_call))
   }
   fitted_cases[[name]]
 }
@@ -69,13 +82,15 @@ expect_same_text <- function(actual, expected) {
 }
 
 # print() output without what names the function (the call) or the
-# optimization (the "Fitted by ..." line), which lm()'s output has not.
+# optimization (the "Fitted by ..." line, the rows held out for
+# validation), which lm()'s output has not.
 printed_without_fit <- function(x) {
   lines <- capture.output(print(x))
   call <- which(lines == "Call:")
   drop <- unlist(lapply(call, function(i) seq(i + 1, i + match("", lines[-seq_len(i)]) - 1)))
   fitted_by <- which(startsWith(lines, "Fitted by "))
   drop <- c(drop, fitted_by, fitted_by + 1)  # and the blank line after it
+  drop <- c(drop, grep("rows held out for validation)$", lines))
   if (length(drop)) lines[-drop] else lines
 }
 
@@ -101,7 +116,7 @@ lm_refuses <- function(fun, torch, reference) {
   TRUE
 }
 
-ONE_RESPONSE <- c("plain", "weighted", "factors", "na.exclude", "aliased")
+ONE_RESPONSE <- c("plain", "weighted", "factors", "na.exclude", "aliased", "validation")
 
 # Functions of one fit, compared number for number (and text where printed).
 LM_FUNCTIONS <- list(
@@ -143,7 +158,7 @@ for (name in names(CASES)) {
   test_that(sprintf("a torch_lm fit carries lm()'s components and class (%s)", name), {
     skip_if_no_python()
     fits <- case(name)
-    expect_s3_class(fits$torch, if (name == "two") c("torch_mlm", "torch_lm", "mlm", "lm")
+    expect_s3_class(fits$torch, if (inherits(fits$lm, "mlm")) c("torch_mlm", "torch_lm", "mlm", "lm")
                     else c("torch_lm", "lm"), exact = TRUE)
     expect_setequal(setdiff(names(fits$lm), "method"),
                     intersect(names(fits$torch), names(fits$lm)))
@@ -162,7 +177,7 @@ for (name in names(CASES)) {
       fits <- case(name)
       fun <- LM_FUNCTIONS[[f]]
       # predict.mlm() ignores se.fit without newdata; torch_lm() gives them too.
-      if (f == "predict.se" && name == "two") {
+      if (f == "predict.se" && inherits(fits$lm, "mlm")) {
         return(expect_like_lm(predict(fits$torch, se.fit = TRUE)$fit, predict(fits$lm)))
       }
       if (lm_refuses(fun, fits$torch, fits$lm)) return()
@@ -265,17 +280,94 @@ test_that("aliased coefficients are NA, as in lm(), not NaN", {
   expect_false(any(is.nan(coef(fit))))
 })
 
-test_that("rows held out for validation are rows of weight 0, as lm() leaves them out", {
+test_that("a fit with rows held out is lm()'s on its training rows; the held-out rows are named", {
   skip_if_no_python()
-  fit <- torch_lm(mpg ~ wt + hp, data = mtcars, seed = 1, validation = 0.25)
-  w <- weights(fit)
-  expect_identical(which(w == 0), fit$valid_rows)
-  expect_null(fit$prior.weights)
-  reference <- lm(mpg ~ wt + hp, data = mtcars, weights = w)
-  expect_like_lm(coef(fit), coef(reference))
-  expect_like_lm(hatvalues(fit), hatvalues(reference))
-  expect_like_lm(anova(fit), anova(reference))
-  expect_like_lm(logLik(fit), logLik(reference))
+  fits <- case("validation")
+  fit <- fits$torch
+  reference <- fits$lm
+  # The split: positions among the rows the model frame kept, named by the data's rows.
+  kept <- rownames(na.omit(airquality[c("Ozone", "Solar.R", "Wind", "Month", "Temp")]))
+  expect_identical(sort(unname(c(fit$train_rows, fit$valid_rows))), seq_along(kept))
+  expect_identical(names(fit$valid_rows), kept[fit$valid_rows])
+  expect_identical(rownames(model.frame(fit)), names(fit$train_rows))
+  # What depends only on the rows and the design is lm()'s exactly.
+  for (part in c("weights", "na.action", "df.residual", "rank", "xlevels")) {
+    expect_identical(fit[[part]], reference[[part]], info = part)
+  }
+  expect_identical(nobs(fit), nobs(reference))
+  expect_identical(model.matrix(fit), model.matrix(reference))
+  expect_equal(model.frame(fit), model.frame(reference), ignore_attr = "terms")
+  expect_identical(hatvalues(fit), hatvalues(reference))
+  for (part in c("qr", "qraux", "pivot", "rank")) {
+    expect_identical(as.vector(fit$qr[[part]]), as.vector(reference$qr[[part]]), info = part)
+  }
+  expect_length(residuals(fit), nrow(airquality) - length(fit$valid_rows))  # padded by na.exclude
+  # broom's glance(): lm()'s columns, and the optimizer's
+  g <- broom::glance(fit)
+  expect_like_lm(as.list(g[names(broom::glance(reference))]), as.list(broom::glance(reference)))
+  # predict() with newdata: every row, held out or not
+  expect_like_lm(predict(fit, newdata = airquality), predict(reference, newdata = airquality))
+  # The history keeps the validation loss; summary() says how many rows were held out.
+  expect_true(all(is.finite(fit$history$val_loss)))
+  expect_output(print(summary(fit)), sprintf("%d rows held out", length(fit$valid_rows)))
+})
+
+test_that("robust standard errors of a fit with rows held out are lm()'s on its training rows", {
+  skip_if_no_python()
+  skip_without_lm_packages()
+  # The tutorial's model (examples/ultramarathon.R); sandwich counted held-out rows of
+  # weight 0 in its meat, so the distance's HC0 standard error was 34.6, not lm()'s 43.0.
+  formula <- time_in_seconds ~ distance + elevation_gain + elevation_loss
+  fit <- torch_lm(formula, data = ultra_winners, validation = 0.2, seed = 1)
+  training <- setdiff(seq_len(nrow(ultra_winners)), fit$valid_rows)  # no row has an NA
+  reference <- lm(formula, data = ultra_winners, subset = training)
+  for (type in c("HC0", "HC1", "HC2", "HC3")) {
+    expect_close(sandwich::vcovHC(fit, type = type), sandwich::vcovHC(reference, type = type), 1e-8)
+  }
+  expect_close(lmtest::coeftest(fit, vcov. = sandwich::vcovHC)[, 1:3],
+               lmtest::coeftest(reference, vcov. = sandwich::vcovHC)[, 1:3], 1e-8)
+  expect_close(summary(fit)$coefficients, summary(reference)$coefficients, 1e-8)
+  expect_close(car::vif(fit), car::vif(reference), 1e-12)
+})
+
+test_that("update(), add1() and step() of a fit with rows held out keep its split", {
+  skip_if_no_python()
+  fit <- torch_lm(mpg ~ wt + hp + qsec, data = mtcars, validation = 0.25)
+  expect_identical(fit$call$seed, as.numeric(fit$settings$seed))  # the seed drawn, in the call
+  again <- update(fit)
+  expect_identical(again$valid_rows, fit$valid_rows)
+  expect_identical(coef(again), coef(fit))
+  training <- !rownames(mtcars) %in% names(fit$valid_rows)
+  reference <- lm(mpg ~ wt + hp + qsec, data = mtcars, subset = training)
+  smaller <- update(fit, . ~ . - qsec)
+  expect_identical(smaller$valid_rows, fit$valid_rows)
+  expect_like_lm(anova(smaller, fit), anova(update(reference, . ~ . - qsec), reference))
+  expect_like_lm(add1(fit, ~ . + disp + drat), add1(reference, ~ . + disp + drat))
+  expect_like_lm(drop1(fit), drop1(reference))
+  # A frame rebuilt from the call leaves the held-out rows out, as lm(subset =) would.
+  expect_identical(rownames(model.frame(fit, na.action = na.omit)), rownames(mtcars)[training])
+  stepped <- step(fit, trace = 0)
+  expect_identical(formula(stepped), formula(step(reference, trace = 0)))
+  expect_identical(stepped$valid_rows, fit$valid_rows)
+  # add1() needs the scope's variables on every training row
+  gappy <- transform(mtcars, extra = ifelse(seq_len(32) %% 2 == 0, NA, disp))
+  fit <- torch_lm(mpg ~ wt + hp, data = gappy, validation = 0.25, seed = 1)
+  expect_error(add1(fit, ~ . + extra), "missing values", class = "torchlinreg_input_error")
+})
+
+test_that("torch_lm_fit() with rows held out keeps the training rows of x, as lm.fit() on them", {
+  skip_if_no_python()
+  x <- cbind("(Intercept)" = 1, wt = mtcars$wt, hp = mtcars$hp)
+  fit <- torch_lm_fit(x, mtcars$mpg, weights = mtcars$carb, validation = 0.25, seed = 3)
+  train <- fit$train_rows
+  reference <- lm(mpg ~ wt + hp, data = mtcars[train, ], weights = carb)
+  expect_identical(unname(model.matrix(fit)), unname(x[train, ]))
+  expect_identical(unname(fit$weights), mtcars$carb[train])
+  expect_identical(unname(hatvalues(fit)), unname(hatvalues(reference)))
+  expect_close(residuals(fit), residuals(reference), 1e-8)
+  expect_close(cooks.distance(fit), cooks.distance(reference), 1e-8)
+  expect_length(predict(fit), length(train))
+  expect_length(predict(fit, newdata = x), nrow(x))
 })
 
 test_that("a fit with an aliased column resumes on the columns it was fitted on", {

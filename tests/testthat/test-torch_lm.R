@@ -155,7 +155,7 @@ test_that("the same seed gives the same fit from R and from Python", {
   skip_if_no_python()
   fit <- torch_lm(mpg ~ wt + hp + qsec, data = mtcars, seed = 12, validation = 0.2)
   tl <- reticulate::import("torchlinreg")
-  x <- model.matrix(fit)[, -1]
+  x <- model.matrix(mpg ~ wt + hp + qsec, data = mtcars)[, -1]  # every row: Python splits them
   py <- tl$fit(x, mtcars$mpg, seed = 12L, validation = 0.2)
   expect_identical(unname(coef(fit)), c(py$intercept, as.vector(py$coef)))
   again <- torch_lm(mpg ~ wt + hp + qsec, data = mtcars, seed = 12, validation = 0.2)

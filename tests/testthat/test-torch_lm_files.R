@@ -153,11 +153,20 @@ test_that("validation holds rows out: counted, not used for fitting or inference
   set.seed(8)
   d <- data.frame(x1 = rnorm(400), x2 = runif(400))
   d$y <- 1 + 2 * d$x1 - d$x2 + rnorm(400)
-  fit <- torch_lm_files(y ~ x1 + x2, write_csv(d), validation = 0.25, seed = 8)
+  path <- write_csv(d)
+  fit <- torch_lm_files(y ~ x1 + x2, path, validation = 0.25, seed = 8)
   expect_equal(fit$n_train + fit$n_valid, 400)
   expect_true(fit$n_valid > 60 && fit$n_valid < 140)
   expect_equal(nobs(fit), fit$n_train)
   expect_equal(fit$df.residual, fit$n_train - 3)
+  # The log-likelihood of the training rows alone (logLik.lm()'s, n = n_train).
+  n <- fit$n_train
+  expect_close(as.numeric(logLik(fit)), -n / 2 * (log(2 * pi) + 1 - log(n) + log(deviance(fit))),
+               1e-12)
+  # Without a seed the split's is drawn and written into the call: update() holds out the same rows.
+  drawn <- torch_lm_files(y ~ x1 + x2, path, validation = 0.25)
+  expect_true(is.numeric(drawn$call$seed))
+  expect_identical(coef(update(drawn)), coef(drawn))
   expect_true(all(is.finite(fit$history$val_loss[-1])))
   expect_output(print(summary(fit)), sprintf("%d rows held out for validation", fit$n_valid))
 })
