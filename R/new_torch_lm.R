@@ -93,7 +93,9 @@ torch_lm_parts <- function(out, x, y, w, has_intercept) {
     history = history_frame(out$history),
     convergence = lapply(out$convergence, identity),
     settings = out$settings,
-    train_rows = row_positions(out$train_index, row_names),
+    # named only when rows are held out (names cost time on large data, and
+    # without a split every row is a training row)
+    train_rows = row_positions(out$train_index, if (length(out$valid_index)) row_names),
     valid_rows = row_positions(out$valid_index, row_names),
     inference = inference
   )

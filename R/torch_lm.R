@@ -54,9 +54,12 @@
 #'   loss has set no new low for this many steps (epochs with minibatches);
 #'   needs `validation`. The fit's `stop_reason` is then `"early_stopping"`.
 #' @param dtype `"float64"` or `"float32"`.
-#' @param seed Seed for the split, the batches and random starts; drawn and
-#'   recorded in `settings` when `NULL` (with `validation`, drawn from R's
-#'   random numbers, so `set.seed()` repeats it, and written into the call).
+#' @param seed Seed for the split, the batches and random starts. When
+#'   `NULL` it is drawn from R's random numbers, so `set.seed()` repeats the
+#'   fit, and recorded in `settings$seed` (with `validation` also written
+#'   into the call, so `update()` holds out the same rows). A fit made in
+#'   Python may hold a seed beyond R's integers: `settings$seed` gives it as
+#'   its decimal digits, which `seed =` takes back.
 #' @param tol Stop when the gradient norm falls below `tol` times its start
 #'   (default 1e-14 in float64 with `precondition = "qr"`, else 1e-12; 3e-8
 #'   in float32, 3e-7 for SGD).
@@ -141,7 +144,9 @@ torch_lm <- function(formula, data, subset, weights, na.action, offset, contrast
   }
   offset <- stats::model.offset(mf)
   x <- stats::model.matrix(mt, mf, contrasts)
-  if (is.null(seed) && !is.null(seed <- split_seed(validation, list(...)))) cl$seed <- seed
+  if (is.null(seed) && !is.null(seed <- drawn_seed(list(...))) && holds_rows_out(validation)) {
+    cl$seed <- seed
+  }
   z <- fit_design(x, y, w, offset, optimizer = optimizer, lr = lr, epochs = epochs,
                   batch_size = batch_size, validation = validation, standardize = standardize,
                   dtype = dtype, seed = seed, tol = tol, qr = qr,
@@ -192,7 +197,9 @@ torch_lm_fit <- function(x, y, weights = NULL, offset = NULL, intercept = NA, ..
     x <- x[, colnames(x) != "(Intercept)", drop = FALSE]
   }
   cl <- match.call()
-  if (is.null(seed) && !is.null(seed <- split_seed(validation, list(...)))) cl$seed <- seed
+  if (is.null(seed) && !is.null(seed <- drawn_seed(list(...))) && holds_rows_out(validation)) {
+    cl$seed <- seed
+  }
   z <- fit_design(x, y, weights, offset, optimizer = optimizer, lr = lr, epochs = epochs,
                   batch_size = batch_size, validation = validation, standardize = standardize,
                   dtype = dtype, seed = seed, tol = tol, qr = qr,
@@ -201,17 +208,20 @@ torch_lm_fit <- function(x, y, weights = NULL, offset = NULL, intercept = NA, ..
                several = is.matrix(y) && ncol(y) > 1, python_fit = attr(z, "python_fit"))
 }
 
-# The seed of a split into training and validation rows when none is given:
-# drawn from R's random numbers (set.seed() repeats it) and written into the
-# fit's call by the callers, so that update() makes the same split (a seed
-# the Python core draws has 63 bits, which no R number holds exactly). NULL
-# without a split, or when resuming (the resumed fit's seed is kept).
-split_seed <- function(validation, options) {
-  if (!is.null(options$resume) || !is.numeric(validation) || length(validation) != 1L ||
-      is.na(validation) || validation == 0) {
-    return(NULL)
-  }
+# The seed of a fit when none is given: drawn from R's random numbers, so
+# that set.seed() repeats the fit (its split, batches and random starts) and
+# the fit's settings hold a seed R can give back (one the Python core draws
+# has 63 bits, beyond R's integers). With a split the callers write it into
+# the fit's call, so that update() holds out the same rows. NULL when
+# resuming (the resumed fit's seed is kept).
+drawn_seed <- function(options) {
+  if (!is.null(options$resume)) return(NULL)
   as.numeric(sample.int(.Machine$integer.max, 1L))
+}
+
+# TRUE when `validation` holds rows out (a nonzero fraction).
+holds_rows_out <- function(validation) {
+  is.numeric(validation) && length(validation) == 1L && !is.na(validation) && validation != 0
 }
 
 # The one bridge call: x is the full design (with "(Intercept)" when the

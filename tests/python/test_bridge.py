@@ -59,6 +59,17 @@ def test_r_doubles_where_integers_are_meant(cars_like):
         bridge.torch_lm_fit(x, y, epochs=2.5)
 
 
+def test_a_seed_beyond_r_s_integers_crosses_as_its_digits_and_comes_back(cars_like):
+    x, y = cars_like
+    big = 2 ** 62 + 5  # a 63-bit seed, as fit() draws: R's integers would wrap it
+    out = bridge.torch_lm_fit(x, y, seed=big, batch_size=10, epochs=3, tol=0)
+    assert out["settings"]["seed"] == "4611686018427387909"
+    again = bridge.torch_lm_fit(x, y, seed=out["settings"]["seed"], batch_size=10, epochs=3, tol=0)
+    direct = fit(x, y, seed=big, batch_size=10, epochs=3, tol=0)
+    np.testing.assert_array_equal(again["coefficients"], direct.coefficients())
+    assert bridge.torch_lm_fit(x, y, seed=2 ** 31 - 1)["settings"]["seed"] == 2 ** 31 - 1
+
+
 def test_aliased_columns_keep_their_names():
     d = datasets.fruit()
     x = np.column_stack([d["temperature"], 2 * d["temperature"], d["rainfall"]])

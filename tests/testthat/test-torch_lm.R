@@ -134,6 +134,21 @@ test_that("validation holds rows out and lm() is compared on the training rows",
   expect_close(summary(fit)$coefficients, summary(reference)$coefficients)
 })
 
+test_that("without a seed, set.seed() repeats the fit and settings$seed gives it back", {
+  skip_if_no_python()
+  set.seed(42)
+  a <- torch_lm(dist ~ speed, data = cars, batch_size = 10, epochs = 3, init = "uniform")
+  set.seed(42)
+  b <- torch_lm(dist ~ speed, data = cars, batch_size = 10, epochs = 3, init = "uniform")
+  expect_identical(coef(a), coef(b))
+  seed <- a$settings$seed
+  expect_true(is.numeric(seed) && seed >= 0 && seed <= .Machine$integer.max)
+  again <- torch_lm(dist ~ speed, data = cars, batch_size = 10, epochs = 3, init = "uniform",
+                    seed = seed)
+  expect_identical(coef(again), coef(a))
+  expect_null(a$call$seed)  # written into the call only for a split (update() repeats it)
+})
+
 test_that("settings reach Python and are recorded", {
   skip_if_no_python()
   fit <- quiet(torch_lm(dist ~ speed, data = cars, optimizer = "sgd", lr = 0.05, epochs = 50,

@@ -139,7 +139,7 @@ def torch_lm_fit(x, y, *, names=None, response_names=None, weights=None, offset=
             warnings.simplefilter("always")
         result = fit_in_memory(
             design, response, weights=None if weights is None else np.array(weights, np.float64),
-            verbose=verbose, resume=resume, **options)
+            verbose=verbose, resume=resume, **_from_r(options))
     values = _fit_values(result, X, Y, weights, offset)
     if hold_warnings:
         values["warnings"] = [{"type": w.category.__name__, "message": str(w.message)}
@@ -178,7 +178,8 @@ def torch_lm_files(paths, response, predictors=None, *, format=None, batch_rows=
         moments.
     """
     result = stream_files(paths, response, predictors, format=format,
-                          batch_rows=batch_rows, weights=weights, verbose=verbose, **options)
+                          batch_rows=batch_rows, weights=weights, verbose=verbose,
+                          **_from_r(options))
     values = _result_values(result, _inference_values(result.inference,
                                                       _moment_residual_products(result)))
     values.update(n_train=int(result.n_train), n_valid=int(result.n_valid), python_fit=result,
@@ -263,8 +264,24 @@ def _offset_fit_measures(values, fitted, w, intercept):
         intercept)
 
 
+# R's integers stop at 2^31 - 1 and its doubles hold whole numbers exactly only up to
+# 2^53, while a seed is any whole number below 2^63 (a fit made in Python draws one of
+# 63 bits): R is given such a seed as its decimal digits, and gives them back.
+_R_INTEGER_MAX = 2 ** 31 - 1
+
+
+def _from_r(options):
+    """``options`` from R with a seed given as its decimal digits made a whole number."""
+    seed = options.get("seed")
+    if isinstance(seed, str) and seed.isdigit():
+        return {**options, "seed": int(seed)}
+    return options
+
+
 def _plain_settings(settings):
     out = dict(settings)
+    if isinstance(out.get("seed"), int) and out["seed"] > _R_INTEGER_MAX:
+        out["seed"] = str(out["seed"])
     out["optimizer_options"] = {k: (list(v) if isinstance(v, tuple) else v)
                                 for k, v in out.get("optimizer_options", {}).items()}
     return out
