@@ -5,7 +5,7 @@
 set -euo pipefail
 # broom, generics, sandwich, lmtest, car and tibble are Suggests: the tests
 # run lm()'s ecosystem on torch_lm fits.
-APT_PACKAGES="r-base-core r-base-dev r-cran-reticulate r-cran-testthat r-cran-roxygen2 r-cran-ggplot2 r-cran-jsonlite r-cran-withr r-cran-broom r-cran-generics r-cran-sandwich r-cran-lmtest r-cran-car r-cran-tibble"
+APT_PACKAGES="r-base-core r-base-dev r-cran-reticulate r-cran-testthat r-cran-roxygen2 r-cran-ggplot2 r-cran-jsonlite r-cran-withr r-cran-broom r-cran-generics r-cran-sandwich r-cran-lmtest r-cran-car r-cran-tibble r-cran-emmeans"
 R_PACKAGES='c("reticulate", "testthat", "roxygen2", "ggplot2", "jsonlite", "withr", "broom", "generics", "sandwich", "lmtest", "car", "tibble")'
 
 have_all() {

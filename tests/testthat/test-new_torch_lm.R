@@ -146,12 +146,16 @@ LM_FUNCTIONS <- list(
   vcovHC = function(f) sandwich::vcovHC(f), sandwich = function(f) sandwich::sandwich(f),
   estfun = function(f) sandwich::estfun(f), bread = function(f) sandwich::bread(f),
   coeftest = function(f) unclass(lmtest::coeftest(f, vcov. = sandwich::vcovHC)),
-  fortify = function(f) ggplot2::fortify(f)
+  fortify = function(f) ggplot2::fortify(f),
+  # emmeans rebuilds its reference grid from the fit (model frame, terms, xlevels)
+  emmeans = function(f) {
+    as.data.frame(emmeans::emmeans(f, specs = attr(stats::terms(f), "term.labels")[1]))
+  }
 )
 PRINTED <- c("anova", "drop1", "car.Anova", "linearHypothesis", "alias", "coeftest")
 
 skip_without_lm_packages <- function() {
-  for (p in c("broom", "sandwich", "lmtest", "car", "ggplot2")) skip_if_not_installed(p)
+  for (p in c("broom", "sandwich", "lmtest", "car", "ggplot2", "emmeans")) skip_if_not_installed(p)
 }
 
 for (name in names(CASES)) {
@@ -179,6 +183,13 @@ for (name in names(CASES)) {
       # predict.mlm() ignores se.fit without newdata; torch_lm() gives them too.
       if (f == "predict.se" && inherits(fits$lm, "mlm")) {
         return(expect_like_lm(predict(fits$torch, se.fit = TRUE)$fit, predict(fits$lm)))
+      }
+      if (f == "emmeans" && !is.null(CASES[[name]]$validation)) {
+        # emmeans cannot recover the data of lm(subset = <a test of row names>) ("Data
+        # appear to be randomized"): its reference is lm() on the training rows' frame.
+        data <- eval(CASES[[name]]$call$data)
+        training <- data[!rownames(data) %in% names(fits$torch$valid_rows), ]
+        fits$lm <- eval(bquote(stats::update(fits$lm, data = .(training), subset = NULL)))
       }
       if (lm_refuses(fun, fits$torch, fits$lm)) return()
       expected <- suppressWarnings(fun(fits$lm))
