@@ -10,11 +10,18 @@
 #' @param newdata A data frame (formula fits) or matrix (fits by
 #'   [torch_lm_fit()], same columns as `x`); the fitted rows when omitted.
 #' @param se.fit Also return standard errors of the fitted values.
+#' @param scale,df As in [stats::predict.lm()]: a residual standard deviation
+#'   to use instead of the fit's, with `df` degrees of freedom (`Inf`, the
+#'   normal distribution, by default).
 #' @param interval `"none"`, `"confidence"` or `"prediction"`.
 #' @param level Confidence level.
 #' @param na.action What to do with missing values in `newdata`.
+#' @param pred.var The variance of each new observation, for prediction
+#'   limits (by default the residual variance divided by `weights`).
 #' @param weights Weights of the new observations, for prediction limits of
-#'   weighted fits (as in `predict.lm()`).
+#'   weighted fits, or a one-sided formula evaluated in `newdata` (as in
+#'   `predict.lm()`: without `newdata` and `weights`, the fit's weights, with
+#'   its warning).
 #' @param type `"response"`, or `"terms"` for each term's contribution, as
 #'   [stats::predict.lm()] computes it (with `terms`, from the fit's `qr`).
 #' @param terms With `type = "terms"`, the terms to return (all by default).
@@ -30,30 +37,45 @@
 #' @examplesIf torchlinreg_available()
 #' fit <- torch_lm(dist ~ speed, data = cars, seed = 1)
 #' predict(fit, data.frame(speed = c(10, 20)), interval = "prediction")
-predict.torch_lm <- function(object, newdata, se.fit = FALSE,
+predict.torch_lm <- function(object, newdata, se.fit = FALSE, scale = NULL, df = Inf,
                              interval = c("none", "confidence", "prediction"), level = 0.95,
-                             na.action = stats::na.pass, weights = 1,
-                             type = c("response", "terms"), terms = NULL, ...) {
+                             type = c("response", "terms"), terms = NULL,
+                             na.action = stats::na.pass, pred.var = NULL, weights = 1, ...) {
   interval <- match.arg(interval)
   if (match.arg(type) == "terms") return(NextMethod())
   design <- new_design(object, if (missing(newdata)) NULL else newdata, na.action)
-  if (interval == "prediction" && missing(newdata)) {
-    warning("predictions on current data refer to _future_ responses\n")
-  }
-  if (interval == "prediction" && missing(weights) && !is.null(object$prior.weights) &&
-      diff(range(object$prior.weights)) != 0) {
-    warning("Assuming constant prediction variance even though model fit is weighted\n")
+  if (interval == "prediction") {  # predict.lm()'s warnings and weights
+    if (missing(newdata)) warning("predictions on current data refer to _future_ responses\n")
+    if (missing(newdata) && missing(weights) && !is.null(object$weights)) {
+      weights <- object$weights
+      warning("assuming prediction variance inversely proportional to weights used for fitting\n")
+    }
+    if (!missing(newdata) && missing(weights) && !is.null(object$weights) && is.null(pred.var)) {
+      warning("Assuming constant prediction variance even though model fit is weighted\n")
+    }
+    if (inherits(weights, "formula")) {
+      if (length(weights) != 2L) abort("'weights' as formula should be one-sided")
+      rows <- if (missing(newdata)) stats::model.frame(object) else newdata
+      weights <- eval(weights[[2L]], rows, environment(weights))
+    }
   }
   inf <- object$inference
+  sigma <- unname(inf$sigma)
+  df_residual <- inf$df_residual
+  if (!is.null(scale)) {  # predict.lm(scale = , df = )
+    sigma <- rep_len(as.numeric(scale), length(sigma))
+    df_residual <- df
+  }
   x <- design$x[, inf$core_terms, drop = FALSE]
   out <- bridge_call("predict_torch_lm", x = unname(x), coefficients = inf$core_coefficients,
                      aliased = inf$core_aliased, cov_unscaled = inf$cov_unscaled,
-                     sigma = unname(inf$sigma), df_residual = inf$df_residual,
+                     sigma = sigma, df_residual = df_residual,
                      interval = interval, level = level, pred_weights = weights,
                      center = inf$center, weight_total = inf$weight_total,
                      term_unit = inf$term_unit, cov_in_units = inf$cov_in_units,
-                     center_in_units = inf$center_in_units)
-  prediction <- shape_prediction(object, out, design, interval, se.fit)
+                     center_in_units = inf$center_in_units,
+                     pred_var = if (!is.null(pred.var)) as.numeric(pred.var))
+  prediction <- shape_prediction(object, out, design, interval, se.fit, sigma, df_residual)
   # predict.lm() names the standard errors of the fitted rows only when weighted.
   if (se.fit && missing(newdata) && is.null(object$weights)) prediction$se.fit <- unname(prediction$se.fit)
   if (missing(newdata) && !is.null(object$na.action)) prediction <- pad_rows(object, prediction)
@@ -94,7 +116,7 @@ new_design <- function(object, newdata, na.action) {
   list(x = x, offset = offset)
 }
 
-shape_prediction <- function(object, out, design, interval, se.fit) {
+shape_prediction <- function(object, out, design, interval, se.fit, sigma, df) {
   responses <- names(object$inference$sigma)
   rows <- rownames(design$x)
   name <- function(m, shift = design$offset) {
@@ -116,6 +138,6 @@ shape_prediction <- function(object, out, design, interval, se.fit) {
     fit <- if (one) fit[, 1] else fit
   }
   if (!se.fit) return(fit)
-  list(fit = fit, se.fit = if (one) se[, 1] else se, df = object$df.residual,
-       residual.scale = if (one) unname(object$inference$sigma) else object$inference$sigma)
+  list(fit = fit, se.fit = if (one) se[, 1] else se, df = df,
+       residual.scale = if (one) sigma else stats::setNames(sigma, responses))
 }

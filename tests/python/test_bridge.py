@@ -107,6 +107,27 @@ def test_validation_indices_are_zero_based(cars_like):
     assert out["inference"]["n_obs"] == 40
 
 
+def test_predict_torch_lm_takes_a_new_observation_s_variance_and_a_known_scale(cars_like):
+    # predict.lm(pred.var = , scale = , df = Inf): limits fit ± q sqrt(se_fit² + pred.var)
+    from scipy import stats
+    x, y = cars_like
+    out = bridge.torch_lm_fit(x, y, seed=1)
+    inf = out["inference"]
+    A = np.column_stack([np.ones(50), x])[:4]
+    args = (A, out["coefficients"], out["aliased"], inf["cov_unscaled"])
+    pred_var = np.array([1.0, 2.0, 3.0, 4.0])
+    p = bridge.predict_torch_lm(*args, inf["sigma"], inf["df_residual"], "prediction", 0.9,
+                                pred_var=pred_var)
+    q = stats.t.ppf(0.95, inf["df_residual"])
+    np.testing.assert_allclose(p["upr"][:, 0] - p["fit"][:, 0],
+                               q * np.sqrt(p["se_fit"][:, 0] ** 2 + pred_var), rtol=1e-12)
+    known = bridge.predict_torch_lm(*args, [2.0], float("inf"), "confidence", 0.95)
+    leverage = (p["se_fit"][:, 0] / inf["sigma"][0]) ** 2
+    np.testing.assert_allclose(known["se_fit"][:, 0], 2.0 * np.sqrt(leverage), rtol=1e-12)
+    np.testing.assert_allclose(known["upr"][:, 0] - known["fit"][:, 0],
+                               stats.norm.ppf(0.975) * known["se_fit"][:, 0], rtol=1e-12)
+
+
 def test_predict_torch_lm_and_confint_torch_lm(cars_like):
     x, y = cars_like
     out = bridge.torch_lm_fit(x, y, seed=1)

@@ -52,3 +52,40 @@ test_that("se.fit and limits of columns of 1e-165 and 1e300 are lm()'s (leverage
     }
   }
 })
+
+test_that("weights, pred.var, scale and df of prediction limits are predict.lm()'s", {
+  skip_if_no_python()
+  fit <- torch_lm(mpg ~ wt + hp, data = mtcars, weights = cyl, seed = 1)
+  reference <- lm(mpg ~ wt + hp, data = mtcars, weights = cyl)
+  nd <- mtcars[c(1, 5, 20), ]
+  warned <- function(expr) {  # the value, and the messages of the warnings it gave
+    messages <- character()
+    value <- withCallingHandlers(expr, warning = function(w) {
+      messages <<- c(messages, conditionMessage(w))
+      invokeRestart("muffleWarning")
+    })
+    list(value = value, messages = messages)
+  }
+  same <- function(...) {
+    expected <- warned(predict(reference, ...))
+    actual <- warned(predict(fit, ...))
+    a <- unlist(actual$value)
+    e <- unlist(expected$value)
+    expect_identical(a[!is.finite(e)], e[!is.finite(e)])  # df = Inf
+    expect_close(a[is.finite(e)], e[is.finite(e)], 1e-8)
+    expect_identical(names(actual$value), names(expected$value))
+    expect_identical(actual$messages, expected$messages)
+  }
+  # without newdata and weights: the fit's weights, with predict.lm()'s warnings
+  same(interval = "prediction")
+  same(nd, interval = "prediction")  # constant variance, with its warning
+  same(nd, interval = "prediction", weights = 2)
+  same(nd, interval = "prediction", weights = ~ cyl)  # a formula, evaluated in newdata
+  same(interval = "prediction", weights = ~ wt)       # ... or in the model frame
+  same(nd, interval = "prediction", pred.var = 3)
+  same(nd, interval = "prediction", pred.var = c(1, 2, 3), level = 0.9)
+  same(nd, se.fit = TRUE, scale = 2)                        # df = Inf: the normal quantile
+  same(nd, se.fit = TRUE, scale = 2, df = 10, interval = "confidence")
+  same(nd, TRUE, 2, 10, "prediction")                      # predict.lm()'s argument order
+  expect_error(predict(fit, nd, interval = "prediction", weights = y ~ cyl), "one-sided")
+})

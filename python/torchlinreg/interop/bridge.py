@@ -22,6 +22,7 @@ description (types and message), which R raises as a classed condition
 without a Python traceback.
 """
 
+import math
 import warnings
 from types import SimpleNamespace
 
@@ -323,7 +324,8 @@ def _inference_values(inference, residual_products):
 
 def predict_torch_lm(x, coefficients, aliased, cov_unscaled, sigma, df_residual,
                    interval="none", level=0.95, pred_weights=1.0, center=None,
-                   weight_total=None, term_unit=None, cov_in_units=None, center_in_units=None):
+                   weight_total=None, term_unit=None, cov_in_units=None, center_in_units=None,
+                   pred_var=None):
     """Predictions (and limits) for the design ``x`` from stored numbers.
 
     ``x`` includes the intercept column when the model has one; the other
@@ -332,6 +334,8 @@ def predict_torch_lm(x, coefficients, aliased, cov_unscaled, sigma, df_residual,
     column far from zero loses precision in ``se_fit``; ``term_unit``,
     ``cov_in_units`` and ``center_in_units`` for columns beyond ``2^±200``, whose
     ``cov_unscaled`` may be beyond float64: without them ``se_fit`` is NaN there).
+    ``df_residual`` may be ``inf`` (``predict.lm(scale = )``'s default ``df``), and
+    ``pred_var`` the variance of each new observation (``predict.lm(pred.var = )``).
     Returns ``fit``, ``se_fit`` and, for an interval, ``lwr`` and ``upr``, each ``(n, k)``.
     """
     if interval not in ("none", "confidence", "prediction"):
@@ -352,12 +356,20 @@ def predict_torch_lm(x, coefficients, aliased, cov_unscaled, sigma, df_residual,
         return prediction_intervals(_matrix(x, "x"), coefficients,
                                     np.asarray(aliased, dtype=bool).reshape(-1), cov,
                                     np.asarray(sigma, dtype=np.float64).reshape(-1),
-                                    as_int(df_residual, "df_residual"), interval, float(level),
+                                    _degrees_of_freedom(df_residual), interval, float(level),
                                     np.asarray(pred_weights, dtype=np.float64),
                                     None if center is None or np.size(center) == 0
                                     else np.asarray(center, dtype=np.float64).reshape(-1),
                                     None if weight_total is None else float(weight_total),
-                                    term_unit)
+                                    term_unit,
+                                    None if pred_var is None
+                                    else np.asarray(pred_var, dtype=np.float64))
+
+
+def _degrees_of_freedom(df):
+    """A whole number of degrees of freedom, or ``inf`` (a known residual scale)."""
+    return math.inf if isinstance(df, float) and math.isinf(df) and df > 0 else \
+        as_int(df, "df_residual", 0)
 
 
 def p_values_torch_lm(t_value, df_residual, f_statistic, f_numdf, f_dendf):

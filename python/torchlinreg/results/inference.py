@@ -339,7 +339,7 @@ def within_float64(cov_unscaled):
 
 def prediction_intervals(A_new, coefficients, aliased, cov_unscaled, sigma, df_residual,
                          interval="none", level=0.95, pred_weights=1.0, center=None,
-                         weight_total=None, term_unit=None):
+                         weight_total=None, term_unit=None, pred_var=None):
     """Predictions with optional confidence or prediction limits, as ``predict.lm``.
 
     Parameters
@@ -354,7 +354,11 @@ def prediction_intervals(A_new, coefficients, aliased, cov_unscaled, sigma, df_r
     interval : {"none", "confidence", "prediction"}
     level : float
     pred_weights : float or numpy.ndarray, shape (n,)
-        Weights of the new observations (prediction intervals only).
+        Weights of the new observations (prediction intervals only): the
+        variance of a new observation is ``sigma² / pred_weights``.
+    pred_var : float or numpy.ndarray, shape (n,) or (n, k), optional
+        The variance of each new observation, in y's units squared, instead
+        of ``sigma² / pred_weights`` (``predict.lm(pred.var = )``).
     center, weight_total : numpy.ndarray and float, optional
         :attr:`Inference.center` and :attr:`Inference.weight_total` of a
         model with an intercept: the leverage is then ``1/Σw + (x - c)ᵀ D
@@ -406,7 +410,12 @@ def prediction_intervals(A_new, coefficients, aliased, cov_unscaled, sigma, df_r
     q = t_quantile((1 + level) / 2, df_residual)
     spread = se_fit ** 2
     if interval == "prediction":
-        spread = spread + sigma[None, :] ** 2 / np.asarray(pred_weights, dtype=np.float64).reshape(-1, 1)
+        if pred_var is None:
+            spread = spread + sigma[None, :] ** 2 / np.asarray(pred_weights, dtype=np.float64).reshape(-1, 1)
+        else:  # in the units of sigma above
+            variance = np.asarray(pred_var, dtype=np.float64)
+            variance = variance.reshape(-1, 1) if variance.ndim < 2 else variance
+            spread = spread + (variance if y_unit is None else variance * y_unit[None, :] ** 2)
     half = q * np.sqrt(spread)
     if y_unit is not None:
         half = _from_unit(half, y_unit)
