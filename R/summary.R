@@ -8,6 +8,9 @@
 #' adds the optimizer, the number of steps and how the fit ended.
 #'
 #' @param object A `torch_lm` object.
+#' @param correlation,symbolic.cor As [stats::summary.lm()]: also give (and
+#'   print) the correlation matrix of the estimated coefficients, symbolically
+#'   with `symbolic.cor = TRUE`.
 #' @param x A `summary.torch_lm` object.
 #' @param digits Significant digits to print.
 #' @param signif.stars Print significance stars, as `print.summary.lm()`.
@@ -15,27 +18,30 @@
 #' @return An object of class `summary.torch_lm` with the components of
 #'   `summary.lm` (`call`, `terms`, `residuals`, `coefficients`, `aliased`,
 #'   `sigma`, `df`, `r.squared`, `adj.r.squared`, `fstatistic`,
-#'   `cov.unscaled`, `na.action`) plus `f_p_value`, `convergence`,
+#'   `cov.unscaled`, `na.action`, and `correlation` and `symbolic.cor` when
+#'   asked for) plus `f_p_value`, `convergence`,
 #'   `settings` and `description`. For several responses, a list of these,
 #'   one per response.
 #' @export
 #' @examplesIf torchlinreg_available()
 #' summary(torch_lm(Sepal.Length ~ Petal.Length + Species, data = iris, seed = 1))
-summary.torch_lm <- function(object, ...) {
-  summarize_response(object, 1L)
+summary.torch_lm <- function(object, correlation = FALSE, symbolic.cor = FALSE, ...) {
+  summarize_response(object, 1L, correlation, symbolic.cor)
 }
 
 #' @rdname summary.torch_lm
 #' @export
-summary.torch_mlm <- function(object, ...) {
+summary.torch_mlm <- function(object, correlation = FALSE, symbolic.cor = FALSE, ...) {
   responses <- colnames(object$coefficients)
-  out <- lapply(seq_along(responses), function(i) summarize_response(object, i))
+  out <- lapply(seq_along(responses), function(i) {
+    summarize_response(object, i, correlation, symbolic.cor)
+  })
   names(out) <- paste("Response", responses)
   class(out) <- c("summary.torch_mlm", "listof")
   out
 }
 
-summarize_response <- function(object, i) {
+summarize_response <- function(object, i, correlation = FALSE, symbolic.cor = FALSE) {
   inf <- with_p_values(object$inference)
   aliased <- object$aliased
   est <- as.matrix(object$coefficients)[, i]
@@ -51,7 +57,8 @@ summarize_response <- function(object, i) {
   kept <- !aliased
   # As summary.lm(): a model of the intercept alone (or of nothing) explains nothing.
   explains <- inf$rank > object$has_intercept
-  structure(list(
+  unscaled <- inf$unscaled[kept, kept, drop = FALSE]
+  structure(c(list(
     call = object$call, terms = object$terms, residuals = r, weights = w,
     coefficients = coefficients[kept, , drop = FALSE], aliased = aliased,
     sigma = unname(inf$sigma[i]),
@@ -59,16 +66,22 @@ summarize_response <- function(object, i) {
     r.squared = if (explains) unname(inf$r_squared[i]) else 0,
     adj.r.squared = if (explains) unname(inf$adj_r_squared[i]) else 0,
     fstatistic = fstatistic, f_p_value = unname(inf$f_p_value[i]),
-    cov.unscaled = inf$unscaled[kept, kept, drop = FALSE],
+    cov.unscaled = unscaled,
     na.action = object$na.action, convergence = object$convergence,
     settings = object$settings, description = fit_description(object),
-    n_valid = length(object$valid_rows)
+    n_valid = length(object$valid_rows)),
+    # as summary.lm(): the coefficients' correlations, from (X'WX)^-1
+    if (correlation) {
+      list(correlation = unscaled / outer(sqrt(diag(unscaled)), sqrt(diag(unscaled))),
+           symbolic.cor = symbolic.cor)
+    }
   ), class = "summary.torch_lm")
 }
 
 #' @rdname summary.torch_lm
 #' @export
 print.summary.torch_lm <- function(x, digits = max(3L, getOption("digits") - 3L),
+                                   symbolic.cor = x$symbolic.cor,
                                    signif.stars = getOption("show.signif.stars"), ...) {
   cat("\nCall:\n", paste(deparse(x$call %||% quote(torch_lm_fit(...))), sep = "\n",
                          collapse = "\n"), "\n\n", sep = "")
@@ -99,8 +112,24 @@ print.summary.torch_lm <- function(x, digits = max(3L, getOption("digits") - 3L)
         "and", x$fstatistic[3L], "DF,  p-value:", format.pval(x$f_p_value, digits = digits))
     cat("\n")
   }
+  print_correlation(x$correlation, symbolic.cor, digits)
   cat("\n", x$description, "\n\n", sep = "")
   invisible(x)
+}
+
+# print.summary.lm()'s correlation block.
+print_correlation <- function(correl, symbolic.cor, digits) {
+  p <- NCOL(correl)
+  if (is.null(correl) || p <= 1L) return(invisible(NULL))
+  cat("\nCorrelation of Coefficients:\n")
+  if (is.logical(symbolic.cor) && isTRUE(symbolic.cor)) {
+    print(stats::symnum(correl, abbr.colnames = NULL))
+  } else {
+    correl <- format(round(correl, 2), nsmall = 2, digits = digits)
+    correl[!lower.tri(correl)] <- ""
+    print(correl[-1, -p, drop = FALSE], quote = FALSE)
+  }
+  invisible(NULL)
 }
 
 print_residuals <- function(x, digits) {

@@ -44,3 +44,25 @@ test_that("summaries of weighted, missing and held-out fits say so", {
   expect_output(print(summary(torch_lm(mpg ~ wt, data = mtcars, validation = 0.25, seed = 1))),
                 "8 rows held out for validation")
 })
+
+test_that("summary(correlation = TRUE) gives and prints summary.lm()'s correlations", {
+  skip_if_no_python()
+  fit <- torch_lm(mpg ~ wt + hp + factor(cyl), data = mtcars, seed = 1)
+  reference <- lm(mpg ~ wt + hp + factor(cyl), data = mtcars)
+  for (symbolic in c(FALSE, TRUE)) {
+    s <- summary(fit, correlation = TRUE, symbolic.cor = symbolic)
+    r <- summary(reference, correlation = TRUE, symbolic.cor = symbolic)
+    expect_close(s$correlation, r$correlation, 1e-8)
+    expect_identical(dimnames(s$correlation), dimnames(r$correlation))
+    expect_identical(s$symbolic.cor, r$symbolic.cor)
+    block <- function(x) {
+      out <- capture.output(print(x))
+      out[seq(grep("^Correlation of Coefficients", out), length(out))]
+    }
+    expect_identical(block(s)[seq_along(block(r)) - 1L], block(r)[-length(block(r))])
+  }
+  expect_null(summary(fit)$correlation)
+  two <- summary(torch_lm(cbind(mpg, qsec) ~ wt + hp, data = mtcars, seed = 1), correlation = TRUE)
+  expect_close(two[[2]]$correlation,
+               summary(lm(qsec ~ wt + hp, data = mtcars), correlation = TRUE)$correlation, 1e-8)
+})
