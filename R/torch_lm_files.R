@@ -233,7 +233,7 @@ summary.torch_lm_files <- function(object, ...) {
   stub <- object
   stub$residuals <- matrix(numeric(0), 0L, length(object$inference$sigma))
   class(stub) <- setdiff(class(object), "torch_lm_files")
-  out <- summary(stub)
+  out <- summary(stub, ...)  # correlation, symbolic.cor
   without_rows <- function(s) {
     s$residuals <- NULL
     s$n_valid <- object$n_valid

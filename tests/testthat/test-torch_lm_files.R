@@ -86,12 +86,13 @@ test_that("two responses with cbind() match lm(cbind())", {
   expect_close(vcov(fit), vcov(reference), 1e-8)
   expect_identical(rownames(confint(fit)), rownames(confint(reference)))
   expect_close(confint(fit), confint(reference), 1e-8)
-  s <- summary(fit)
-  r <- summary(reference)
+  s <- summary(fit, correlation = TRUE)
+  r <- summary(reference, correlation = TRUE)
   for (i in 1:2) {
     expect_close(s[[i]]$coefficients, r[[i]]$coefficients, 1e-8)
     expect_close(s[[i]]$r.squared, r[[i]]$r.squared, 1e-8)
     expect_close(s[[i]]$fstatistic, r[[i]]$fstatistic, 1e-8)
+    expect_close(s[[i]]$correlation, r[[i]]$correlation, 1e-8)
   }
   expect_output(print(s), "Residuals: not kept")
   expect_close(predict(fit, mtcars[1:3, ]), predict(reference, mtcars[1:3, ]), 1e-8)
