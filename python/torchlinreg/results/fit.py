@@ -669,6 +669,28 @@ class LinearFit:
             table = table[table[f"{method}(p)"] < cutoff]
         return table
 
+    @property
+    def terms(self):
+        """``[(term, [columns])]``: a formula fit's terms (R's, without the intercept) and
+        their columns of the design, in order; otherwise each feature is its own term."""
+        spec = (self._parts["model_spec"] or {}).get("terms")
+        return [(name, list(columns)) for name, columns in spec] if spec is not None \
+            else [(name, [name]) for name in self.feature_names]
+
+    def _anova_sums(self):
+        """``(terms, sums)`` for :func:`~torchlinreg.results.anova.anova_lm`: each term with
+        the positions of its estimated columns among the features (terms with none left
+        out), and the sequential sums of squares ``(p,)`` of the feature columns."""
+        from .anova import sequential_sums
+        X, Y, w = self._training_data()
+        kept = ~np.asarray(self.aliased, dtype=bool)
+        sums = np.zeros(len(kept))
+        sums[kept] = sequential_sums(X, Y, w, self.settings["intercept"], kept)[:, 0]
+        position = {name: j for j, name in enumerate(self.feature_names)}
+        terms = [(name, [position[c] for c in columns if kept[position[c]]])
+                 for name, columns in self.terms]
+        return [(name, columns) for name, columns in terms if columns], sums
+
     @cached_property
     def exact(self):
         """The exact least-squares solution on the training rows: ``(weight, bias)`` in float64."""
