@@ -31,7 +31,7 @@ from .results.inference import Inference
 # only when these names are first used.
 _LAZY = {"TorchLinearRegression": ".interop.estimator", "fit_formula": ".interop.formula",
          "fit_files": ".scale.streaming", "Summary": ".results.summary",
-         "plot_fit": ".results.plotting"}
+         "plot_fit": ".results.plotting", "anova_lm": ".results.anova"}
 
 
 def __getattr__(name):
@@ -45,5 +45,5 @@ __all__ = [
     "LinearFit", "ExactFit", "Inference", "LmResult",
     "TorchlinregError", "InputError", "ShapeError", "OptionError", "DivergenceError",
     "MissingDataError", "ConvergenceWarning", "ScaleWarning", "load",
-    "TorchLinearRegression", "fit_formula", "Summary", "plot_fit", "fit_files",
+    "TorchLinearRegression", "fit_formula", "Summary", "plot_fit", "fit_files", "anova_lm",
 ]

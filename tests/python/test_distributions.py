@@ -3,7 +3,7 @@ values, bit for bit, at the edges of their supports too."""
 import numpy as np
 from scipy import stats
 
-from torchlinreg.results.distributions import f_sf, t_quantile, t_sf
+from torchlinreg.results.distributions import chi2_sf, f_sf, t_quantile, t_sf
 
 
 def test_the_t_and_f_distributions_are_scipy_stats_bit_for_bit():
@@ -16,4 +16,5 @@ def test_the_t_and_f_distributions_are_scipy_stats_bit_for_bit():
         assert np.array_equal(t_quantile(q, df), stats.t.ppf(q, df), equal_nan=True)
         for dfn in (1, 3):
             assert np.array_equal(f_sf(x, dfn, df), stats.f.sf(x, dfn, df), equal_nan=True)
+        assert np.array_equal(chi2_sf(x, df), stats.chi2.sf(x, df), equal_nan=True)
     assert t_quantile(0.975, 10) == stats.t.ppf(0.975, 10)

@@ -175,7 +175,8 @@ def model_frame(formula, data, coef_names="r"):
         the intercept column, columns named per ``coef_names``), ``intercept``
         (bool), ``rows`` (the index labels of the rows kept) and ``n_dropped``
         (rows dropped for missing values, as ``na.omit``), ``design`` (the
-        :class:`FormulaDesign` that builds ``X`` for new rows).
+        :class:`FormulaDesign` that builds ``X`` for new rows), ``terms`` (each term's
+        label and its columns of ``X``, in order, the intercept left out).
     """
     formulaic = _formulaic()
     if coef_names not in ("r", "formulaic"):
@@ -192,7 +193,8 @@ def model_frame(formula, data, coef_names="r"):
         raise InputError(f"could not build the model matrix for {formula!r}: {error}") from error
     lhs, rhs = pd.DataFrame(matrices.lhs), pd.DataFrame(matrices.rhs)
     intercept = "Intercept" in rhs.columns
-    X = rhs.drop(columns=["Intercept"]) if intercept else rhs
+    X = rhs.drop(columns=["Intercept"]) if intercept else rhs.copy()
+    formulaic_names = [str(c) for c in X.columns]
     if coef_names == "r":
         names = [r_name(str(c)) for c in X.columns]
         if len(set(names)) != len(names):  # keep formulaic's names rather than merge two
@@ -201,12 +203,17 @@ def model_frame(formula, data, coef_names="r"):
     if lhs.shape[1] == 0:
         raise InputError(f"the formula {formula!r} has no response on the left of '~'.")
     spec = matrices.rhs.model_spec
+    named = dict(zip(formulaic_names, X.columns))
+    # The formula's terms and their design columns, in order (anova_lm's rows).
+    terms = [(str(part.term), [named[str(c)] for c in part.columns])
+             for part in spec.structure if str(part.term) != "1"]
     design = FormulaDesign(spec, {k: v for k, v in kinds.items()
                                   if k in spec.required_variables},
                            _factor_levels(data, spec.required_variables, rhs.index),
                            list(X.columns))
     return {"y": lhs, "X": X.astype("float64"), "intercept": intercept,
-            "rows": rhs.index, "n_dropped": int(len(data) - len(rhs)), "design": design}
+            "rows": rhs.index, "n_dropped": int(len(data) - len(rhs)), "design": design,
+            "terms": terms}
 
 
 def fit_formula(formula, data, *, weights=None, coef_names="r", **fit_options):
@@ -250,7 +257,7 @@ def fit_formula(formula, data, *, weights=None, coef_names="r", **fit_options):
     result = fit(frame["X"], y, intercept=frame["intercept"], weights=w, **fit_options)
     return result._with(model_spec={"formula": str(formula), "n_dropped": frame["n_dropped"],
                                     "row_labels": np.asarray(frame["rows"]),
-                                    "design": frame["design"]})
+                                    "design": frame["design"], "terms": frame["terms"]})
 
 
 def _weights(weights, data, rows):

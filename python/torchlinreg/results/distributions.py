@@ -4,7 +4,7 @@
 (benchmarks/RESULTS.md, cold-start section), and R's ``torch_lm()`` needs
 p-values in its first call. ``scipy.stats``' ``t`` and ``f`` evaluate these
 very functions of ``scipy.special`` (``t.sf(x, df)`` is ``stdtr(df, -x)``,
-``f.sf`` is ``fdtrc``, ``t.ppf`` is ``stdtrit``) after handling the edges
+``f.sf`` is ``fdtrc``, ``t.ppf`` is ``stdtrit``, ``chi2.sf`` is ``chdtrc``) after handling the edges
 of the support; so do these, and the values are the same bit for bit
 (tests/python/test_distributions.py checks them against ``scipy.stats``).
 Degrees of freedom that are not positive give NaN, as there.
@@ -40,3 +40,12 @@ def f_sf(x, dfn, dfd):
     if not (dfn > 0 and dfd > 0):
         return np.full(x.shape, np.nan)[()]
     return np.where(x <= 0, 1.0, special.fdtrc(dfn, dfd, np.where(x <= 0, 1.0, x)))[()]
+
+
+def chi2_sf(x, df):
+    """``P(X > x)`` for chi² with ``df`` degrees of freedom (``stats.chi2.sf``): 1 below 0."""
+    from scipy import special
+    x = np.asarray(x, dtype=np.float64)
+    if not df > 0:
+        return np.full(x.shape, np.nan)[()]
+    return np.where(x < 0, 1.0, special.chdtrc(df, np.where(x < 0, 0.0, x)))[()]

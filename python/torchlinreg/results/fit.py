@@ -11,12 +11,15 @@ import numpy as np
 import torch
 
 from ..engine.linalg import exact_solution
-from ..errors import MissingDataError, ShapeError
+from ..engine.moments import moments
+from ..errors import InputError, MissingDataError, OptionError, ShapeError
 from ..inputs.arrays import as_design, fingerprint as hash_rows, pandas_if_imported
-from .distributions import t_quantile
-from .inference import compute_inference, condition_number, prediction_intervals
+from .distributions import chi2_sf, f_sf, t_quantile
+from .inference import (compute_inference, condition_number, gram_eigenvalues,
+                        prediction_intervals)
 from .influence import FitInfluence, hat_values
 from .robust import COV_TYPES, robust_covariance
+from .statistics import TrainingStatistics
 
 
 def _per_output(name, doc):
@@ -34,6 +37,14 @@ def _robust_se(cov_type, doc):
     def value(self):
         return self._one_output(np.sqrt(np.diagonal(self._cov_all(cov_type), axis1=1, axis2=2)))
     value.__doc__ = doc
+    return cached_property(value)
+
+
+def _robust_cov(cov_type):
+    """A cached property: ``cov_params(cov_type)``, statsmodels' ``cov_HC0`` ... ``cov_HC3``."""
+    def value(self):
+        return self.cov_params(cov_type)
+    value.__doc__ = f"The {cov_type} covariance of ``params``: ``cov_params({cov_type!r})``."
     return cached_property(value)
 
 
@@ -205,18 +216,60 @@ class LinearFit:
         if interval not in ("confidence", "prediction"):
             raise ValueError("interval must be None, 'confidence' or 'prediction'; "
                              f"got {interval!r}.")
+        out = self._intervals(design, interval, level)
+        limits = np.stack([out["fit"], out["lwr"], out["upr"]], axis=-1)
+        return limits[:, 0, :] if self._one else limits
+
+    def _intervals(self, design, interval="none", level=0.95, pred_weights=1.0):
+        """:func:`~torchlinreg.results.inference.prediction_intervals` of the rows
+        ``design`` (``(n, p)``, no intercept column): ``fit``, ``se_fit`` (and ``lwr``,
+        ``upr``) ``(n, k)``."""
         inf = self.inference
         ones = [np.ones((design.shape[0], 1))] if self.settings["intercept"] else []
         A = np.concatenate(ones + [design], axis=1)
         units = inf.term_unit is not None
-        with np.errstate(invalid="ignore"):
-            out = prediction_intervals(
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return prediction_intervals(
                 A, self.coefficients(), inf.aliased,
                 inf.cov_in_units if units else inf.cov_unscaled, inf.sigma, inf.df_residual,
-                interval, level, center=inf.center_in_units if units else inf.center,
+                interval, level, pred_weights=pred_weights,
+                center=inf.center_in_units if units else inf.center,
                 weight_total=inf.weight_total, term_unit=inf.term_unit)
-        limits = np.stack([out["fit"], out["lwr"], out["upr"]], axis=-1)
-        return limits[:, 0, :] if self._one else limits
+
+    def get_prediction(self, exog=None, weights=None, row_labels=None):
+        """Predicted means with their standard errors and intervals, as statsmodels'
+        ``get_prediction`` (:class:`~torchlinreg.results.prediction.PredictionResults`).
+
+        ``exog`` is what :meth:`predict` takes (a formula fit's DataFrame of its
+        variables included); None predicts the training rows, whose own weights then
+        weigh the observation intervals. ``weights`` (default 1 for new rows) divide
+        the residual variance of a new observation, as in WLS. The numbers are those of
+        ``predict(exog, interval=...)``.
+        """
+        from .prediction import PredictionResults
+        if exog is None:
+            X, _, w = self._training_data()
+            design = X.to(torch.float64).numpy()
+            if weights is None and w is not None:
+                weights = w.to(torch.float64).numpy()
+            if row_labels is None:
+                row_labels = self.row_labels if self.row_labels is not None else self.train_index
+        else:
+            design = self._new_design(exog)
+            if row_labels is None and hasattr(exog, "index") and not callable(exog.index):
+                row_labels = exog.index
+        weights = np.asarray(1.0 if weights is None else weights, dtype=np.float64)
+        if weights.ndim > 1 or (weights.ndim == 1 and len(weights) != design.shape[0]):
+            raise ShapeError(f"weights must be one number or one per row ({design.shape[0]}); "
+                             f"got shape {weights.shape}.")
+        out = self._intervals(design, "none")
+        with np.errstate(divide="ignore"):
+            var_resid = self.inference.sigma[None, :] ** 2 / np.reshape(weights, (-1, 1))
+        return PredictionResults(
+            out["fit"], out["se_fit"], np.broadcast_to(var_resid, out["fit"].shape),
+            self.df_resid,
+            lambda interval, level: self._intervals(design, interval, level, weights),
+            row_labels, self._one)
 
     def _new_design(self, X):
         """New rows as a float64 ``(n, p)`` array of the training columns."""
@@ -279,6 +332,101 @@ class LinearFit:
     def ssr(self):
         """Residual sum of squares (weighted), one per output."""
         return self._one_output(self.inference.sigma ** 2 * self.df_resid)
+
+    # More of statsmodels' OLSResults names. Sums of squares are weighted (WLS's); with
+    # no intercept the total sum of squares is uncentered, as statsmodels (k_constant 0)
+    # and summary.lm do. A fit's own intercept decides, where statsmodels would also find
+    # a constant the columns span (y ~ 0 + g): R's choice.
+
+    #: statsmodels' ``cov_type`` of ``bse`` (``cov_params(cov_type=...)`` gives the others).
+    cov_type = "nonrobust"
+    #: Tests and intervals use Student's t and F (statsmodels' ``use_t``).
+    use_t = True
+
+    @property
+    def k_constant(self):
+        """1 with an intercept, else 0."""
+        return int(self.settings["intercept"])
+
+    ess = _per_output("model_ss", "Explained sum of squares at the fitted coefficients, "
+                      "``summary.lm``'s: about the mean with an intercept, else about 0.")
+    fvalue = _per_output("f_statistic", "F statistic of the model against the intercept "
+                         "alone (against nothing without one): ``mse_model / mse_resid``.")
+    f_pvalue = _per_output("f_p_value", "p-value of ``fvalue`` on ``(df_model, df_resid)``.")
+
+    @cached_property
+    def _moments(self):
+        """The training rows' moments (:class:`~torchlinreg.results.statistics.TrainingStatistics`):
+        a fit from files keeps them; others make them from the rows."""
+        if self._from_statistics():
+            return self._statistics
+        X, Y, w = self._training_data()
+        return TrainingStatistics(moments(X, Y, w), bool(self.settings["intercept"]))
+
+    @property
+    def centered_tss(self):
+        """``Σ w (y - ȳ)²``, ȳ the weighted mean."""
+        return self._one_output(self._moments.total_sums()[0])
+
+    @property
+    def uncentered_tss(self):
+        """``Σ w y²``."""
+        return self._one_output(self._moments.total_sums()[1])
+
+    @property
+    def mse_model(self):
+        """``ess / df_model``."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return self.ess / self.df_model
+
+    @property
+    def mse_resid(self):
+        """``ssr / df_resid``: σ̂²."""
+        return self._one_output(self.inference.sigma ** 2)
+
+    scale = property(lambda self: self.mse_resid,
+                     doc="σ̂², ``ssr / df_resid``: what ``normalized_cov_params`` is scaled by.")
+
+    @property
+    def mse_total(self):
+        """The total sum of squares (centred with an intercept) over ``df_model + df_resid``."""
+        tss = self.centered_tss if self.k_constant else self.uncentered_tss
+        return tss / (self.df_model + self.df_resid)
+
+    @property
+    def normalized_cov_params(self):
+        """``(AᵀWA)⁻¹`` ``(m, m)``: ``cov_params() / scale``; NaN rows for aliased terms."""
+        inf = self.inference
+        m = len(self.term_names)
+        full = np.full((m, m), np.nan)
+        kept = np.flatnonzero(~inf.aliased)
+        full[np.ix_(kept, kept)] = inf.cov_unscaled
+        return full
+
+    @cached_property
+    def eigenvals(self):
+        """Eigenvalues of ``AᵀWA`` (every column, aliased ones too), largest first: from
+        the QR factor of the rows (:func:`~torchlinreg.results.inference.gram_eigenvalues`),
+        or, for a fit from files, of ``AᵀWA`` formed from the moments (whose smallest
+        eigenvalues are good to about ``1e-16 × the largest``)."""
+        if self._from_statistics():
+            return np.linalg.eigvalsh(self._moments.gram())[::-1].copy()
+        X, _, w = self._training_data()
+        return gram_eigenvalues(X, w, self.settings["intercept"])
+
+    @cached_property
+    def wresid(self):
+        """Weighted residuals ``√w e`` (the residuals without weights)."""
+        w = self._training_data()[2]
+        if w is None:
+            return self.resid
+        w = w.to(torch.float64).numpy()
+        return np.sqrt(w)[:, None] * self.resid if not self._one else np.sqrt(w) * self.resid
+
+    @property
+    def resid_pearson(self):
+        """``wresid / √scale``."""
+        return self.wresid / np.sqrt(self.scale)
 
     @cached_property
     def condition_number(self):
@@ -412,6 +560,136 @@ class LinearFit:
     HC2_se = _robust_se("HC2", "Standard errors from residuals over ``√(1 - h)``.")
     HC3_se = _robust_se("HC3", "Standard errors from residuals over ``1 - h`` (R's ``vcovHC`` "
                         "default).")
+    cov_HC0 = _robust_cov("HC0")
+    cov_HC1 = _robust_cov("HC1")
+    cov_HC2 = _robust_cov("HC2")
+    cov_HC3 = _robust_cov("HC3")
+
+    # Tests of linear hypotheses and of nested fits (statsmodels' names).
+
+    def _one_output_only(self, method):
+        if not self._one:
+            raise ShapeError(f"{method} is for a fit of one output; this fit has "
+                             f"{len(self.output_names)} ({self.output_names}): fit each output "
+                             "on its own.")
+
+    def _contrast(self, method, r_matrix, cov_p, cov_type):
+        """``(R, q, params, V, aliased)`` for a test of ``r_matrix`` (see :meth:`t_test`)."""
+        from .hypothesis import linear_constraints
+        self._one_output_only(method)
+        R, q = linear_constraints(r_matrix, self.term_names)
+        V = self.cov_params(cov_type) if cov_p is None else cov_p
+        return R, q, self.params, V, self.inference.aliased
+
+    def t_test(self, r_matrix, cov_p=None, cov_type="nonrobust"):
+        """t tests of each linear hypothesis ``R β = q``, as statsmodels' ``t_test``.
+
+        ``r_matrix``: an array ``R`` ``(q, m)`` or ``(m,)`` (then ``q = 0``), a tuple
+        ``(R, q)``, or a string over :attr:`term_names` such as ``"x1 = 0, x2 = x3"``
+        or ``"x1 + 2*x2 = 1"`` (``Intercept`` and ``const`` name the intercept too).
+        ``cov_p`` (an ``(m, m)`` array, e.g. ``fit.cov_HC3``) or ``cov_type`` (as
+        :meth:`cov_params`) chooses the covariance; t has ``df_resid`` degrees of
+        freedom. Returns :class:`~torchlinreg.results.hypothesis.ContrastResults`
+        (``effect``, ``sd``, ``tvalue``, ``pvalue``, ``conf_int()``, ``summary()``).
+        Hypotheses on aliased coefficients are an :class:`InputError`.
+        """
+        from .hypothesis import t_test
+        return t_test(*self._contrast("t_test", r_matrix, cov_p, cov_type), self.df_resid)
+
+    def f_test(self, r_matrix, cov_p=None, cov_type="nonrobust"):
+        """The joint F test of ``R β = q`` (``r_matrix`` as in :meth:`t_test`), as
+        statsmodels' ``f_test``: ``fvalue``, ``pvalue``, ``df_num``, ``df_denom``."""
+        return self.wald_test(r_matrix, cov_p, cov_type=cov_type, use_f=True)
+
+    def wald_test(self, r_matrix, cov_p=None, use_f=True, scalar=True, cov_type="nonrobust"):
+        """The Wald test of ``R β = q`` (``r_matrix`` as in :meth:`t_test`): F on
+        ``(J, df_resid)`` degrees of freedom (statsmodels' default for OLS), or with
+        ``use_f=False`` the chi² statistic ``J F`` on ``J``. ``scalar=False`` gives the
+        statistic as a ``(1, 1)`` array, as statsmodels did before."""
+        from .hypothesis import wald_test
+        return wald_test(*self._contrast("wald_test", r_matrix, cov_p, cov_type), self.df_resid,
+                         use_f=use_f, scalar=scalar)
+
+    def _nested(self, restricted):
+        """The number of parameters ``restricted`` has fewer than this fit, checked."""
+        if not isinstance(restricted, LinearFit):
+            raise InputError(f"restricted must be a LinearFit; got {type(restricted).__name__}.")
+        if restricted.nobs != self.nobs or not np.allclose(
+                restricted.uncentered_tss, self.uncentered_tss, rtol=1e-10, atol=0):
+            raise InputError("restricted must be fitted to the same response, rows and weights "
+                             f"({restricted.nobs} observations against {self.nobs}, or another "
+                             "response).")
+        df_diff = restricted.df_resid - self.df_resid
+        if df_diff <= 0:
+            raise InputError("restricted must have fewer parameters than this fit (it has "
+                             f"{restricted.df_resid} residual df against {self.df_resid}).")
+        return df_diff
+
+    def compare_f_test(self, restricted):
+        """F test of this fit against a nested ``restricted`` fit of the same data, as
+        statsmodels' ``compare_f_test``: ``(f_value, p_value, df_diff)``, from the
+        residual sums of squares at each fit's coefficients. Nesting itself is not checked:
+        the restricted fit's columns must lie in this fit's span."""
+        df_diff = self._nested(restricted)
+        f_value = (restricted.ssr - self.ssr) / df_diff / (self.ssr / self.df_resid)
+        return f_value, f_sf(f_value, df_diff, self.df_resid)[()], df_diff
+
+    def compare_lr_test(self, restricted, large_sample=False):
+        """Likelihood-ratio test against a nested ``restricted`` fit, as statsmodels'
+        ``compare_lr_test``: ``(lr_stat, p_value, df_diff)``, ``lr_stat = -2 (llf_r -
+        llf)`` on chi² with ``df_diff``."""
+        if large_sample:
+            raise OptionError("large_sample=True (a robust covariance's LM form) is not "
+                              "implemented; use compare_lr_test(restricted).")
+        df_diff = self._nested(restricted)
+        lr = -2 * (restricted.llf - self.llf)
+        return lr, chi2_sf(lr, df_diff)[()], df_diff
+
+    def outlier_test(self, method="bonf", alpha=0.05, labels=None, order=False, cutoff=None):
+        """Bonferroni (or another ``method``) outlier test of the external studentized
+        residuals, as statsmodels' ``outlier_test``: a DataFrame of ``student_resid``,
+        ``unadj_p`` (two-sided t on ``df_resid - 1``) and ``<method>(p)``, one row per
+        training row. ``order`` sorts by ``|student_resid|``, largest first; ``cutoff``
+        keeps rows whose adjusted p is below it. Methods: ``bonf``, ``sidak``, ``holm``,
+        ``fdr_bh`` (:func:`~torchlinreg.results.hypothesis.adjusted_p_values`); ``alpha``
+        is accepted for statsmodels' signature (it only sets statsmodels' reject flags)."""
+        from .hypothesis import adjusted_p_values
+        from .inference import t_p_values
+        self._one_output_only("outlier_test")
+        influence = self.get_influence()
+        resid = influence.resid_studentized_external
+        unadj = t_p_values(resid, self.df_resid - 1)
+        import pandas as pd  # off the fit path
+        table = pd.DataFrame({"student_resid": resid, "unadj_p": unadj,
+                              f"{method}(p)": adjusted_p_values(unadj, method)},
+                             index=influence._index if labels is None else labels)
+        if order:
+            table = table.iloc[np.argsort(-np.abs(resid), kind="stable")]
+        if cutoff is not None:
+            table = table[table[f"{method}(p)"] < cutoff]
+        return table
+
+    @property
+    def terms(self):
+        """``[(term, [columns])]``: a formula fit's terms (R's, without the intercept) and
+        their columns of the design, in order; otherwise each feature is its own term."""
+        spec = (self._parts["model_spec"] or {}).get("terms")
+        return [(name, list(columns)) for name, columns in spec] if spec is not None \
+            else [(name, [name]) for name in self.feature_names]
+
+    def _anova_sums(self):
+        """``(terms, sums)`` for :func:`~torchlinreg.results.anova.anova_lm`: each term with
+        the positions of its estimated columns among the features (terms with none left
+        out), and the sequential sums of squares ``(p,)`` of the feature columns."""
+        from .anova import sequential_sums
+        X, Y, w = self._training_data()
+        kept = ~np.asarray(self.aliased, dtype=bool)
+        sums = np.zeros(len(kept))
+        sums[kept] = sequential_sums(X, Y, w, self.settings["intercept"], kept)[:, 0]
+        position = {name: j for j, name in enumerate(self.feature_names)}
+        terms = [(name, [position[c] for c in columns if kept[position[c]]])
+                 for name, columns in self.terms]
+        return [(name, columns) for name, columns in terms if columns], sums
 
     @cached_property
     def exact(self):

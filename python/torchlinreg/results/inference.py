@@ -33,6 +33,10 @@ class Inference:
     sigma : numpy.ndarray, shape (k,)
         Residual standard error.
     r_squared, adj_r_squared : numpy.ndarray, shape (k,)
+    model_ss : numpy.ndarray, shape (k,)
+        ``summary.lm``'s model sum of squares at the coefficients: ``Σ w (ŷ - ȳ_ŷ)²``
+        (``Σ w ŷ²`` without an intercept), from which R² and F are made
+        (statsmodels' ``ess``).
     f_statistic, f_p_value : numpy.ndarray, shape (k,)
         NaN for a model with no terms beside the intercept.
     p_value, f_p_value
@@ -82,6 +86,7 @@ class Inference:
     term_unit: np.ndarray = None
     cov_in_units: np.ndarray = None
     center_in_units: np.ndarray = None
+    model_ss: np.ndarray = None
 
     @cached_property
     def p_value(self):
@@ -198,6 +203,8 @@ def from_units(inference, coefficients, term_unit, y_unit):
         return dataclasses.replace(
             inference, estimate=coefficients.to(torch.float64).numpy(),
             std_error=inference.std_error * ratio, sigma=inference.sigma / y_unit.numpy(),
+            model_ss=None if inference.model_ss is None
+            else inference.model_ss / y_unit.numpy() ** 2,
             cov_unscaled=inference.cov_unscaled * kept[:, None] * kept[None, :],
             center=None if center is None else center / kept[int(inference.has_intercept):],
             **units)
@@ -236,6 +243,15 @@ def centred_factor(X, weights, intercept, kept_features):
             A = A * weights[rows].to(torch.float64).sqrt()[:, None]
         factors.append(torch.linalg.qr(A, mode="r").R)
     return center, combined_r(factors)
+
+
+def gram_eigenvalues(X, weights, intercept):
+    """Eigenvalues of ``AᵀWA`` for ``A = [1, X]`` (or ``X``), every column, largest first:
+    the squared singular values of the QR factor of ``√W A`` (as statsmodels' ``eigenvals``
+    from the SVD of ``√W A``), not of ``AᵀWA`` formed, whose smallest ones rounding spoils."""
+    A = with_intercept(X.to(torch.float64), intercept)
+    _, R = centred_factor(A, weights, False, torch.ones(A.shape[1], dtype=torch.bool))
+    return (torch.linalg.svdvals(R) ** 2).numpy()
 
 
 def lift_covariance(cov_centred, center):
@@ -286,6 +302,7 @@ def assemble_inference(coefficients, aliased, rss, mss, cov, n_obs, intercept, t
         has_intercept=bool(intercept), cov_unscaled=cov.numpy(),
         center=None if center is None else np.asarray(center, dtype=np.float64),
         weight_total=None if weight_total is None else float(weight_total),
+        model_ss=np.asarray(mss, dtype=np.float64),
     )
 
 

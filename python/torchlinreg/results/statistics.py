@@ -101,6 +101,19 @@ class TrainingStatistics:
         units = self._units()
         return squares if units is None else squares / units[1] / units[1]
 
+    def total_sums(self):
+        """``(centered, uncentered)``: each output's ``Σ w (y - ȳ)²`` and ``Σ w y²``
+        (statsmodels' ``centered_tss`` and ``uncentered_tss``; ȳ the weighted mean)."""
+        p = self.moments.n_features
+        centered = _about_mean(self.moments).diagonal()[p:]
+        uncentered = _about_zero(self.moments).diagonal()[p:]
+        return self._in_y_units(centered).numpy(), self._in_y_units(uncentered).numpy()
+
+    def gram(self):
+        """``AᵀWA`` of the design ``A = [1, X]`` (or ``X``) in the data's units, every
+        column (aliased ones too), as statsmodels forms ``wexogᵀ wexog``."""
+        return self.moments.unscaled().raw_gram(self.intercept).numpy()
+
     def inference(self, coefficients, aliased, term_names, output_names):
         """:class:`~torchlinreg.results.inference.Inference` at ``coefficients`` ``(k, m)``."""
         units = self._units()
