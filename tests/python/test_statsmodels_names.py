@@ -317,3 +317,24 @@ def test_a_fit_from_files_answers_from_its_moments(tmp_path):
             getattr(files, name)() if name == "outlier_test" else getattr(files, name)
     with pytest.raises(tl.MissingDataError):
         files.get_prediction()
+
+
+def test_conf_int_takes_statsmodels_alpha_and_refuses_a_level_that_reads_as_one():
+    case = _longley()
+    fit = case["fit"]
+    res = sm.OLS(case["y"], sm.add_constant(case["X"])).fit()
+    np.testing.assert_allclose(fit.conf_int(alpha=0.1), np.asarray(res.conf_int(alpha=0.1)),
+                               rtol=1e-6)  # gradient descent against exact, longley's κ ~ 1e9
+    np.testing.assert_array_equal(fit.conf_int(alpha=0.1), fit.conf_int(0.9))
+    np.testing.assert_array_equal(fit.conf_int(alpha=0.1, cov_type="HC1"),
+                                  fit.conf_int(0.9, cov_type="HC1"))
+    # statsmodels' positional conf_int(0.05) means alpha: as a level it would be 5% limits
+    with pytest.raises(tl.OptionError, match=r"pass alpha=0.05 for 0.95 limits"):
+        fit.conf_int(0.05)
+    with pytest.raises(tl.OptionError, match="not both"):
+        fit.conf_int(0.9, alpha=0.1)
+    for bad in (0, 1, 1.5, "0.1", True):
+        with pytest.raises(tl.OptionError, match="between 0 and 1"):
+            fit.conf_int(alpha=bad)
+    narrow = fit.conf_int(alpha=0.6)  # a 40% interval, asked for by name
+    assert (np.diff(narrow, axis=-1) < np.diff(fit.conf_int(), axis=-1)).all()

@@ -5,6 +5,7 @@ full history, how the fit ended, and (computed when first asked for) the
 exact least-squares reference and the inference at the fitted coefficients.
 """
 
+import numbers
 from functools import cached_property
 
 import numpy as np
@@ -47,6 +48,12 @@ def _robust_cov(cov_type):
     value.__doc__ = f"The {cov_type} covariance of ``params``: ``cov_params({cov_type!r})``."
     return cached_property(value)
 
+
+def _probability(value, name):
+    """``value`` as a float strictly between 0 and 1, or an :class:`OptionError`."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value < 1:
+        raise OptionError(f"{name} must be a number between 0 and 1; got {value!r}.")
+    return float(value)
 
 class LinearFit:
     """A linear regression fitted by gradient descent.
@@ -438,8 +445,26 @@ class LinearFit:
         (:func:`~torchlinreg.results.inference.condition_number`)."""
         return condition_number(self.inference)
 
-    def conf_int(self, level=0.95, cov_type="nonrobust"):
-        """Confidence limits of ``params``: ``(m, 2)`` (``(k, m, 2)`` for several outputs)."""
+    def conf_int(self, level=0.95, cov_type="nonrobust", *, alpha=None):
+        """Confidence limits of ``params``: ``(m, 2)`` (``(k, m, 2)`` for several outputs).
+
+        ``level`` is the confidence level, as R's ``confint(level = )``; statsmodels'
+        ``conf_int(alpha=0.05)`` is taken by name (``alpha`` is ``1 - level``). A
+        ``level`` below 0.5 is refused, because statsmodels' positional ``conf_int(0.05)``
+        means ``alpha``: for such a level, pass ``alpha=1 - level``.
+        """
+        if alpha is not None:
+            if level != 0.95:
+                raise OptionError("give level or alpha (statsmodels' name, 1 - level), not both.")
+            alpha = _probability(alpha, "alpha")
+            level = 1.0 - alpha
+        else:
+            level = _probability(level, "level")
+            if level < 0.5:
+                raise OptionError(
+                    f"level is the confidence level (0.95 for 95% limits); got {level:g}, which "
+                    f"reads as statsmodels' conf_int(alpha): pass alpha={level:g} for "
+                    f"{1 - level:g} limits, or alpha={1 - level:g} for {level:g} limits.")
         se = np.sqrt(np.diagonal(self._cov_all(cov_type), axis1=1, axis2=2))
         q = t_quantile((1 + level) / 2, self.df_resid)
         est = self.coefficients()
