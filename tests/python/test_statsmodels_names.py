@@ -336,5 +336,8 @@ def test_conf_int_takes_statsmodels_alpha_and_refuses_a_level_that_reads_as_one(
     for bad in (0, 1, 1.5, "0.1", True):
         with pytest.raises(tl.OptionError, match="between 0 and 1"):
             fit.conf_int(alpha=bad)
+    assert str(fit.summary(alpha=0.1)) == str(fit.summary(0.9))
+    with pytest.raises(tl.OptionError, match="reads as statsmodels' alpha"):
+        fit.summary(0.1)
     narrow = fit.conf_int(alpha=0.6)  # a 40% interval, asked for by name
     assert (np.diff(narrow, axis=-1) < np.diff(fit.conf_int(), axis=-1)).all()

@@ -49,6 +49,22 @@ def _robust_cov(cov_type):
     return cached_property(value)
 
 
+def _confidence_level(level, alpha):
+    """The confidence level from R's ``level`` or statsmodels' ``alpha`` (``1 - level``); a
+    ``level`` below 0.5, which reads as statsmodels' positional ``alpha``, is refused."""
+    if alpha is not None:
+        if level != 0.95:
+            raise OptionError("give level or alpha (statsmodels' name, 1 - level), not both.")
+        return 1.0 - _probability(alpha, "alpha")
+    level = _probability(level, "level")
+    if level < 0.5:
+        raise OptionError(
+            f"level is the confidence level (0.95 for 95% limits); got {level:g}, which "
+            f"reads as statsmodels' alpha: pass alpha={level:g} for {1 - level:g} limits, "
+            f"or alpha={1 - level:g} for {level:g} limits.")
+    return level
+
+
 def _probability(value, name):
     """``value`` as a float strictly between 0 and 1, or an :class:`OptionError`."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value < 1:
@@ -453,18 +469,7 @@ class LinearFit:
         ``level`` below 0.5 is refused, because statsmodels' positional ``conf_int(0.05)``
         means ``alpha``: for such a level, pass ``alpha=1 - level``.
         """
-        if alpha is not None:
-            if level != 0.95:
-                raise OptionError("give level or alpha (statsmodels' name, 1 - level), not both.")
-            alpha = _probability(alpha, "alpha")
-            level = 1.0 - alpha
-        else:
-            level = _probability(level, "level")
-            if level < 0.5:
-                raise OptionError(
-                    f"level is the confidence level (0.95 for 95% limits); got {level:g}, which "
-                    f"reads as statsmodels' conf_int(alpha): pass alpha={level:g} for "
-                    f"{1 - level:g} limits, or alpha={1 - level:g} for {level:g} limits.")
+        level = _confidence_level(level, alpha)
         se = np.sqrt(np.diagonal(self._cov_all(cov_type), axis1=1, axis2=2))
         q = t_quantile((1 + level) / 2, self.df_resid)
         est = self.coefficients()
@@ -740,10 +745,11 @@ class LinearFit:
             torch.as_tensor(self.coefficients()), torch.as_tensor(aliased), w, intercept,
             self.term_names, self.output_names)
 
-    def summary(self, level=0.95):
-        """The ``summary.lm``-like table and how the fit ended (:class:`~torchlinreg.results.summary.Summary`)."""
+    def summary(self, level=0.95, *, alpha=None):
+        """The ``summary.lm``-like table and how the fit ended (:class:`~torchlinreg.results.summary.Summary`);
+        its confidence limits at ``level`` (or statsmodels' ``alpha``, as :meth:`conf_int`)."""
         from .summary import Summary
-        return Summary(self, level)
+        return Summary(self, _confidence_level(level, alpha))
 
     def plot(self, path=None, **options):
         """Loss curves and parameter paths (matplotlib); saved to ``path`` if given.
