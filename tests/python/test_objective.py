@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from torchlinreg.engine.autograd import AutogradObjective
+from torchlinreg.engine.loss import mean_loss
 from torchlinreg.engine.model import LinearModel
 from torchlinreg.engine.moments import moments
 from torchlinreg.engine.objective import build_objectives, optimum_gap, quadratics
@@ -151,3 +152,30 @@ def test_one_minibatch_of_every_row_is_one_full_batch_step(rows, optimizer):
     gram.loss_and_gradient(full)
     make(full.parameters()).step()
     np.testing.assert_allclose(batched.theta.detach(), full.theta.detach(), rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("outputs", [1, 2])
+@pytest.mark.parametrize("held_out", [False, True])
+def test_the_loops_point_reader_gives_the_methods_numbers_bit_for_bit(rows, outputs, held_out):
+    """The loop's reader (arrays bound once, one output read apart) computes what
+    loss_and_gradient, gradient_norm and the validation objective's loss give: the same
+    floats and the same gradient, also after the parameter is updated in place."""
+    X, Y, w = rows
+    Y = Y[:, :outputs]
+    valid = (X[:40], Y[:40], None) if held_out else None
+    _, train, valid, _ = build_objectives(X[40:], Y[40:], w[40:], valid, True, "standardize")
+    scale = np.array([2.5, 0.75][:outputs])
+    model, reference = model_at(np.array(THETA)[:outputs]), model_at(np.array(THETA)[:outputs])
+    read = train.point_reader(model, valid, scale)
+    for step in range(3):
+        loss, val_loss, norm = read()
+        assert loss == mean_loss(train.loss_and_gradient(reference), scale)
+        assert torch.equal(model.theta.grad, reference.theta.grad)
+        assert norm == train.gradient_norm(reference)
+        if held_out:
+            assert val_loss == mean_loss(valid.loss(reference), scale)
+        else:
+            assert np.isnan(val_loss)
+        with torch.no_grad():
+            for theta in (model.theta, reference.theta):
+                theta.sub_(0.1 * theta.grad)

@@ -50,7 +50,8 @@ class _NumpyQuadratic:
     A step's arithmetic is a few operations on ``(k, q)`` arrays, where torch's
     dispatch costs several times numpy's operation, and the loop does them at
     every step. The results are the same numbers: the product goes through
-    numpy either way (:mod:`torchlinreg.engine.products`) and the rest is
+    numpy either way (:mod:`torchlinreg.engine.products`; ``np.dot`` here, which
+    calls the same BLAS routine as ``np.matmul`` for less dispatch) and the rest is
     elementwise, but for the order of the sums over ``q`` in the loss. Methods
     take the parameter ``theta`` itself (the model's, updated in place).
     """
@@ -78,14 +79,14 @@ class _NumpyQuadratic:
 
     def per_output(self, theta):
         own = self._bind(theta)[3]
-        residual = np.matmul(own, self.gram)
+        residual = np.dot(own, self.gram)
         residual -= self.cross
         return self._loss(own, residual)
 
     def loss_and_gradient(self, theta):
         views = self._bind(theta)
         own, residual = views[3], views[5]
-        np.matmul(own, self.gram, out=residual)
+        np.dot(own, self.gram, residual)
         residual -= self.cross
         np.multiply(residual, 2.0 / own.shape[0], out=views[4], casting="same_kind")
         return self._loss(own, residual)
@@ -106,28 +107,36 @@ class _NumpyQuadratic:
         """:meth:`GramObjective.point_reader` for one float64 output: the same operations as
         :meth:`loss_and_gradient`, :meth:`gradient_norm` and ``valid.per_output``, on arrays
         bound once (a few µs a step, where the loop's time goes on small data)."""
-        gram, cross, c, yy = self.gram, self.cross, self.cross[0], self.yy[0]
+        gram, cross, c, yy = self.gram, self.cross, self.cross[0], float(self.yy[0])
         if valid is not None:
-            v_gram, v_cross, v_c, v_yy = valid.gram, valid.cross, valid.cross[0], valid.yy[0]
+            v_gram, v_cross, v_c = valid.gram, valid.cross, valid.cross[0]
+            v_yy = float(valid.yy[0])
             held = np.empty(valid.cross.shape, np.float64)
-        matmul, multiply, subtract, dot, sqrt = np.matmul, np.multiply, np.subtract, np.dot, math.sqrt
-        grad = own = gradient = residual = row = g = None
+            held_row, v_gap = held[0], np.empty(v_c.shape, np.float64)
+        gap = np.empty(c.shape, np.float64)
+        multiply, subtract, dot, sqrt = np.multiply, np.subtract, np.dot, math.sqrt
+        nan = math.nan
+        grad = own = gradient = residual = residual_row = row = g = None
 
+        # The numbers are those of loss_and_gradient and per_output: the same array operations
+        # into arrays made once, and the scalar ones on Python floats (the same IEEE doubles).
         def read():
-            nonlocal grad, own, gradient, residual, row, g
+            nonlocal grad, own, gradient, residual, residual_row, row, g
             if own is None or theta.grad is not grad:  # the first call, or a new gradient
                 _, grad, own, _, gradient, residual = self._bind(theta)
-                row, g = own[0], gradient[0]
-            matmul(own, gram, out=residual)
-            residual -= cross
-            multiply(residual, 2.0, out=gradient)
-            loss = float((dot(residual[0] - c, row) + yy) * scale)
-            norm = sqrt(float(dot(g, g)))
+                row, g, residual_row = own[0], gradient[0], residual[0]
+            dot(own, gram, residual)
+            subtract(residual, cross, residual)
+            multiply(residual, 2.0, gradient)
+            subtract(residual_row, c, gap)
+            loss = (float(dot(gap, row)) + yy) * scale
+            norm = sqrt(dot(g, g))
             if valid is None:
-                return loss, math.nan, norm
-            matmul(own, v_gram, out=held)
-            subtract(held, v_cross, out=held)
-            return loss, float((dot(held[0] - v_c, row) + v_yy) * scale), norm
+                return loss, nan, norm
+            dot(own, v_gram, held)
+            subtract(held, v_cross, held)
+            subtract(held_row, v_c, v_gap)
+            return loss, (float(dot(v_gap, row)) + v_yy) * scale, norm
         return read
 
 

@@ -19,7 +19,7 @@ The float32 tolerance is ``3e-8``: 5e-5 relative accuracy on the
 ill-conditioned ultramarathon data (1.8e-4 at 1e-7), 1e-5 or better
 elsewhere. Where the floor lies above it, the loop stops as converged once
 the gradient is within 10 times the tolerance and has set no new low for
-200 steps (``training._at_precision_floor``). Plain SGD's steps ``lr * g``
+200 steps (``training._stop_check``). Plain SGD's steps ``lr * g``
 round away sooner, near 2e-7, so it gets ``3e-7``.
 """
 

@@ -29,7 +29,7 @@ from .threads import threads
 DIVERGENCE_FACTOR = 1e8
 
 
-# The precision-floor stop (see _at_precision_floor): within this factor of
+# The precision-floor stop (see _stop_check): within this factor of
 # the tolerance, and no new low for this many updates.
 FLOOR_FACTOR = 10
 
@@ -186,53 +186,48 @@ def _mean_loss(per_output, loss_scale):
     return mean_loss(per_output, loss_scale[1 if isinstance(per_output, np.ndarray) else 0])
 
 
-def _at_precision_floor(trace, schedule):
-    """True when the gradient is near ``tol`` but has stopped setting new lows.
+def _stop_check(trace, schedule):
+    """A function of no arguments giving why to stop after the latest record of ``trace``, or
+    ``""`` to go on; what the first row fixes is computed once, for the loop's every step.
 
-    Parameters are rounded to the dtype's precision (about 6e-8 in float32),
-    so the gradient cannot fall below a floor that depends on the data; once
-    it is within :data:`FLOOR_FACTOR` of the tolerance and has not improved
-    for :data:`FLOOR_PATIENCE` updates, going on only lets Adam drift away.
+    - ``"diverged"``: a loss that is not finite or :data:`DIVERGENCE_FACTOR` times the first.
+    - ``"converged"``: the gradient norm at most ``tol`` times the first; or at the precision
+      floor: parameters are rounded to the dtype's precision (about 6e-8 in float32), so the
+      gradient cannot fall below a floor that depends on the data; once it is within
+      :data:`FLOOR_FACTOR` of the tolerance and has set no new low (``best_grad_norm``,
+      ``best_iter``) for :data:`FLOOR_PATIENCE` updates, going on only lets Adam drift away.
+    - ``"early_stopping"``: the validation loss has set no new low (``best_val_loss``,
+      ``best_val_iter``) for ``schedule.patience`` updates (scikit-learn's
+      ``n_iter_no_change``, brulee's ``stop_iter``).
+    - ``"max_epochs"``: ``schedule.max_epochs`` updates recorded after the start.
     """
-    grad = trace.grad_norm[-1]
-    if grad < trace.best_grad_norm:
-        trace.best_grad_norm, trace.best_iter = grad, trace.n_iter
-    near = grad <= FLOOR_FACTOR * schedule.tol * trace.grad_norm[0]
-    return near and trace.n_iter - trace.best_iter >= FLOOR_PATIENCE
+    losses, norms, val_losses = trace.loss, trace.grad_norm, trace.val_loss
+    too_large = DIVERGENCE_FACTOR * max(losses[0], 1e-300)
+    small = schedule.tol * norms[0]
+    near = FLOOR_FACTOR * schedule.tol * norms[0]
+    patience, max_epochs, isfinite = schedule.patience, schedule.max_epochs, math.isfinite
 
-
-def _stop_reason(trace, schedule):
-    """Why to stop after the latest record, or ``""`` to go on."""
-    loss, start = trace.loss[-1], trace.loss[0]
-    if not math.isfinite(loss) or loss > DIVERGENCE_FACTOR * max(start, 1e-300):
-        return "diverged"
-    if trace.grad_norm[-1] <= schedule.tol * trace.grad_norm[0] \
-            or _at_precision_floor(trace, schedule):
-        return "converged"
-    if schedule.patience is not None and _validation_stalled(trace, schedule):
-        return "early_stopping"
-    if trace.n_iter >= schedule.max_epochs:
-        return "max_epochs"
-    return ""
-
-
-def _validation_stalled(trace, schedule):
-    """True when the validation loss has set no new low for ``schedule.patience`` updates
-    (scikit-learn's ``n_iter_no_change``, brulee's ``stop_iter``)."""
-    loss = trace.val_loss[-1]
-    if loss < trace.best_val_loss:
-        trace.best_val_loss, trace.best_val_iter = loss, trace.n_iter
-    return trace.n_iter - trace.best_val_iter >= schedule.patience
-
-
-def _full_batch_update(model, optimizer, step, train):
-    """One optimizer step (``step``: :func:`~torchlinreg.engine.stepping.stepper`'s); gradients
-    are already in place from the record."""
-    if isinstance(optimizer, torch.optim.LBFGS):
-        step(train.closure(model))
-    else:
-        step()
-    return 1
+    def stop_reason():
+        loss, grad = losses[-1], norms[-1]
+        if not isfinite(loss) or loss > too_large:
+            return "diverged"
+        if grad <= small:
+            return "converged"
+        n_iter = len(losses) - 1
+        if grad < trace.best_grad_norm:
+            trace.best_grad_norm, trace.best_iter = grad, n_iter
+        if grad <= near and n_iter - trace.best_iter >= FLOOR_PATIENCE:
+            return "converged"
+        if patience is not None:
+            val_loss = val_losses[-1]
+            if val_loss < trace.best_val_loss:
+                trace.best_val_loss, trace.best_val_iter = val_loss, n_iter
+            if n_iter - trace.best_val_iter >= patience:
+                return "early_stopping"
+        if n_iter >= max_epochs:
+            return "max_epochs"
+        return ""
+    return stop_reason
 
 
 def train(model, optimizer, train, valid, schedule, loss_scale, verbose=None, start=None,
@@ -277,14 +272,31 @@ def _loop(trace, model, optimizer, train, valid, schedule, loss_scale, bar, ctrl
         train.loss_and_gradient(model)
     else:
         _record(trace, read_point, read_row)
-    step = stepper(optimizer)
-    while not (reason := _stop_reason(trace, schedule)
-               or ("interrupted" if ctrl_c.requested else "")):
-        if schedule.batch_size is None:
-            trace.n_steps += _full_batch_update(model, optimizer, step, train)
+    step, stop_reason = stepper(optimizer), _stop_check(trace, schedule)
+    update = None  # a full-batch step: the gradient is already in place from the record
+    if schedule.batch_size is not None:
+        def update():
+            return train.minibatch_epoch(model, optimizer, schedule)
+    elif isinstance(optimizer, torch.optim.LBFGS):
+        def update():
+            step(train.closure(model))
+            return 1
+    # _record's appends, bound once
+    append_row, append_step = trace.parameters.append, trace.steps.append
+    append_loss, append_val_loss, append_norm = (
+        trace.loss.append, trace.val_loss.append, trace.grad_norm.append)
+    while not (reason := stop_reason() or ("interrupted" if ctrl_c.requested else "")):
+        if update is None:
+            step()
+            trace.n_steps += 1
         else:
-            trace.n_steps += train.minibatch_epoch(model, optimizer, schedule)
-        _record(trace, read_point, read_row)
+            trace.n_steps += update()
+        loss, val_loss, norm = read_point()
+        append_row(read_row())
+        append_loss(loss)
+        append_val_loss(val_loss)
+        append_norm(norm)
+        append_step(trace.n_steps)
         if bar is not None:
             bar.show(trace)
     return reason
