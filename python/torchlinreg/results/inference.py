@@ -204,7 +204,7 @@ def from_units(inference, coefficients, term_unit, y_unit):
             inference, estimate=coefficients.to(torch.float64).numpy(),
             std_error=inference.std_error * ratio, sigma=inference.sigma / y_unit.numpy(),
             model_ss=None if inference.model_ss is None
-            else inference.model_ss / y_unit.numpy() ** 2,
+            else inference.model_ss / y_unit.numpy() / y_unit.numpy(),  # y_unit² may underflow
             cov_unscaled=inference.cov_unscaled * kept[:, None] * kept[None, :],
             center=None if center is None else center / kept[int(inference.has_intercept):],
             **units)
