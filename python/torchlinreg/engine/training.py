@@ -150,23 +150,30 @@ class Trace:
             return np.ldexp(np.asarray(losses, dtype=np.float64), self.loss_exponent)
 
 
-def _record(trace, read_point, read_row):
-    """Append the current point: parameters, losses, gradient norm, steps.
+def _recorder(trace, read_point, read_row):
+    """A function of no arguments that appends the current point to ``trace``: parameters,
+    losses, gradient norm, steps (the appends bound once, for the loop's every step).
 
     ``read_point()`` gives the training and validation losses (in ``y``'s units,
     averaged over the outputs) and the gradient norm (:func:`_point_reader`);
     ``read_row()`` the parameters as one row.
     """
-    loss, val_loss, norm = read_point()
-    trace.parameters.append(read_row())
-    trace.loss.append(loss)
-    trace.val_loss.append(val_loss)
-    trace.grad_norm.append(norm)
-    trace.steps.append(trace.n_steps)
+    append_row, append_step = trace.parameters.append, trace.steps.append
+    append_loss, append_val_loss, append_norm = (
+        trace.loss.append, trace.val_loss.append, trace.grad_norm.append)
+
+    def record():
+        loss, val_loss, norm = read_point()
+        append_row(read_row())
+        append_loss(loss)
+        append_val_loss(val_loss)
+        append_norm(norm)
+        append_step(trace.n_steps)
+    return record
 
 
 def _point_reader(model, train, valid, loss_scale):
-    """A function of no arguments for :func:`_record`: the objective's own where it has one
+    """A function of no arguments for :func:`_recorder`: the objective's own where it has one
     (bound once for every step), else from its methods."""
     fast = getattr(train, "point_reader", None)
     read = None if fast is None else fast(model, valid, loss_scale[1])
@@ -267,11 +274,11 @@ def train(model, optimizer, train, valid, schedule, loss_scale, verbose=None, st
 
 def _loop(trace, model, optimizer, train, valid, schedule, loss_scale, bar, ctrl_c):
     """Record, step, record, ... until a stop reason (or ``ctrl_c.requested``); return it."""
-    read_point, read_row = _point_reader(model, train, valid, loss_scale), model.row_reader()
+    record = _recorder(trace, _point_reader(model, train, valid, loss_scale), model.row_reader())
     if trace.loss:  # resuming: the current point is recorded; only its gradient is needed
         train.loss_and_gradient(model)
     else:
-        _record(trace, read_point, read_row)
+        record()
     step, stop_reason = stepper(optimizer), _stop_check(trace, schedule)
     update = None  # a full-batch step: the gradient is already in place from the record
     if schedule.batch_size is not None:
@@ -281,22 +288,13 @@ def _loop(trace, model, optimizer, train, valid, schedule, loss_scale, bar, ctrl
         def update():
             step(train.closure(model))
             return 1
-    # _record's appends, bound once
-    append_row, append_step = trace.parameters.append, trace.steps.append
-    append_loss, append_val_loss, append_norm = (
-        trace.loss.append, trace.val_loss.append, trace.grad_norm.append)
     while not (reason := stop_reason() or ("interrupted" if ctrl_c.requested else "")):
         if update is None:
             step()
             trace.n_steps += 1
         else:
             trace.n_steps += update()
-        loss, val_loss, norm = read_point()
-        append_row(read_row())
-        append_loss(loss)
-        append_val_loss(val_loss)
-        append_norm(norm)
-        append_step(trace.n_steps)
+        record()
         if bar is not None:
             bar.show(trace)
     return reason
