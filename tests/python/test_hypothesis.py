@@ -80,6 +80,9 @@ def test_results_read_well(rng):
     assert str(fit.wald_test("x1 = 1", use_f=False)).startswith("<Wald test (chi2)")
     with pytest.raises(tl.OptionError, match="t test"):
         f.conf_int()
+    for bad in (0, 1.5, True):  # as LinearFit.conf_int and get_prediction().conf_int
+        with pytest.raises(tl.OptionError, match="alpha must be a number between 0 and 1"):
+            t.conf_int(bad)
 
 
 @pytest.mark.parametrize("method", ["bonf", "b", "sidak", "holm", "fdr_bh"])

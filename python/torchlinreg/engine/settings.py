@@ -127,6 +127,14 @@ def as_int(value, name, minimum=None, maximum=None):
     return value
 
 
+def as_probability(value, name):
+    """``value`` as a float strictly between 0 and 1 (a level or an ``alpha``), or an
+    :class:`OptionError`."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value < 1:
+        raise OptionError(f"{name} must be a number between 0 and 1; got {value!r}.")
+    return float(value)
+
+
 def _positive_float(value, name):
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value <= 0:
         raise OptionError(f"{name} must be a positive finite number; got {value!r}.")

@@ -5,7 +5,6 @@ full history, how the fit ended, and (computed when first asked for) the
 exact least-squares reference and the inference at the fitted coefficients.
 """
 
-import numbers
 from functools import cached_property
 
 import numpy as np
@@ -13,6 +12,7 @@ import torch
 
 from ..engine.linalg import exact_solution
 from ..engine.moments import moments
+from ..engine.settings import as_probability
 from ..errors import InputError, MissingDataError, OptionError, ShapeError
 from ..inputs.arrays import as_design, fingerprint as hash_rows, pandas_if_imported
 from .distributions import chi2_sf, f_sf, t_quantile
@@ -55,8 +55,8 @@ def _confidence_level(level, alpha):
     if alpha is not None:
         if level != 0.95:
             raise OptionError("give level or alpha (statsmodels' name, 1 - level), not both.")
-        return 1.0 - _probability(alpha, "alpha")
-    level = _probability(level, "level")
+        return 1.0 - as_probability(alpha, "alpha")
+    level = as_probability(level, "level")
     if level < 0.5:
         raise OptionError(
             f"level is the confidence level (0.95 for 95% limits); got {level:g}, which "
@@ -64,12 +64,6 @@ def _confidence_level(level, alpha):
             f"or alpha={1 - level:g} for {level:g} limits.")
     return level
 
-
-def _probability(value, name):
-    """``value`` as a float strictly between 0 and 1, or an :class:`OptionError`."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value < 1:
-        raise OptionError(f"{name} must be a number between 0 and 1; got {value!r}.")
-    return float(value)
 
 class LinearFit:
     """A linear regression fitted by gradient descent.

@@ -15,6 +15,7 @@ import re
 
 import numpy as np
 
+from ..engine.settings import as_probability
 from ..errors import InputError, OptionError, ShapeError
 from .distributions import chi2_sf, f_sf, t_quantile
 from .inference import t_p_values
@@ -216,7 +217,7 @@ class ContrastResults:
         if self.effect is None:
             raise OptionError("conf_int() is for a t test; an F or chi² test has no effect "
                               "to bound.")
-        half = t_quantile(1 - alpha / 2, self.df_denom) * self.sd
+        half = t_quantile(1 - as_probability(alpha, "alpha") / 2, self.df_denom) * self.sd
         return np.column_stack([self.effect - half, self.effect + half])
 
     def summary_frame(self, alpha=0.05):

@@ -8,6 +8,7 @@ asked again for each ``alpha``.
 
 import numpy as np
 
+from ..engine.settings import as_probability
 from ..errors import ShapeError
 
 
@@ -63,9 +64,8 @@ class PredictionResults:
     def conf_int(self, obs=False, alpha=0.05):
         """Limits for the mean (``obs=False``) or for a new observation (``obs=True``), at
         level ``1 - alpha``: ``(n, 2)`` (``(n, k, 2)`` for several outputs), lower first."""
-        if not 0 < alpha < 1:
-            raise ValueError(f"alpha must be between 0 and 1; got {alpha!r}.")
-        out = self._intervals("prediction" if obs else "confidence", 1 - alpha)
+        out = self._intervals("prediction" if obs else "confidence",
+                              1 - as_probability(alpha, "alpha"))
         limits = np.stack([out["lwr"], out["upr"]], axis=-1)
         return limits[:, 0, :] if self._one else limits
 
