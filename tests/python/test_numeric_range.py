@@ -2,6 +2,7 @@
 (issue 17, item 7). The moments are summed in units of a power of two per column
 (exact) where a column's magnitude is outside 2^±200, so its squares neither
 overflow nor become subnormal; inside that range nothing changes, bit for bit."""
+import math
 import warnings
 
 import numpy as np
@@ -426,3 +427,19 @@ def test_float32_arrays_too_small_for_float32_are_an_error_not_zeros():
     with pytest.raises(tl.InputError, match=r"too small for float32 in column\(s\) \['x2'\]"):
         tl.fit(X, X[:, 0] + 1, dtype="float32")
     assert tl.fit(X, X[:, 0] + 1, seed=0).converged  # float64 holds them
+
+
+def test_a_new_observation_s_variance_is_taken_in_the_response_s_units():
+    # predict.lm(pred.var = ) of a response of 2^-600: sigma's unit is 2^600, whose square
+    # is beyond float64, while pred.var (2^-1000) times the unit twice is 2^200
+    from torchlinreg.results.inference import prediction_intervals
+    A = np.array([[1.0, 0.5], [1.0, -2.0]])
+    B = np.array([[1.0, 3.0]])
+    cov = np.array([[0.1, 0.01], [0.01, 0.2]])
+    shrink = math.ldexp(1.0, -600)
+    small = prediction_intervals(A, B * shrink, np.array([False, False]), cov, [0.5 * shrink], 10,
+                                 "prediction", pred_var=math.ldexp(1.0, -1000))
+    plain = prediction_intervals(A, B, np.array([False, False]), cov, [0.5], 10,
+                                 "prediction", pred_var=math.ldexp(1.0, 200))
+    for part in ("fit", "lwr", "upr"):
+        np.testing.assert_array_equal(small[part], plain[part] * shrink)

@@ -432,7 +432,9 @@ def prediction_intervals(A_new, coefficients, aliased, cov_unscaled, sigma, df_r
         else:  # in the units of sigma above
             variance = np.asarray(pred_var, dtype=np.float64)
             variance = variance.reshape(-1, 1) if variance.ndim < 2 else variance
-            spread = spread + (variance if y_unit is None else variance * y_unit[None, :] ** 2)
+            # times the unit twice: its square may be beyond float64 where the product is not
+            spread = spread + (variance if y_unit is None
+                               else variance * y_unit[None, :] * y_unit[None, :])
     half = q * np.sqrt(spread)
     if y_unit is not None:
         half = _from_unit(half, y_unit)
