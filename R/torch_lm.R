@@ -144,9 +144,9 @@ torch_lm <- function(formula, data, subset, weights, na.action, offset, contrast
   }
   offset <- stats::model.offset(mf)
   x <- stats::model.matrix(mt, mf, contrasts)
-  if (is.null(seed) && !is.null(seed <- drawn_seed(list(...))) && holds_rows_out(validation)) {
-    cl$seed <- seed
-  }
+  drawn <- drawn_seed(seed, validation, list(...), cl)
+  seed <- drawn$seed
+  cl <- drawn$call
   z <- fit_design(x, y, w, offset, optimizer = optimizer, lr = lr, epochs = epochs,
                   batch_size = batch_size, validation = validation, standardize = standardize,
                   dtype = dtype, seed = seed, tol = tol, qr = qr,
@@ -197,9 +197,9 @@ torch_lm_fit <- function(x, y, weights = NULL, offset = NULL, intercept = NA, ..
     x <- x[, colnames(x) != "(Intercept)", drop = FALSE]
   }
   cl <- match.call()
-  if (is.null(seed) && !is.null(seed <- drawn_seed(list(...))) && holds_rows_out(validation)) {
-    cl$seed <- seed
-  }
+  drawn <- drawn_seed(seed, validation, list(...), cl)
+  seed <- drawn$seed
+  cl <- drawn$call
   z <- fit_design(x, y, weights, offset, optimizer = optimizer, lr = lr, epochs = epochs,
                   batch_size = batch_size, validation = validation, standardize = standardize,
                   dtype = dtype, seed = seed, tol = tol, qr = qr,
@@ -208,15 +208,18 @@ torch_lm_fit <- function(x, y, weights = NULL, offset = NULL, intercept = NA, ..
                several = is.matrix(y) && ncol(y) > 1, python_fit = attr(z, "python_fit"))
 }
 
-# The seed of a fit when none is given: drawn from R's random numbers, so
-# that set.seed() repeats the fit (its split, batches and random starts) and
-# the fit's settings hold a seed R can give back (one the Python core draws
-# has 63 bits, beyond R's integers). With a split the callers write it into
-# the fit's call, so that update() holds out the same rows. NULL when
-# resuming (the resumed fit's seed is kept).
-drawn_seed <- function(options) {
-  if (!is.null(options$resume)) return(NULL)
-  as.numeric(sample.int(.Machine$integer.max, 1L))
+# The seed of a fit and its call: when none is given (and the fit is not
+# resumed, whose seed is kept), one drawn from R's random numbers, so that
+# set.seed() repeats the fit (its split, batches and random starts) and the
+# fit's settings hold a seed R can give back (one the Python core draws has
+# 63 bits, beyond R's integers); with a split it is written into the call,
+# so that update() holds out the same rows. list(seed =, call =).
+drawn_seed <- function(seed, validation, options, call) {
+  if (is.null(seed) && is.null(options$resume)) {
+    seed <- as.numeric(sample.int(.Machine$integer.max, 1L))
+    if (holds_rows_out(validation)) call$seed <- seed
+  }
+  list(seed = seed, call = call)
 }
 
 # TRUE when `validation` holds rows out (a nonzero fraction).
@@ -246,7 +249,7 @@ fit_design <- function(x, y, w, offset, ..., verbose = NULL, resume = NULL, qr =
   # reticulate's zero-copy view of a wrapped matrix makes R copy all of it.
   if (!is.double(x)) storage.mode(x) <- "double"
   options <- list(...)
-  held_out <- !identical(as.numeric(options$validation %||% 0), 0) ||
+  held_out <- holds_rows_out(options$validation %||% 0) ||
     (!is.null(resume) && length(resume$valid_rows) > 0)
   # A resumed fit sees the columns it saw: chosen by the QR only if it had one.
   choose_columns <- isTRUE(qr) && !held_out && (is.null(resume) || !is.null(resume$qr))

@@ -85,9 +85,9 @@ torch_lm_files <- function(formula, paths, ..., format = NULL, batch_rows = NULL
   require_pyarrow()
   roles <- formula_columns(formula, paths, format, weights)
   # As torch_lm(): update() repeats the split (a seed drawn in R, written into the call).
-  if (is.null(seed) && !is.null(seed <- drawn_seed(list(...))) && holds_rows_out(validation)) {
-    cl$seed <- seed
-  }
+  drawn <- drawn_seed(seed, validation, list(...), cl)
+  seed <- drawn$seed
+  cl <- drawn$call
   out <- bridge_call(
     "torch_lm_files", paths = as.list(path.expand(paths)), response = as.list(roles$responses),
     predictors = as.list(roles$predictors), format = format,
