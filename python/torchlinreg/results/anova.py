@@ -82,8 +82,7 @@ def _nested(fits, scale):
     import pandas as pd  # off the fit path
     first = fits[0]
     for fit in fits[1:]:
-        if fit.nobs != first.nobs or not np.isclose(fit.uncentered_tss, first.uncentered_tss,
-                                                    rtol=1e-10, atol=0):
+        if not first._same_data_as(fit):
             raise InputError("the fits must be of the same response, rows and weights.")
     scale = fits[-1].scale if scale is None else scale
     df_resid = np.array([fit.df_resid for fit in fits], dtype=np.float64)

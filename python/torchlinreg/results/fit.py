@@ -634,12 +634,17 @@ class LinearFit:
         return wald_test(*self._contrast("wald_test", r_matrix, cov_p, cov_type), self.df_resid,
                          use_f=use_f, scalar=scalar)
 
+    def _same_data_as(self, other):
+        """Whether ``other`` is fitted to the same rows, weights and response (the same
+        number of observations and ``Σ w y²``), as fits compared by a test must be."""
+        return other.nobs == self.nobs and np.allclose(
+            other.uncentered_tss, self.uncentered_tss, rtol=1e-10, atol=0)
+
     def _nested(self, restricted):
         """The number of parameters ``restricted`` has fewer than this fit, checked."""
         if not isinstance(restricted, LinearFit):
             raise InputError(f"restricted must be a LinearFit; got {type(restricted).__name__}.")
-        if restricted.nobs != self.nobs or not np.allclose(
-                restricted.uncentered_tss, self.uncentered_tss, rtol=1e-10, atol=0):
+        if not self._same_data_as(restricted):
             raise InputError("restricted must be fitted to the same response, rows and weights "
                              f"({restricted.nobs} observations against {self.nobs}, or another "
                              "response).")
