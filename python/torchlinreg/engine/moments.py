@@ -451,23 +451,37 @@ def moments(X, Y, weights=None, index=None):
     return sums.result()
 
 
+# A unit's base-2 logarithm above any float64's: moments whose column is all zero give it,
+# and so have no say in the column's common unit.
+NO_SAY = 1 << 20
+
+
+def unit_exponents(mom):
+    """Each column's unit in ``mom`` as its base-2 logarithm (int64), :data:`NO_SAY` for a
+    column all zero there; the smallest over several moments is their common unit
+    (:func:`unit_of_exponents`)."""
+    log2 = torch.zeros(mom.center.shape[0], dtype=torch.int64) if mom.unit is None else \
+        torch.frexp(mom.unit).exponent.to(torch.int64) - 1
+    log2[(mom.second.diagonal() == 0) & (mom.center == 0)] = NO_SAY
+    return log2
+
+
+def unit_of_exponents(log2):
+    """The units ``2^log2`` (a column no moments had a say in: 1), or None if all are 1."""
+    log2 = log2.clone()
+    log2[log2 == NO_SAY] = 0
+    if not bool((log2 != 0).any()):
+        return None
+    return torch.ldexp(torch.ones(log2.shape[0], dtype=torch.float64), log2)
+
+
 def common_unit(*moments):
     """Each column's smallest unit over ``moments`` (those of its largest values), or None
     if all are 1; a column all zero in some moments has no say there. In these units each
     one's moments stay within float64 (:meth:`Moments.in_units`: the others' values, smaller
-    there, times powers of two; a square that vanishes was below the larger ones' rounding)."""
-    no_say = 4096  # above any float64 exponent
-    exponents = []
-    for mom in moments:
-        log2 = torch.zeros(mom.center.shape[0], dtype=torch.int64) if mom.unit is None else \
-            torch.frexp(mom.unit).exponent.to(torch.int64) - 1
-        log2[(mom.second.diagonal() == 0) & (mom.center == 0)] = no_say
-        exponents.append(log2)
-    log2 = torch.stack(exponents).amin(0)
-    log2[log2 == no_say] = 0
-    if not bool((log2 != 0).any()):
-        return None
-    return torch.ldexp(torch.ones(log2.shape[0], dtype=torch.float64), log2)
+    there, times powers of two; a square that vanishes was below the larger ones' rounding).
+    Ranks of a distributed fit take the same minimum across processes."""
+    return unit_of_exponents(torch.stack([unit_exponents(mom) for mom in moments]).amin(0))
 
 
 def restrict(mom, kept):

@@ -37,6 +37,7 @@ import torch.distributed as dist
 from torch.distributed.elastic.multiprocessing.errors import record
 
 from ..engine.model import set_gradient
+from ..engine.moments import unit_exponents, unit_of_exponents
 from ..engine.preconditioning import RowRoot
 from ..engine.settings import FIT_OPTIONS, fresh_seed, split_options
 from ..errors import OptionError
@@ -49,10 +50,6 @@ from .streaming import (ArraySource, FileSource, StreamObjective, fit_source, pr
 # How long a rank waits in a collective before giving up (torchrun normally
 # stops every rank much sooner when one fails).
 TIMEOUT = datetime.timedelta(minutes=10)
-
-
-# A unit's base-2 logarithm above any float64's: a rank whose column is all zero votes it.
-NO_SAY = 1 << 20
 
 
 class Collective:
@@ -141,16 +138,7 @@ class Collective:
         smaller there, are multiplied by powers of two (exact; a square that vanishes
         was below the rounding of the larger ones).
         """
-        width = mom.center.shape[0]
-        log2 = torch.zeros(width, dtype=torch.int64) if mom.unit is None else \
-            torch.frexp(mom.unit).exponent.to(torch.int64) - 1
-        no_say = (mom.second.diagonal() == 0) & (mom.center == 0)
-        log2[no_say] = NO_SAY
-        log2 = self.minimum(log2)
-        log2[log2 == NO_SAY] = 0
-        if not bool((log2 != 0).any()):
-            return None
-        return torch.ldexp(torch.ones(width, dtype=torch.float64), log2)
+        return unit_of_exponents(self.minimum(unit_exponents(mom)))
 
 
 class DistributedObjective(StreamObjective):
