@@ -137,9 +137,10 @@ _FAR = 1e3
 def _spread_in_first_scale(X, Y, scaler, aliased):
     """The largest ``|value - centre| / scale`` of the piece's columns and responses, in the
     first piece's standardization (``inf`` where it overflows)."""
+    kept = ~aliased.numpy()
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        x = np.abs((X.numpy()[:, ~aliased.numpy()] - scaler.x_center.numpy()[~aliased.numpy()])
-                   / scaler.x_scale.numpy()[~aliased.numpy()])
+        x = np.abs((X.numpy()[:, kept] - scaler.x_center.numpy()[kept])
+                   / scaler.x_scale.numpy()[kept])
         y = np.abs((Y.numpy() - scaler.y_center.numpy()) / scaler.y_scale.numpy())
     values = np.concatenate([x.ravel(), y.ravel()])
     return float(np.nanmax(values)) if values.size else 0.0
