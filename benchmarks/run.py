@@ -74,7 +74,8 @@ def _full_batch_against_lm(r, ours, lm):
             "Judged on CPU time, each process's own (medians of the same repeats): on this "
             "shared machine the wall times also hold the time spent waiting for a core. Where "
             f"the time goes: the same fit with 1 step takes {one:.3f} s (the pass over the "
-            "rows for the moments, float64, in column-major chunks; checking the columns; "
+            "rows for the moments, float64, in row-major chunks of [z - c, 1], each summed "
+            "by one symmetric product; checking the columns; "
             f"the split), the 999 further steps {cpu['torchlinreg'] - one:.3f} s."
             + ("" if ratio <= 0.1 else
                " Missed: the pass over the 168 MB of rows alone is most of 0.1x lm(); see "

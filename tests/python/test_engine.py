@@ -174,13 +174,11 @@ def test_chunked_statistics_do_not_depend_on_the_chunk(data, monkeypatch):
 
 
 @pytest.mark.parametrize("weighted", [False, True])
-@pytest.mark.parametrize("narrow_width", [0, 32])
-def test_moments_are_the_centred_products_whichever_product_sums_them(data, monkeypatch,
-                                                                      weighted, narrow_width):
-    """The column-by-column products (narrow widths; mirrored, so exactly
-    symmetric) and the one matrix product (wide ones) both give Σ w (z - c)(z - c)ᵀ."""
+def test_moments_are_the_centred_products_exactly_symmetric(data, monkeypatch, weighted):
+    """One product of the chunk's rows ``[z - c, 1]`` with themselves (symmetric rank-k
+    update unweighted, a matrix product weighted) gives Σ w (z - c)(z - c)ᵀ, exactly
+    symmetric, and in its last row Σ w (z - c)."""
     X, y, weights = data
-    monkeypatch.setattr(moments, "NARROW_WIDTH", narrow_width)
     monkeypatch.setattr(moments, "CHUNK_ROWS", 1024)
     w = weights if weighted else np.ones(len(y))
     mom = moments.moments(torch.as_tensor(X), torch.as_tensor(y[:, None]),
@@ -188,8 +186,7 @@ def test_moments_are_the_centred_products_whichever_product_sums_them(data, monk
     Z = np.column_stack([X, y]) - mom.center.numpy()
     np.testing.assert_allclose(mom.second.numpy(), (Z * w[:, None]).T @ Z, rtol=1e-12)
     np.testing.assert_allclose(mom.first.numpy(), w @ Z, rtol=1e-9, atol=1e-9 * np.abs(Z).max())
-    if narrow_width:
-        assert torch.equal(mom.second, mom.second.T)
+    assert torch.equal(mom.second, mom.second.T)
 
 
 @pytest.mark.parametrize("intercept", [True, False])

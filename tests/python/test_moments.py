@@ -76,6 +76,28 @@ def test_rows_in_any_pieces_give_the_same_moments_bit_for_bit(rows, monkeypatch)
     assert got.n_rows == 200
 
 
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("p", [1, 4, 11, 21, 39, 70])
+def test_rows_and_columns_give_the_same_moments_bit_for_bit_at_any_width(rng, p, weighted):
+    """Rows in memory fill a row-major chunk and a file's columns a column-major one; the
+    symmetric product of each sums the same numbers (a full chunk and a partial one)."""
+    n = moments.CHUNK_ROWS + 7_000
+    X = rng.normal(size=(n, p)) * rng.uniform(0.1, 100, p) + rng.uniform(-50, 50, p)
+    Y = X[:, :1] * 3 + rng.normal(size=(n, 1))
+    w = rng.uniform(0, 3, n) if weighted else None
+    by_rows = of(X, Y, w)
+    by_columns = MomentAccumulator(p, p + 1, weighted=weighted)
+    by_columns.add([X[:, j] for j in range(p)], [Y[:, 0]], w)
+    got = by_columns.result()
+    for name in ("total", "center", "first", "second"):
+        assert torch.equal(getattr(got, name), getattr(by_rows, name)), name
+    Z = np.column_stack([X, Y]) - by_rows.center.numpy()
+    weight = np.ones(n) if w is None else w
+    expected = (Z * weight[:, None]).T @ Z
+    np.testing.assert_allclose(by_rows.second.numpy(), expected, rtol=1e-12,
+                               atol=1e-12 * np.abs(expected).max())
+
+
 def test_an_index_picks_the_rows(rows):
     X, Y, w = rows
     index = torch.arange(3, 200, 7)

@@ -30,13 +30,6 @@ CHUNK_ROWS = 1 << 15
 SQUARES_LIMIT = math.ldexp(1.0, 2 * RANGE_EXPONENT + 64)
 
 
-# Widths (columns of [x, y]) whose Gram products are summed column by column;
-# see _add_products.
-NARROW_WIDTH = 32
-
-
-
-
 @dataclass
 class Moments:
     """Weighted moments of the rows ``z = [x, y]`` about ``center`` (float64).
@@ -160,13 +153,10 @@ class MomentAccumulator:
         self.center = None
         self.first = torch.zeros(width, **as_sum)
         self.second = torch.zeros(width, width, **as_sum)
-        # A (CHUNK_ROWS, width) view of column-major memory (each column
-        # contiguous), as Arrow's blocks are: filling it from files is a
-        # plain copy, and the centring and column sums run along memory,
-        # several times faster than across rows. Rows in memory pay a
-        # transposing copy. Rows from another device are copied straight
-        # into it.
-        self._buffer = torch.empty(width, CHUNK_ROWS, **as_sum).T
+        self._device = torch.device(device)
+        # The chunk of rows ``[z, 1]`` (its first ``width`` columns ``_buffer``), laid out
+        # as the first rows come (_allocate).
+        self._chunk = self._buffer = None
         self._weights = torch.empty(CHUNK_ROWS, **as_sum) if weighted else None
         self._filled = 0
         self.unit = None
@@ -179,9 +169,11 @@ class MomentAccumulator:
         the weights one array): a file's columns as Arrow decoded them, not
         copied before they are summed here.
         """
-        device = self._buffer.device
+        device = self._device
         if device.type != "cpu":  # one copy of the piece to the device, then as on the CPU
             x, y, weights = (_on_device(v, device) for v in (x, y, weights))
+        if self._chunk is None:
+            self._allocate(by_column=isinstance(x, list))
         p, start, n = self.n_features, 0, _n_rows(y)
         while start < n:
             take = min(CHUNK_ROWS - self._filled, n - start)
@@ -194,6 +186,27 @@ class MomentAccumulator:
             if self._filled == CHUNK_ROWS:
                 self._flush()
 
+    def _allocate(self, by_column):
+        """The chunk of rows ``[z, 1]``, in the layout of the rows that fill it: row-major
+        for rows in memory (centring them into it is one streaming subtraction),
+        column-major for a file's columns (each copied along memory; writing them across
+        rows took three times as long). One symmetric product of the chunk with itself
+        gives its second and first moments (:func:`_products`), the same numbers in
+        either layout (tests/python/test_moments.py). The column of ones is filled by
+        numpy on the CPU: torch's fill wakes its thread pool, whose threads then spin
+        for milliseconds."""
+        width = self.first.shape[0]
+        as_sum = dict(dtype=torch.float64, device=self._device)
+        if by_column:
+            self._chunk = torch.empty(width + 1, CHUNK_ROWS, **as_sum).T
+        else:
+            self._chunk = torch.empty(CHUNK_ROWS, width + 1, **as_sum)
+        if self._device.type == "cpu":
+            self._chunk.numpy()[:, width] = 1.0
+        else:
+            self._chunk[:, width] = 1.0
+        self._buffer = self._chunk[:, :width]
+
     def _put(self, out, values, rows, columns):
         """Copy ``values[rows]`` into ``out``, centred in the same pass once there is a
         centre (the same float64 subtraction as centring after the copy)."""
@@ -204,11 +217,11 @@ class MomentAccumulator:
             if self.center is None:
                 out.copy_(values[rows])
             elif unit is None:
-                _subtract(values[rows], self.center[columns], out)
+                torch.sub(values[rows], self.center[columns], out=out)
             else:
                 torch.sub(values[rows].to(torch.float64) * unit, self.center[columns], out=out)
             return
-        out = out.numpy()  # each column contiguous
+        out = out.numpy()  # a view of the buffer's rows: each column strided
         center = None if self.center is None else self.center[columns].numpy()
         for j, column in enumerate(values):
             if center is None:
@@ -263,33 +276,55 @@ class MomentAccumulator:
             self.log_weight_sum += float(torch.log(w[w > 0]).sum())
         raw = self.center is None  # rows put in before there was a centre
         if raw and size > 0:
-            largest = block.abs().amax(0)
+            largest = _magnitudes(block)
             self.unit = unit_for(largest)
             if self.unit is not None:
                 block.mul_(self.unit)
-            self.center = (block if w is None else block * w[:, None]).sum(0) / size
+            self.center = self._centre(block, w, size)
             self._zero = largest == 0 if bool((largest == 0).any()) else None
         elif self._zero is not None:
             self._later_units(block)
         if self.center is None:
             return
-        if raw:
-            block.sub_(self.center)
         self.total += size
         saved = None if raw else (self.first.clone(), self.second.clone())
-        self._add_sums(block, w)
+        self._add_sums(m, w)
         change = None if saved is None else self._new_units(block)
         if change is not None:  # the chunk again, from the sums before it, in new units
             self.first, self.second = saved
             self._rescale(*change, m)
-            self._add_sums(block, w)
+            self._add_sums(m, w)
 
-    def _add_sums(self, block, w):
-        """Add the chunk's first and second moments (``block`` centred, in the units)."""
-        weighted = block if w is None else block * w[:, None]
-        self.first += weighted.sum(0)
+    def _add_sums(self, m, w):
+        """Add the first and second moments of the chunk's ``m`` rows (centred, in the
+        units)."""
+        width = self.first.shape[0]
+        products = self._products(m, w)
+        self.first += products[width, :width]
+        self.second += products[:width, :width]
+
+    def _products(self, m, w):
+        """The products of ``√w [z - c, 1]`` over the chunk's ``m`` rows with themselves:
+        ``Σ w (z - c)(z - c)ᵀ`` and, in their last row, ``Σ w (z - c)``."""
+        rows = self._chunk[:m]
+        if w is not None:
+            rows = rows * w.sqrt()[:, None]  # in the chunk's layout
         with np.errstate(over="ignore", invalid="ignore"):  # an overflow: see checked_sums
-            _add_products(self.second, weighted, block)
+            return _products(rows)
+
+    def _centre(self, block, w, size):
+        """The (weighted) mean of the first chunk's rows ``block`` (of total weight
+        ``size``), with them centred about it in place: the first row plus the mean
+        difference from it, so the exact value of a column whose values are all equal
+        (its moments then exact zeros). The differences are summed by the chunk's
+        product, which sums the same numbers in either layout (torch's column sums
+        do not)."""
+        first_row = block[0].clone()
+        block.sub_(first_row)
+        width = self.first.shape[0]
+        offset = self._products(block.shape[0], w)[width, :width] / size
+        block.sub_(offset)
+        return first_row + offset
 
     def _new_units(self, block):
         """After a later chunk's sums: ``(columns, units)`` for the columns whose values there
@@ -300,7 +335,7 @@ class MomentAccumulator:
         squares = self.second.diagonal()
         if bool((torch.isfinite(squares) & (squares <= SQUARES_LIMIT)).all()):
             return None
-        largest = block.abs().amax(0)
+        largest = _magnitudes(block)
         over = largest > math.ldexp(1.0, RANGE_EXPONENT)  # none: weights beyond float64
         if not bool(over.any()):
             return None
@@ -313,7 +348,7 @@ class MomentAccumulator:
         (else tiny values would vanish in their squares, huge ones overflow). Their sums
         so far are exact zeros, their centre 0 and unit 1, so nothing else changes."""
         zero = torch.nonzero(self._zero).flatten()
-        largest = block[:, zero].abs().amax(0)
+        largest = _magnitudes(block[:, zero])
         unit = unit_for(largest)
         if unit is not None:
             if self.unit is None:
@@ -382,22 +417,6 @@ def _on_device(values, device):
     return torch.from_numpy(array).to(device)
 
 
-# Rows per piece when rows in memory are centred into the column-major chunk: a
-# transposing copy runs faster in pieces that stay in the cache.
-COPY_ROWS = 1024
-
-
-def _subtract(values, center, out):
-    """``out[:] = values - center`` (the same subtractions), in pieces of :data:`COPY_ROWS`
-    rows where ``values`` are rows in memory and ``out`` is column-major."""
-    if values.device.type != "cpu" or values.stride(-1) != 1 or out.stride(0) != 1:
-        torch.sub(values, center, out=out)
-        return
-    for start in range(0, values.shape[0], COPY_ROWS):
-        rows = slice(start, start + COPY_ROWS)
-        torch.sub(values[rows], center, out=out[rows])
-
-
 def _copy(out, values):
     """``out[:] = values``, from a tensor or a (possibly read-only) numpy array."""
     if torch.is_tensor(values):
@@ -406,8 +425,8 @@ def _copy(out, values):
         out.numpy()[:] = values
 
 
-def _add_products(second, weighted, block):
-    """``second += weightedᵀ @ block``: the chunk's Gram product.
+def _products(rows):
+    """``rowsᵀ @ rows`` for a chunk, exactly symmetric.
 
     On the CPU the products are numpy's (its bundled OpenBLAS): inside R,
     torch's ``dgemm_`` calls go to R's BLAS (its symbols come first in the
@@ -417,23 +436,25 @@ def _add_products(second, weighted, block):
     the fit from R is the fit from Python bit for bit. Other devices use
     torch's product.
 
-    Up to :data:`NARROW_WIDTH` columns the lower triangle is summed by one
-    matrix-vector product per column and mirrored: BLAS runs a matrix
-    product this narrow far below its peak, and wider ones keep the product
-    (measured in benchmarks/RESULTS.md's full-batch section).
+    numpy computes it as one symmetric rank-k update (``dsyrk``), whichever the
+    chunk's layout. It replaced a matrix-vector product per column of a column-major
+    chunk, which cost as much but needed a transposing copy of rows in memory and a
+    separate pass for the column sums (benchmarks/RESULTS.md, full batch). The lower
+    triangle is mirrored, so the sums are exactly symmetric whatever numpy did.
     """
-    if block.device.type != "cpu":
-        second.addmm_(weighted.T, block)
-        return
-    lhs, rhs = weighted.numpy().T, block.numpy().T  # (width, rows): a column along memory
-    if lhs.shape[0] > NARROW_WIDTH:
-        second += torch.from_numpy(lhs @ rhs.T)
-        return
-    out = second.numpy()
-    for i in range(lhs.shape[0]):
-        products = lhs[: i + 1] @ rhs[i]  # Σ w zⱼ zᵢ for j <= i
-        out[i, : i + 1] += products
-        out[:i, i] += products[:-1]  # the same numbers above the diagonal: exactly symmetric
+    if rows.device.type != "cpu":
+        return rows.T @ rows
+    r = rows.numpy()
+    products = r.T @ r
+    lower = np.tril(products)
+    lower += np.tril(products, -1).T
+    return torch.from_numpy(lower)
+
+
+def _magnitudes(block):
+    """Each column's largest magnitude in ``block`` (NaN where it holds one), with no
+    temporary of the block's size."""
+    return torch.maximum(block.amax(0), block.amin(0).neg())
 
 
 def moments(X, Y, weights=None, index=None):
