@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from torchlinreg.inputs.rows import epoch_order, hash_split, skip_permutation, split_rows
+from torchlinreg.inputs.rows import (epoch_order, hash_split, skip_permutation, split_rows,
+                                     take_rows)
 
 
 def generator(seed=11):
@@ -26,6 +27,25 @@ def test_without_validation_every_row_trains_and_the_generator_moves_as_with_it(
     split_rows(50, 0.3, with_validation)
     assert train.tolist() == list(range(50)) and valid.numel() == 0
     assert torch.equal(plain.get_state(), with_validation.get_state())
+
+
+def test_a_large_split_is_the_sorted_parts_of_the_permutation():
+    train, valid = split_rows(100_003, 0.2, generator(3))
+    order = torch.randperm(100_003, generator=generator(3))
+    assert torch.equal(valid, order[:20_000].sort().values)
+    assert torch.equal(train, order[20_000:].sort().values)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32, torch.int64])
+def test_taken_rows_are_torch_s_indexing(dtype):
+    values = torch.arange(60, dtype=dtype).reshape(20, 3)
+    index = torch.tensor([0, 3, 4, 19, 7])
+    for rows in (values, values[:, 0], values[:, 1:]):  # 2-d, 1-d, strided
+        taken = take_rows(rows, index)
+        assert taken.dtype == rows.dtype and torch.equal(taken, rows[index])
+    assert take_rows(None, index) is None
+    needs_grad = values.double().requires_grad_()
+    assert take_rows(needs_grad, index).requires_grad
 
 
 def test_int32_draws_the_permutation_int64_does():

@@ -156,9 +156,14 @@ def _as_tensor(array, dtype):
 
 def _check_finite(values, names, what, source=None):
     # A finite sum means every value is finite, without an n x p mask; an
-    # overflowing sum of finite values falls through to the full check.
-    if values.numel() == 0 or bool(torch.isfinite(values.sum())):
+    # overflowing sum of finite values falls through to the full check. numpy's
+    # sum runs on this thread: torch's wakes its thread pool, whose threads then
+    # spin for milliseconds after it (CPU time taken from everything else).
+    if values.numel() == 0:
         return
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(values.numpy().sum()):
+            return
     finite = torch.isfinite(values)
     if bool(finite.all()):
         return

@@ -17,14 +17,28 @@ def split_rows(n_rows, validation, generator):
     n_valid = int(np.floor(validation * n_rows))
     if n_valid == 0:  # no permutation needed: only the generator's state as after one
         skip_permutation(n_rows, generator)
-        return torch.arange(n_rows), torch.zeros(0, dtype=torch.int64)
+        # numpy's arange: torch's wakes its thread pool, whose threads then spin
+        return torch.from_numpy(np.arange(n_rows)), torch.zeros(0, dtype=torch.int64)
     # int32 draws the same permutation (and leaves the generator in the same
     # state) in half the memory.
     small = torch.int32 if n_rows < 2 ** 31 else torch.int64
     order = torch.randperm(n_rows, generator=generator, dtype=small)
-    valid = order[:n_valid].sort().values.long()
-    train = order[n_valid:].sort().values.long()
-    return train, valid
+    # The held-out rows in order, without sorting: marked, then listed (numpy, on
+    # this thread: torch's sort wakes its thread pool, whose threads then spin).
+    held = np.zeros(n_rows, dtype=bool)
+    held[order[:n_valid].numpy()] = True
+    return torch.from_numpy(np.flatnonzero(~held)), torch.from_numpy(np.flatnonzero(held))
+
+
+def take_rows(values, index):
+    """``values[index]`` (None stays None): rows gathered by numpy on the CPU, about 2.5
+    times faster than torch's indexing there, and on this thread (torch's wakes its
+    thread pool, whose threads then spin for milliseconds after it)."""
+    if values is None:
+        return None
+    if values.device.type != "cpu" or values.requires_grad:
+        return values[index]
+    return torch.from_numpy(np.take(values.numpy(), index.numpy(), axis=0))
 
 
 # Below this size torch's CPU randperm draws one 32-bit number for each position but the
