@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from torchlinreg.inputs.rows import (epoch_order, hash_split, skip_permutation, split_rows,
-                                     take_rows)
+from torchlinreg.inputs.rows import epoch_order, hash_split, skip_permutation, split_rows
 
 
 def generator(seed=11):
@@ -34,18 +33,6 @@ def test_a_large_split_is_the_sorted_parts_of_the_permutation():
     order = torch.randperm(100_003, generator=generator(3))
     assert torch.equal(valid, order[:20_000].sort().values)
     assert torch.equal(train, order[20_000:].sort().values)
-
-
-@pytest.mark.parametrize("dtype", [torch.float64, torch.float32, torch.int64])
-def test_taken_rows_are_torch_s_indexing(dtype):
-    values = torch.arange(60, dtype=dtype).reshape(20, 3)
-    index = torch.tensor([0, 3, 4, 19, 7])
-    for rows in (values, values[:, 0], values[:, 1:]):  # 2-d, 1-d, strided
-        taken = take_rows(rows, index)
-        assert taken.dtype == rows.dtype and torch.equal(taken, rows[index])
-    assert take_rows(None, index) is None
-    needs_grad = values.double().requires_grad_()
-    assert take_rows(needs_grad, index).requires_grad
 
 
 def test_int32_draws_the_permutation_int64_does():

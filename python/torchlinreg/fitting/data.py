@@ -8,7 +8,7 @@ import torch
 
 from ..errors import InputError
 from ..inputs.arrays import as_design, as_response, as_weights, fingerprint, resolve_dtype
-from ..inputs.rows import split_rows, take_rows
+from ..inputs.rows import split_rows
 from ..results.fit import LinearFit
 from ..results.saving import read_parts
 
@@ -44,7 +44,7 @@ def training_rows(settings, X, y, weights):
     if isinstance(settings["validation"], (int, float)) and settings["validation"] > 0:
         generator = torch.Generator().manual_seed(settings["seed"])
         train_index, _ = split_rows(n_rows, settings["validation"], generator)
-        data = tuple(take_rows(t, train_index) for t in data)
+        data = tuple(None if t is None else t[train_index] for t in data)
     return data
 
 

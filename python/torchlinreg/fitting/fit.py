@@ -20,7 +20,7 @@ from ..engine.settings import make_settings
 from ..engine.training import Schedule, train
 from ..errors import OptionError, ScaleWarning, ShapeError
 from ..inputs.arrays import as_design, as_response, as_weights, check_has_rows, resolve_dtype
-from ..inputs.rows import split_rows, take_rows
+from ..inputs.rows import split_rows
 from ..inputs.torch_data import is_torch_data, read_torch_data
 from .finish import finish_fit
 
@@ -153,9 +153,10 @@ def _split(design, response, w, settings, generator):
     n_rows = design.values.shape[0]
     if isinstance(settings.validation, float):
         train_index, valid_index = split_rows(n_rows, settings.validation, generator)
+        take = lambda t, idx: None if t is None else t[idx]  # noqa: E731
         train = (design.values, response.values, w) if len(valid_index) == 0 else \
-            tuple(take_rows(t, train_index) for t in (design.values, response.values, w))
-        valid = tuple(take_rows(t, valid_index) for t in (design.values, response.values, w))
+            tuple(take(t, train_index) for t in (design.values, response.values, w))
+        valid = tuple(take(t, valid_index) for t in (design.values, response.values, w))
         if len(valid_index) == 0:
             valid = None
         return train, valid, train_index.numpy(), valid_index.numpy()

@@ -30,17 +30,6 @@ def split_rows(n_rows, validation, generator):
     return torch.from_numpy(np.flatnonzero(~held)), torch.from_numpy(np.flatnonzero(held))
 
 
-def take_rows(values, index):
-    """``values[index]`` (None stays None): rows gathered by numpy on the CPU, about 2.5
-    times faster than torch's indexing there, and on this thread (torch's wakes its
-    thread pool, whose threads then spin for milliseconds after it)."""
-    if values is None:
-        return None
-    if values.device.type != "cpu" or values.requires_grad:
-        return values[index]
-    return torch.from_numpy(np.take(values.numpy(), index.numpy(), axis=0))
-
-
 # Below this size torch's CPU randperm draws one 32-bit number for each position but the
 # last (Fisher-Yates); above it, 64-bit ones.
 _ONE_DRAW_PER_ROW = 2 ** 32 // 20
