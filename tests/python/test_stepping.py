@@ -23,6 +23,8 @@ from torchlinreg.engine.stepping import stepper, undecorated_step, without_dynam
 # foreach ones where torch has them on the CPU.
 CASES = [(name, {}) for name in OPTIMIZERS] + [
     ("adam", {"fused": True}), ("adamw", {"fused": True}), ("adagrad", {"fused": True}),
+    ("adam", {"fused": True, "amsgrad": True, "maximize": True, "weight_decay": 0.1}),
+    ("adamw", {"fused": True, "amsgrad": True, "betas": (0.8, 0.9), "eps": 1e-6}),
     ("adam", {"foreach": True}), ("sgd", {"foreach": True, "momentum": 0.9}),
     ("rmsprop", {"foreach": True, "centered": True}), ("adam", {"amsgrad": True}),
     ("sgd", {"momentum": 0.9, "nesterov": True, "weight_decay": 0.1}),
@@ -73,6 +75,34 @@ def test_the_fast_step_is_the_optimizers_own_bit_for_bit(name, options, dtype):
         other = fast_state["state"][0][key]
         assert torch.equal(torch.as_tensor(other), torch.as_tensor(value)) \
             if not isinstance(value, list) else all(map(torch.equal, other, value)), key
+
+
+@pytest.mark.parametrize("optimizer_class", [torch.optim.Adam, torch.optim.AdamW])
+def test_a_fused_adam_of_one_parameter_calls_its_update_and_falls_back_otherwise(
+        optimizer_class, monkeypatch):
+    """After the first step (which makes the state) a fused Adam's or AdamW's steps call
+    torch's ``_fused_adam`` without collecting the group again (``_init_group``); a tensor
+    lr, a second parameter group or a closure take the step itself."""
+    calls = []
+    collect = torch.optim.Adam._init_group
+    monkeypatch.setattr(torch.optim.Adam, "_init_group",
+                        lambda self, *args: calls.append(1) or collect(self, *args))
+    theta = torch.nn.Parameter(torch.ones(1, 3, dtype=torch.float64))
+    optimizer = optimizer_class([theta], lr=0.1, fused=True)
+    step = stepper(optimizer)
+    for _ in range(5):
+        theta.grad = theta.detach() * 2
+        step()
+    assert len(calls) == 1  # the first step only
+    optimizer.param_groups[0]["lr"] = torch.tensor(0.1)
+    step()
+    assert len(calls) == 2
+    optimizer.param_groups[0]["lr"] = 0.1
+    step(lambda: None)
+    assert len(calls) == 3
+    optimizer.add_param_group({"params": [torch.nn.Parameter(torch.ones(2, dtype=torch.float64))]})
+    step()
+    assert len(calls) == 5  # the step itself, collecting each of the two groups
 
 
 def _adam():

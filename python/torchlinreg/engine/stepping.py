@@ -23,6 +23,7 @@ imports ``torch._dynamo`` nothing can be compiling, so there is nothing to keep
 out: inside :func:`without_dynamo_import` they run undecorated while
 ``torch._dynamo`` is not imported, and as torch runs them once it is.
 """
+import inspect
 import sys
 import threading
 from contextlib import contextmanager
@@ -100,10 +101,13 @@ def undecorated_step(optimizer_class):
 
 def stepper(optimizer):
     """A function doing ``optimizer.step(*args)``: torch's undecorated step with gradients
-    off where the wrappers would do nothing else, else ``optimizer.step`` itself."""
+    off where the wrappers would do nothing else (for a fused Adam or AdamW of one
+    parameter, the function that step calls: :func:`_fused_adam_step`), else
+    ``optimizer.step`` itself."""
     step = undecorated_step(type(optimizer))
     if step is None or optimizer.defaults.get("differentiable", False):
         return optimizer.step
+    step = _fused_adam_step(optimizer, step) or step
     set_grad, grad_enabled = torch._C._set_grad_enabled, torch.is_grad_enabled
     profiling = torch._C._autograd._profiler_enabled
     own = vars(optimizer)  # a ``step`` set on the instance itself is called as it is
@@ -123,6 +127,76 @@ def stepper(optimizer):
         finally:
             set_grad(True)
     return fast_step
+
+
+# Adam's undecorated step, as read here (torch 2.13): it collects each group's tensors
+# (_init_group) and calls the function ``adam``, which with ``fused=True`` calls
+# ``_fused_adam`` with these parameters.
+_ADAM_STEP_NAMES = frozenset({"_accelerator_graph_capture_health_check", "_init_group", "adam",
+                              "enable_grad", "getattr", "param_groups", "torch"})
+_FUSED_ADAM_PARAMETERS = (
+    "params", "grads", "exp_avgs", "exp_avg_sqs", "max_exp_avg_sqs", "state_steps",
+    "grad_scale", "found_inf", "amsgrad", "has_complex", "beta1", "beta2", "lr",
+    "weight_decay", "eps", "maximize", "capturable", "differentiable", "decoupled_weight_decay")
+
+
+def _fused_adam_function(step):
+    """torch's ``_fused_adam``, the update Adam's (and AdamW's) ``step`` runs for
+    ``fused=True``, when ``step`` (their undecorated step) and it are as read here; else
+    None."""
+    from torch.optim import adam
+    function = getattr(adam, "_fused_adam", None)
+    # ``adam`` is wrapped (torch's dynamo fallback, which in eager mode calls it as it is)
+    if function is None or _names(step.__code__) != _ADAM_STEP_NAMES \
+            or "_fused_adam" not in _names(inspect.unwrap(adam.adam).__code__):
+        return None
+    try:
+        parameters = tuple(inspect.signature(function).parameters)
+    except (TypeError, ValueError):
+        return None
+    return function if parameters == _FUSED_ADAM_PARAMETERS else None
+
+
+def _fused_adam_step(optimizer, step):
+    """For a fused ``torch.optim.Adam`` or ``AdamW``: a function doing its ``step()`` by
+    calling ``_fused_adam`` with its own state tensors and hyperparameters, as ``step``
+    does after collecting them (``_init_group``) and choosing the implementation
+    (``adam``): the same kernel on the same tensors, bit for bit
+    (tests/python/test_stepping.py), without the collecting and choosing, which on one
+    small parameter cost about half as much as the update itself. Where anything else would happen (a first step, which makes the
+    state; several parameters or groups; ``capturable``, a tensor ``lr``, a gradient
+    scaler's ``grad_scale``; a closure) it calls ``step``. None for other optimizers."""
+    if type(optimizer) not in (torch.optim.Adam, torch.optim.AdamW):
+        return None
+    function = _fused_adam_function(step)
+    if function is None:
+        return None
+    groups, states, is_tensor = optimizer.param_groups, optimizer.state, torch.is_tensor
+
+    def fused_step(*args):
+        if args or len(groups) != 1:
+            return step(optimizer, *args)
+        group = groups[0]
+        params = group["params"]
+        if len(params) != 1 or not group["fused"] or group["capturable"] \
+                or group["differentiable"] or group["foreach"] or is_tensor(group["lr"]) \
+                or getattr(optimizer, "grad_scale", None) is not None \
+                or getattr(optimizer, "found_inf", None) is not None:
+            return step(optimizer)
+        p = params[0]
+        grad, state = p.grad, states.get(p)
+        if grad is None or not state or grad.is_sparse or p.is_complex():
+            return step(optimizer)
+        amsgrad = group["amsgrad"]
+        beta1, beta2 = group["betas"]
+        function([p], [grad], [state["exp_avg"]], [state["exp_avg_sq"]],
+                 [state["max_exp_avg_sq"]] if amsgrad else [], [state["step"]], None, None,
+                 amsgrad=amsgrad, has_complex=False, beta1=beta1, beta2=beta2, lr=group["lr"],
+                 weight_decay=group["weight_decay"], eps=group["eps"],
+                 maximize=group["maximize"], capturable=False, differentiable=False,
+                 decoupled_weight_decay=group["decoupled_weight_decay"])
+        return None
+    return lambda self, *args: fused_step(*args)
 
 
 _lock = threading.Lock()
