@@ -155,3 +155,26 @@ test_that("save_fit() writes exactly the path given, once", {
   expect_identical(list.files(dir), "fit")
   expect_equal(coef(load_fit(path)), coef(fit))
 })
+
+test_that("a fit with validation rows saved before it was lm()'s fit on its training rows loads as one", {
+  # fixtures/validation-fit-before-training-rows.tlr was saved by torchlinreg at commit
+  # 8fcda1e (before 67a5f52): torch_lm(mpg ~ wt + hp, mtcars, validation = 0.25, seed = 1),
+  # its rows' components with all 32 rows, weight 0 on the 8 held out.
+  skip_if_no_python()
+  skip_if_not_installed("sandwich")
+  loaded <- load_fit(test_path("fixtures", "validation-fit-before-training-rows.tlr"))
+  held_out <- c(2L, 6L, 8L, 11L, 14L, 24L, 25L, 27L)
+  expect_identical(unname(loaded$valid_rows), held_out)
+  expect_identical(names(loaded$valid_rows), rownames(mtcars)[held_out])
+  reference <- lm(mpg ~ wt + hp, mtcars, subset = -held_out)
+  expect_identical(nobs(loaded), 24L)
+  expect_identical(names(residuals(loaded)), names(residuals(reference)))
+  expect_identical(rownames(model.frame(loaded)), rownames(model.frame(reference)))
+  expect_identical(df.residual(loaded), df.residual(reference))
+  expect_close(coef(loaded), coef(reference), 1e-8)
+  expect_close(residuals(loaded), residuals(reference), 1e-6)
+  expect_close(vcov(loaded), vcov(reference), 1e-6)
+  # sandwich's meat counted the weight-0 rows of the old format
+  expect_close(sandwich::vcovHC(loaded, "HC0"), sandwich::vcovHC(reference, "HC0"), 1e-6)
+  expect_close(summary(loaded)$r.squared, summary(reference)$r.squared, 1e-8)
+})
