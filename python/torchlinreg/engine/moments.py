@@ -192,20 +192,16 @@ class MomentAccumulator:
         column-major for a file's columns (each copied along memory; writing them across
         rows took three times as long). One symmetric product of the chunk with itself
         gives its second and first moments (:func:`_products`), the same numbers in
-        either layout (tests/python/test_moments.py). The column of ones is filled by
-        numpy on the CPU: torch's fill wakes its thread pool, whose threads then spin
-        for milliseconds."""
+        either layout (tests/python/test_moments.py). The column of ones is filled as
+        rows come (:meth:`_products`), so a few rows touch no more of the chunk."""
         width = self.first.shape[0]
         as_sum = dict(dtype=torch.float64, device=self._device)
         if by_column:
             self._chunk = torch.empty(width + 1, CHUNK_ROWS, **as_sum).T
         else:
             self._chunk = torch.empty(CHUNK_ROWS, width + 1, **as_sum)
-        if self._device.type == "cpu":
-            self._chunk.numpy()[:, width] = 1.0
-        else:
-            self._chunk[:, width] = 1.0
         self._buffer = self._chunk[:, :width]
+        self._ones = 0  # rows of the last column set to 1
 
     def _put(self, out, values, rows, columns):
         """Copy ``values[rows]`` into ``out``, centred in the same pass once there is a
@@ -307,6 +303,13 @@ class MomentAccumulator:
         """The products of ``√w [z - c, 1]`` over the chunk's ``m`` rows with themselves:
         ``Σ w (z - c)(z - c)ᵀ`` and, in their last row, ``Σ w (z - c)``."""
         rows = self._chunk[:m]
+        if m > self._ones:  # numpy on the CPU: torch's fill wakes its thread pool
+            ones = rows[self._ones:, -1]
+            if self._device.type == "cpu":
+                ones.numpy()[:] = 1.0
+            else:
+                ones.fill_(1.0)
+            self._ones = m
         if w is not None:
             rows = rows * w.sqrt()[:, None]  # in the chunk's layout
         with np.errstate(over="ignore", invalid="ignore"):  # an overflow: see checked_sums
