@@ -140,10 +140,19 @@ _FUSED_ADAM_PARAMETERS = (
     "weight_decay", "eps", "maximize", "capturable", "differentiable", "decoupled_weight_decay")
 
 
+_fused_adam_functions = {}
+
+
 def _fused_adam_function(step):
     """torch's ``_fused_adam``, the update Adam's (and AdamW's) ``step`` runs for
     ``fused=True``, when ``step`` (their undecorated step) and it are as read here; else
-    None."""
+    None. Read once per ``step``."""
+    if step not in _fused_adam_functions:
+        _fused_adam_functions[step] = _read_fused_adam(step)
+    return _fused_adam_functions[step]
+
+
+def _read_fused_adam(step):
     from torch.optim import adam
     function = getattr(adam, "_fused_adam", None)
     # ``adam`` is wrapped (torch's dynamo fallback, which in eager mode calls it as it is)
