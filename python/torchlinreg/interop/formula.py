@@ -93,7 +93,8 @@ def column_kinds(data):
                 else "seconds"
         elif column.dtype == object and pd.api.types.infer_dtype(column, skipna=True) == "date":
             kinds[name] = "days"
-        elif pd.api.types.is_string_dtype(column) and column.dtype != object:
+        elif pd.api.types.is_string_dtype(column) and column.dtype != object and not \
+                isinstance(column.dtype, pd.CategoricalDtype):  # a categorical keeps its order
             kinds[name] = "string"
     return kinds
 
