@@ -222,6 +222,8 @@ def test_a_fit_from_files_gives_types_2_and_3_from_its_moments(tmp_path, data):
     for typ in (2, 3):
         pd.testing.assert_frame_equal(tl.anova_lm(files, typ=typ), tl.anova_lm(memory, typ=typ),
                                       rtol=1e-8)
+    pd.testing.assert_frame_equal(files.wald_test_terms().table, memory.wald_test_terms().table,
+                                  rtol=1e-8)
     with pytest.raises(tl.MissingDataError, match="moments"):
         tl.anova_lm(files, typ=2, robust="hc3")
     with pytest.raises(tl.MissingDataError, match="moments"):
