@@ -228,3 +228,16 @@ def test_datetimes_with_times_are_seconds_as_posixct(typed):
     assert fit.term_names == ref["names"]
     np.testing.assert_allclose(fit.coefficients()[0], ref["coef"], rtol=1e-6)
     np.testing.assert_allclose(fit.predict(data.iloc[:3]), ref["pred"], rtol=1e-7)
+
+
+def test_a_categorical_keeps_its_levels_order_as_an_r_factor(frame):
+    """Was: a categorical of strings was read as a string column, its levels sorted, so
+    its reference level and coefficients were not lm()'s on the same factor."""
+    data = frame.dropna().assign(group=pd.Categorical(frame.dropna().group,
+                                                      categories=["c", "a", "b"]))
+    fit = torchlinreg.fit_formula("y ~ group + x1", data, seed=1)
+    r = r_lm(data, "y ~ group + x1")
+    assert fit.term_names == r["names"] == ["(Intercept)", "groupa", "groupb", "x1"]
+    np.testing.assert_allclose(fit.coefficients()[0], r["coef"], rtol=1e-8)
+    np.testing.assert_allclose(fit.predict(data.head()), fit.predict(data.head().assign(
+        group=data.head().group.astype(object))), rtol=1e-12)

@@ -93,7 +93,8 @@ def column_kinds(data):
                 else "seconds"
         elif column.dtype == object and pd.api.types.infer_dtype(column, skipna=True) == "date":
             kinds[name] = "days"
-        elif pd.api.types.is_string_dtype(column) and column.dtype != object:
+        elif pd.api.types.is_string_dtype(column) and column.dtype != object and not \
+                isinstance(column.dtype, pd.CategoricalDtype):  # a categorical keeps its order
             kinds[name] = "string"
     return kinds
 
@@ -152,6 +153,21 @@ class FormulaDesign:
         rhs.columns = self.names
         return rhs.astype("float64")
 
+    def factor_encoding(self, term):
+        """``(levels, matrix)`` of a term that is one factor: its levels in the fit's
+        order and the rows its design columns take at each (``(levels, columns)``, the
+        contrasts' coding); ``None`` for a term that is not a single factor."""
+        part = next((p for p in self.spec.structure if str(p.term) == term), None)
+        if part is None or len(part.term.factors) != 1:
+            return None
+        state = self.spec.encoder_state.get(str(part.term.factors[0]))
+        if state is None or "categories" not in state[1]:
+            return None
+        levels = [str(level) for level in state[1]["categories"]]
+        single = self.spec.subset([term])
+        rows = pd.DataFrame({name: levels for name in single.required_variables})
+        return levels, np.asarray(single.get_model_matrix(rows), dtype=np.float64)
+
 
 def _factor_levels(data, variables, rows):
     """The training levels of each factor among ``variables`` (rows kept by the model frame)."""
@@ -176,7 +192,8 @@ def model_frame(formula, data, coef_names="r"):
         (bool), ``rows`` (the index labels of the rows kept) and ``n_dropped``
         (rows dropped for missing values, as ``na.omit``), ``design`` (the
         :class:`FormulaDesign` that builds ``X`` for new rows), ``terms`` (each term's
-        label and its columns of ``X``, in order, the intercept left out).
+        label and its columns of ``X``, in order, the intercept left out) and
+        ``term_factors`` (each term's factors: ``x1:g`` has ``x1`` and ``g``).
     """
     formulaic = _formulaic()
     if coef_names not in ("r", "formulaic"):
@@ -205,15 +222,17 @@ def model_frame(formula, data, coef_names="r"):
     spec = matrices.rhs.model_spec
     named = dict(zip(formulaic_names, X.columns))
     # The formula's terms and their design columns, in order (anova_lm's rows).
-    terms = [(str(part.term), [named[str(c)] for c in part.columns])
-             for part in spec.structure if str(part.term) != "1"]
+    parts = [part for part in spec.structure if str(part.term) != "1"]
+    terms = [(str(part.term), [named[str(c)] for c in part.columns]) for part in parts]
+    # Each term's factors: type II anova adjusts a term for the terms that do not contain it.
+    term_factors = {str(part.term): [str(f) for f in part.term.factors] for part in parts}
     design = FormulaDesign(spec, {k: v for k, v in kinds.items()
                                   if k in spec.required_variables},
                            _factor_levels(data, spec.required_variables, rhs.index),
                            list(X.columns))
     return {"y": lhs, "X": X.astype("float64"), "intercept": intercept,
             "rows": rhs.index, "n_dropped": int(len(data) - len(rhs)), "design": design,
-            "terms": terms}
+            "terms": terms, "term_factors": term_factors}
 
 
 def fit_formula(formula, data, *, weights=None, coef_names="r", **fit_options):
@@ -257,7 +276,8 @@ def fit_formula(formula, data, *, weights=None, coef_names="r", **fit_options):
     result = fit(frame["X"], y, intercept=frame["intercept"], weights=w, **fit_options)
     return result._with(model_spec={"formula": str(formula), "n_dropped": frame["n_dropped"],
                                     "row_labels": np.asarray(frame["rows"]),
-                                    "design": frame["design"], "terms": frame["terms"]})
+                                    "design": frame["design"], "terms": frame["terms"],
+                                    "term_factors": frame["term_factors"]})
 
 
 def _weights(weights, data, rows):

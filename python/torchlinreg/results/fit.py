@@ -634,6 +634,28 @@ class LinearFit:
         return wald_test(*self._contrast("wald_test", r_matrix, cov_p, cov_type), self.df_resid,
                          use_f=use_f, scalar=scalar)
 
+    def wald_test_terms(self, skip_single=False, extra_constraints=None, combine_terms=None,
+                        scalar=True):
+        """One F test per term (``Intercept`` first, then a formula's terms or each column),
+        that all its coefficients are 0, as statsmodels' ``wald_test_terms``: a
+        :class:`~torchlinreg.results.hypothesis.WaldTestResults` (``table``, ``summary_frame()``).
+        ``skip_single`` leaves out terms of one column; ``combine_terms`` adds a joint test
+        of the terms whose names contain each string; ``extra_constraints`` adds ``(name,
+        r_matrix)`` tests (``r_matrix`` as in :meth:`t_test`)."""
+        from .hypothesis import wald_test_terms
+        self._one_output_only("wald_test_terms")
+        return wald_test_terms(self, skip_single, extra_constraints, combine_terms, scalar)
+
+    def t_test_pairwise(self, term_name, method="hs", alpha=0.05, factor_labels=None):
+        """t tests of all pairwise differences of a factor's levels (a formula fit's term
+        ``term_name``), p-values corrected by ``method`` (``"hs"`` Holm-Šidák,
+        ``"bonferroni"``, ``"holm"``, ``"sidak"``, ``"fdr_bh"``, or a list of them), as
+        statsmodels' ``t_test_pairwise``: a
+        :class:`~torchlinreg.results.hypothesis.MultiCompResult` (``result_frame``)."""
+        from .hypothesis import t_test_pairwise
+        self._one_output_only("t_test_pairwise")
+        return t_test_pairwise(self, term_name, method, alpha, factor_labels)
+
     def _same_data_as(self, other):
         """Whether ``other`` is fitted to the same rows, weights and response (the same
         number of observations and ``Σ w y²``), as fits compared by a test must be."""

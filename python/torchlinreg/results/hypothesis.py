@@ -7,8 +7,10 @@
 ``(R, q)``, or a string over the coefficient names such as
 ``"x1 = 0, x2 = x3"`` or ``"x1 + 2*x2 = 1"``, which :func:`parse_constraints`
 reads (statsmodels reads them with patsy's ``linear_constraint``; a small
-parser here keeps patsy off the dependencies). Also here: the adjustments of
-p-values for multiple tests that ``outlier_test`` uses.
+parser here keeps patsy off the dependencies). Also here: multiple tests
+(:func:`multiple_tests`, statsmodels' ``multipletests``, for ``outlier_test`` and
+``t_test_pairwise``) and the tests per term of a fit (:func:`wald_test_terms`,
+:func:`t_test_pairwise`), which :func:`term_columns` reads from the fit's formula.
 """
 
 import re
@@ -302,35 +304,186 @@ def wald_test(R, q, params, cov, aliased, df, use_f=True, scalar=True):
 
 _ADJUSTMENTS = {"b": "bonferroni", "bonf": "bonferroni", "bonferroni": "bonferroni",
                 "s": "sidak", "sidak": "sidak", "h": "holm", "holm": "holm",
+                "hs": "holm-sidak", "holm-sidak": "holm-sidak",
                 "fdr_bh": "fdr_bh", "fdr_i": "fdr_bh", "fdr_p": "fdr_bh", "fdri": "fdr_bh",
                 "fdrp": "fdr_bh"}
 
 
 def adjusted_p_values(p, method="bonf"):
-    """p-values adjusted for testing them all, as statsmodels' ``multipletests``: ``bonf``
-    (``bonferroni``, ``b``), ``sidak`` (``s``), ``holm`` (``h``), ``fdr_bh``
-    (Benjamini-Hochberg). NaN values stay NaN and do not count as tests."""
-    if method not in _ADJUSTMENTS:
-        raise OptionError(f"method must be one of {sorted(_ADJUSTMENTS)}; got {method!r}.")
+    """p-values adjusted for testing them all, as statsmodels' ``multipletests``
+    (methods as :func:`multiple_tests`). NaN values stay NaN and do not count as tests."""
     p = np.asarray(p, dtype=np.float64)
     out = np.full_like(p, np.nan)
     ok = np.isfinite(p)
-    values, n = p[ok], int(ok.sum())
-    kind = _ADJUSTMENTS[method]
-    if kind == "bonferroni":
-        adjusted = np.minimum(values * n, 1.0)
-    elif kind == "sidak":
-        with np.errstate(divide="ignore"):  # p = 1: log 0, adjusted to 1
-            adjusted = -np.expm1(n * np.log1p(-values))
-    else:
-        order = np.argsort(values, kind="stable")
-        ranked = values[order]
-        if kind == "holm":
-            steps = np.maximum.accumulate(np.minimum((n - np.arange(n)) * ranked, 1.0))
-        else:
-            steps = np.minimum.accumulate((ranked * n / np.arange(1, n + 1))[::-1])[::-1]
-            steps = np.minimum(steps, 1.0)
-        adjusted = np.empty(n)
-        adjusted[order] = steps
-    out[ok] = adjusted
+    out[ok] = multiple_tests(p[ok], method)[1]
     return out
+
+
+def multiple_tests(p, method="hs", alpha=0.05):
+    """``(reject, corrected)`` for the p-values ``p`` tested together, as statsmodels'
+    ``multipletests``: ``bonferroni`` (``b``, ``bonf``), ``sidak`` (``s``), ``holm-sidak``
+    (``hs``, step-down Šidák), ``holm`` (``h``), ``fdr_bh`` (Benjamini-Hochberg).
+    ``reject`` says which hypotheses are rejected at family-wise level (false discovery
+    rate for ``fdr_bh``) ``alpha``."""
+    if method not in _ADJUSTMENTS:
+        raise OptionError(f"method must be one of {sorted(_ADJUSTMENTS)}; got {method!r}.")
+    kind, alpha = _ADJUSTMENTS[method], as_probability(alpha, "alpha")
+    p = np.asarray(p, dtype=np.float64).ravel()
+    n = p.size
+    if n == 0:
+        return np.zeros(0, dtype=bool), np.zeros(0)
+    order = np.argsort(p, kind="stable")
+    ranked = p[order]
+    left = np.arange(n, 0, -1)  # hypotheses left at each step down
+    with np.errstate(divide="ignore"):  # p = 1: log 0, adjusted to 1
+        if kind == "bonferroni":
+            reject, corrected = ranked <= alpha / n, ranked * n
+        elif kind == "sidak":
+            reject = ranked <= 1 - np.power(1 - alpha, 1 / n)
+            corrected = -np.expm1(n * np.log1p(-ranked))
+        elif kind == "holm":
+            reject = np.logical_and.accumulate(ranked <= alpha / left)
+            corrected = np.maximum.accumulate(ranked * left)
+        elif kind == "holm-sidak":
+            reject = np.logical_and.accumulate(ranked <= 1 - np.power(1 - alpha, 1 / left))
+            corrected = np.maximum.accumulate(-np.expm1(left * np.log1p(-ranked)))
+        else:
+            share = np.arange(1, n + 1) / n
+            below = ranked <= share * alpha
+            reject = np.arange(n) <= (np.flatnonzero(below)[-1] if below.any() else -1)
+            corrected = np.minimum.accumulate((ranked / share)[::-1])[::-1]
+    out_reject, out_corrected = np.empty(n, dtype=bool), np.empty(n)
+    out_reject[order], out_corrected[order] = reject, np.minimum(corrected, 1.0)
+    return out_reject, out_corrected
+
+
+# Tests per term of a fit, as statsmodels' ``wald_test_terms`` and ``t_test_pairwise``.
+
+def term_columns(fit):
+    """``[(name, positions, factors)]``: each term of ``fit`` (a formula's terms, else each
+    feature; the intercept left out), the positions of its columns among ``params`` and
+    the set of its factors (``x1:g`` has ``x1`` and ``g``)."""
+    spec = fit._parts["model_spec"] or {}
+    factors = spec.get("term_factors")
+    offset = int(fit.settings["intercept"])
+    position = {name: offset + j for j, name in enumerate(fit.feature_names)}
+
+    def factors_of(name):
+        if factors is not None:
+            return frozenset(factors[name])
+        return frozenset(name.split(":") if spec.get("terms") is not None else [name])
+    return [(name, [position[c] for c in columns], factors_of(name))
+            for name, columns in fit.terms]
+
+
+class WaldTestResults:
+    """One Wald test per term (statsmodels' ``WaldTestResults``): ``table`` (``statistic``,
+    ``pvalue``, ``df_constraint``, ``df_denom``), ``statistic``, ``pvalues``,
+    ``df_constraints``, ``df_denom`` and ``summary_frame()`` (statsmodels' headers)."""
+
+    def __init__(self, table, distribution="F"):
+        self.table, self.distribution = table, distribution
+        self.statistic = table["statistic"].values
+        self.pvalues = table["pvalue"].values
+        self.df_constraints = table["df_constraint"].values
+        self.df_denom = table["df_denom"].values
+
+    @property
+    def col_names(self):
+        return [self.distribution, f"P>{self.distribution}", "df constraint", "df denom"]
+
+    def summary_frame(self):
+        """``table`` with statsmodels' printed headers (``F``, ``P>F``, ``df constraint``,
+        ``df denom``)."""
+        return self.table.rename(columns=dict(zip(self.table.columns, self.col_names)))
+
+    def __str__(self):
+        return self.summary_frame().to_string()
+
+    def __repr__(self):
+        return f"<WaldTestResults>\n{self}"
+
+
+def wald_test_terms(fit, skip_single=False, extra_constraints=None, combine_terms=None,
+                    scalar=True):
+    """The F test that all of a term's coefficients are 0, for each term of ``fit``
+    (``Intercept`` first when it has one), then each of ``combine_terms`` (the terms whose
+    names contain it, jointly), then each ``(name, r_matrix)`` of ``extra_constraints``."""
+    import pandas as pd  # off the fit path
+    eye = np.eye(len(fit.term_names))
+    constraints = [("Intercept", eye[[0]])] if fit.settings["intercept"] else []
+    constraints += [(name, eye[columns]) for name, columns, _ in term_columns(fit)]
+    combined = []
+    for part in combine_terms or []:
+        rows = [R for name, R in constraints if part in name]
+        if not rows:
+            raise InputError(f"combine_terms: {part!r} is in no term's name; the terms are "
+                             f"{[name for name, _ in constraints]}.")
+        combined.append((part, np.vstack(rows)))
+    if skip_single:
+        constraints = [(name, R) for name, R in constraints if R.shape[0] > 1]
+    rows, names = [], []
+    for name, R in constraints + combined + list(extra_constraints or []):
+        test = fit.wald_test(R, scalar=scalar)
+        rows.append([test.statistic, test.pvalue, int(test.df_num), float(test.df_denom)])
+        names.append(name)
+    table = pd.DataFrame(rows, index=names,
+                         columns=["statistic", "pvalue", "df_constraint", "df_denom"])
+    return WaldTestResults(table)
+
+
+class MultiCompResult:
+    """Pairwise comparisons of a factor's levels (statsmodels' ``MultiCompResult``):
+    ``result_frame``, ``contrasts`` (the ``R`` of the t tests), ``term``,
+    ``contrast_labels``, ``term_encoding_matrix``."""
+
+    def __init__(self, result_frame, contrasts, term, contrast_labels, term_encoding_matrix):
+        self.result_frame, self.contrasts, self.term = result_frame, contrasts, term
+        self.contrast_labels, self.term_encoding_matrix = contrast_labels, term_encoding_matrix
+
+    def __repr__(self):
+        return f"<MultiCompResult of {self.term}>\n{self.result_frame.to_string()}"
+
+
+def t_test_pairwise(fit, term_name, method="hs", alpha=0.05, factor_labels=None):
+    """t tests of every difference of two levels of the factor ``term_name`` (level ``j``
+    minus level ``i`` for ``i < j``, labelled ``"j-i"``), with p-values corrected by each
+    of ``method`` (:func:`multiple_tests`) at ``alpha``, as statsmodels."""
+    spec = fit._parts["model_spec"] or {}
+    design = spec.get("design")
+    if design is None or spec.get("terms") is None:
+        raise InputError("t_test_pairwise needs a formula fit (fit_formula), whose terms say "
+                         "which columns code a factor's levels.")
+    terms = {name: (columns, factors) for name, columns, factors in term_columns(fit)}
+    if term_name not in terms:
+        raise InputError(f"the fit has no term {term_name!r}; its terms are {list(terms)}.")
+    columns, factors = terms[term_name]
+    if len(factors) > 1:
+        raise InputError(f"{term_name!r} is an interaction; pairwise comparisons are of the "
+                         "levels of one factor.")
+    encoding = design.factor_encoding(term_name)
+    if encoding is None:
+        raise InputError(f"{term_name!r} is not a factor; pairwise comparisons are of a "
+                         "factor's levels.")
+    levels, matrix = encoding
+    if factor_labels is not None:
+        if len(factor_labels) != len(levels):
+            raise InputError(f"factor_labels must name the {len(levels)} levels {levels}; "
+                             f"got {len(factor_labels)}.")
+        levels = list(factor_labels)
+    first, second = np.triu_indices(len(levels), 1)
+    pairs = np.zeros((len(first), len(levels)))
+    pairs[np.arange(len(first)), first], pairs[np.arange(len(first)), second] = -1.0, 1.0
+    contrasts = np.zeros((len(first), len(fit.term_names)))
+    contrasts[:, columns] = pairs @ matrix
+    labels = [f"{levels[j]}-{levels[i]}" for i, j in zip(first, second)]
+    methods = method if isinstance(method, list) else [method]
+    for one in methods:  # checked before the tests run
+        multiple_tests([], one, alpha)
+    test = fit.t_test(contrasts)
+    frame = test.summary_frame()
+    frame.index = labels
+    for one in methods:
+        reject, corrected = multiple_tests(test.pvalue, one, alpha)
+        frame[f"pvalue-{one}"], frame[f"reject-{one}"] = corrected, reject
+    return MultiCompResult(frame, contrasts, term_name, labels, matrix)
