@@ -1,9 +1,10 @@
-"""results/distributions.py: Student's t and F from scipy.special are scipy.stats' own
-values, bit for bit, at the edges of their supports too."""
+"""results/distributions.py: Student's t, F, chi² and the normal from scipy.special are
+scipy.stats' own values, bit for bit, at the edges of their supports too."""
 import numpy as np
 from scipy import stats
 
-from torchlinreg.results.distributions import chi2_sf, f_sf, t_quantile, t_sf
+from torchlinreg.results.distributions import (chi2_sf, f_sf, norm_quantile, norm_sf,
+                                                t_quantile, t_sf)
 
 
 def test_the_t_and_f_distributions_are_scipy_stats_bit_for_bit():
@@ -18,3 +19,6 @@ def test_the_t_and_f_distributions_are_scipy_stats_bit_for_bit():
             assert np.array_equal(f_sf(x, dfn, df), stats.f.sf(x, dfn, df), equal_nan=True)
         assert np.array_equal(chi2_sf(x, df), stats.chi2.sf(x, df), equal_nan=True)
     assert t_quantile(0.975, 10) == stats.t.ppf(0.975, 10)
+    assert np.array_equal(norm_sf(x), stats.norm.sf(x), equal_nan=True)
+    assert np.array_equal(norm_quantile(q), stats.norm.ppf(q), equal_nan=True)
+    assert norm_quantile(0.975) == stats.norm.ppf(0.975)

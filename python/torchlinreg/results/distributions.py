@@ -1,10 +1,11 @@
-"""Student's t and Fisher's F where inference needs them, from ``scipy.special``.
+"""Student's t, Fisher's F, chi² and the normal where inference needs them, from ``scipy.special``.
 
 ``scipy.stats`` takes several times as long to import as ``scipy.special``
 (benchmarks/RESULTS.md, cold-start section), and R's ``torch_lm()`` needs
 p-values in its first call. ``scipy.stats``' ``t`` and ``f`` evaluate these
 very functions of ``scipy.special`` (``t.sf(x, df)`` is ``stdtr(df, -x)``,
-``f.sf`` is ``fdtrc``, ``t.ppf`` is ``stdtrit``, ``chi2.sf`` is ``chdtrc``) after handling the edges
+``f.sf`` is ``fdtrc``, ``t.ppf`` is ``stdtrit``, ``chi2.sf`` is ``chdtrc``, ``norm.sf``
+is ``ndtr(-x)``, ``norm.ppf`` is ``ndtri``) after handling the edges
 of the support; so do these, and the values are the same bit for bit
 (tests/python/test_distributions.py checks them against ``scipy.stats``).
 Degrees of freedom that are not positive give NaN, as there.
@@ -49,3 +50,15 @@ def chi2_sf(x, df):
     if not df > 0:
         return np.full(x.shape, np.nan)[()]
     return np.where(x < 0, 1.0, special.chdtrc(df, np.where(x < 0, 0.0, x)))[()]
+
+
+def norm_sf(x):
+    """``P(Z > x)`` for the standard normal (``stats.norm.sf``)."""
+    from scipy import special
+    return special.ndtr(-np.asarray(x, dtype=np.float64))[()]
+
+
+def norm_quantile(q):
+    """The ``q`` quantile of the standard normal (``stats.norm.ppf``): -inf at 0, inf at 1."""
+    from scipy import special
+    return special.ndtri(np.asarray(q, dtype=np.float64))[()]

@@ -19,7 +19,8 @@ from .distributions import chi2_sf, f_sf, t_quantile
 from .inference import (compute_inference, condition_number, gram_eigenvalues,
                         prediction_intervals)
 from .influence import FitInfluence, hat_values
-from .robust import COV_TYPES, robust_covariance
+from .robust import (COV_TYPES, describe, observed_groups, robust_options, robust_sandwich,
+                     slopes_wald_f, student_or_normal, training_groups, with_limits)
 from .statistics import TrainingStatistics
 
 
@@ -361,6 +362,11 @@ class LinearFit:
     use_t = True
 
     @property
+    def cov_kwds(self):
+        """statsmodels' ``cov_kwds``: the covariance's ``description``."""
+        return {"description": describe("nonrobust", {})}
+
+    @property
     def k_constant(self):
         """1 with an intercept, else 0."""
         return int(self.settings["intercept"])
@@ -455,8 +461,9 @@ class LinearFit:
         (:func:`~torchlinreg.results.inference.condition_number`)."""
         return condition_number(self.inference)
 
-    def conf_int(self, level=0.95, cov_type="nonrobust", *, alpha=None):
-        """Confidence limits of ``params``: ``(m, 2)`` (``(k, m, 2)`` for several outputs).
+    def conf_int(self, level=0.95, cov_type=None, *, alpha=None):
+        """Confidence limits of ``params``: ``(m, 2)`` (``(k, m, 2)`` for several outputs),
+        from the covariance ``cov_type`` (as :meth:`cov_params`).
 
         ``level`` is the confidence level, as R's ``confint(level = )``; statsmodels'
         ``conf_int(alpha=0.05)`` is taken by name (``alpha`` is ``1 - level``). A
@@ -464,8 +471,9 @@ class LinearFit:
         means ``alpha``: for such a level, pass ``alpha=1 - level``.
         """
         level = _confidence_level(level, alpha)
-        se = np.sqrt(np.diagonal(self._cov_all(cov_type), axis1=1, axis2=2))
-        q = t_quantile((1 + level) / 2, self.df_resid)
+        with np.errstate(invalid="ignore"):  # NaN for a negative variance (see bse)
+            se = np.sqrt(np.diagonal(self._cov_all(cov_type), axis1=1, axis2=2))
+        q = self._quantile((1 + level) / 2)
         est = self.coefficients()
         return self._one_output(np.stack([est - q * se, est + q * se], axis=-1))
 
@@ -550,16 +558,19 @@ class LinearFit:
         return FitInfluence(hat, E[:, 0] if self._one else E, self.df_resid,
                             self.inference.rank, index)
 
-    def cov_params(self, cov_type="nonrobust"):
+    def cov_params(self, cov_type=None):
         """Covariance of ``params`` ``(m, m)`` (``(k, m, m)`` for several outputs).
 
         ``cov_type``: ``"nonrobust"`` (σ² (AᵀWA)⁻¹, R's ``vcov``) or the
         heteroscedasticity-consistent ``"HC0"`` … ``"HC3"`` of R's
-        ``sandwich::vcovHC`` and statsmodels. NaN rows for aliased terms.
+        ``sandwich::vcovHC`` and statsmodels; None, this results' own (:attr:`cov_type`:
+        ``"nonrobust"``, or that of :meth:`get_robustcov_results`). NaN rows for aliased
+        terms.
         """
         return self._one_output(self._cov_all(cov_type))
 
     def _cov_all(self, cov_type):
+        cov_type = "nonrobust" if cov_type is None else cov_type
         if cov_type not in COV_TYPES:
             raise ValueError(f"cov_type must be one of {COV_TYPES}; got {cov_type!r}.")
         inf = self.inference
@@ -567,17 +578,48 @@ class LinearFit:
             return np.stack([inf.vcov(i) for i in range(len(self.output_names))])
         return self._robust(cov_type)
 
-    def _robust(self, cov_type):
+    def _robust(self, cov_type, **options):
+        return self._on_terms(self._sandwich(cov_type, **options).lifted())
+
+    def _sandwich(self, cov_type, **options):
+        """:func:`~torchlinreg.results.robust.robust_sandwich` of the training rows."""
         X, _, w = self._training_data()
         kept = ~np.asarray(self.aliased, dtype=bool)
         hat, factor = self._leverage
-        kept_cov = robust_covariance(X, w, self.settings["intercept"], kept, factor,
-                                     self._weighted_resid(), hat, cov_type)
+        return robust_sandwich(X, w, self.settings["intercept"], kept, factor,
+                               self._weighted_resid(), hat, cov_type, **options)
+
+    def _on_terms(self, kept_cov):
+        """``(k, rank, rank)`` over the estimated terms as ``(k, m, m)``, NaN for aliased ones."""
         m = len(self.term_names)
         full = np.full((kept_cov.shape[0], m, m), np.nan)
         terms = np.flatnonzero(~self.inference.aliased)
         full[:, terms[:, None], terms[None, :]] = kept_cov
         return full
+
+    def _quantile(self, q):
+        """The ``q`` quantile of the t distribution of this results' intervals."""
+        return t_quantile(q, self.df_resid)
+
+    def get_robustcov_results(self, cov_type="HC1", use_t=None, **kwargs):
+        """This fit as a results object whose covariance is ``cov_type``, as statsmodels'
+        ``get_robustcov_results`` (:class:`RobustLinearFit`, a :class:`LinearFit`).
+
+        Its ``bse``, ``tvalues``, ``pvalues``, ``conf_int()``, ``cov_params()``,
+        ``t_test``/``f_test``/``wald_test``, ``fvalue``/``f_pvalue`` (the robust Wald F of
+        the slopes), ``get_prediction``, ``predict(interval=)`` and ``summary()`` use it;
+        the fit itself is shared (its rows, coefficients and what it has computed), not
+        copied or refitted. ``cov_type``: ``"HC0"`` … ``"HC3"``; ``"HAC"`` with
+        ``maxlags=`` (and ``kernel="bartlett"`` or ``"uniform"``,
+        ``use_correction=False``); ``"cluster"`` with ``groups=`` (one label per training
+        row, or per input row of a fit with validation rows; ``use_correction=True``,
+        ``df_correction=True``: tests and intervals on ``groups - 1`` degrees of
+        freedom); ``"nonrobust"``. ``use_t``: Student's t and F (True) or the normal and
+        chi² (False); None keeps this fit's (True), as statsmodels, whose
+        ``fit(cov_type=...)`` is ``get_robustcov_results(cov_type, use_t=False)``.
+        A fit from files keeps no rows: a robust covariance is a ``MissingDataError``.
+        """
+        return RobustLinearFit(self, cov_type, use_t, kwargs)
 
     HC0_se = _robust_se("HC0", "White's heteroscedasticity-consistent standard errors.")
     HC1_se = _robust_se("HC1", "HC0 standard errors scaled by ``√(n / (n - p))``.")
@@ -859,3 +901,131 @@ class LinearFit:
             "history": {name: column.tolist()
                         for name, column in self.history_columns().items()},
         }
+
+
+class RobustLinearFit(LinearFit):
+    """What :meth:`LinearFit.get_robustcov_results` returns: the same fit whose default
+    covariance is :attr:`cov_type`, with statsmodels' ``use_t``, ``cov_kwds``,
+    ``df_resid_inference`` (and ``n_groups`` for cluster). The computations are
+    :mod:`~torchlinreg.results.robust`'s; the fit's other names are its own."""
+
+    # The view's own names, not taken from a view it is made from.
+    _OWN = ("cov_type", "use_t", "_cov", "_cov_kwds", "df_resid_inference", "n_groups",
+            "_sandwich_of_rows")
+
+    def __init__(self, fit, cov_type, use_t, options):  # shares fit's state: no super().__init__
+        cov_type, options = robust_options(cov_type, options)
+        adjust_df = options.pop("df_correction", False)
+        if cov_type == "nonrobust":
+            cov = fit._cov_all("nonrobust")
+        else:
+            fit._training_data()  # a fit from files has no rows: its MissingDataError
+            if "groups" in options:
+                n_input = None if fit.train_index is None else len(fit.train_index) + (
+                    0 if fit.valid_index is None else len(fit.valid_index))
+                options["groups"] = training_groups(options["groups"], fit.n_train,
+                                                    fit.train_index, n_input)
+            self._sandwich_of_rows = fit._sandwich(cov_type, **options)
+            cov = fit._on_terms(self._sandwich_of_rows.lifted())
+        self.__dict__.update({k: v for k, v in fit.__dict__.items() if k not in self._OWN})
+        self.cov_type = cov_type
+        self.use_t = fit.use_t if use_t is None else bool(use_t)
+        self._cov = cov
+        self.df_resid_inference = self.df_resid
+        if "groups" in options:
+            self.n_groups = observed_groups(options["groups"], self._weighted_resid())
+            if adjust_df:
+                self.df_resid_inference = self.n_groups - 1
+        self._cov_kwds = {"use_t": self.use_t, "adjust_df": bool(adjust_df), **options,
+                          "description": describe(cov_type, options)}
+
+    @property
+    def cov_kwds(self):
+        """The covariance's options, ``use_t`` and ``description`` (statsmodels')."""
+        return dict(self._cov_kwds)
+
+    def __repr__(self):
+        return f"RobustLinearFit(cov_type={self.cov_type!r}, use_t={self.use_t}) of " \
+               + super().__repr__()
+
+    def _cov_all(self, cov_type):
+        return self._cov if cov_type is None else super()._cov_all(cov_type)
+
+    def _quantile(self, q):
+        return student_or_normal(self.use_t, self.df_resid_inference)(q)
+
+    @property
+    def bse(self):
+        """Standard errors of ``params`` from :attr:`cov_type` (NaN for a negative variance,
+        which HAC with the uniform kernel can give)."""
+        with np.errstate(invalid="ignore"):
+            return self._one_output(np.sqrt(np.diagonal(self._cov, axis1=1, axis2=2)))
+
+    @property
+    def tvalues(self):
+        """``params / bse`` (z statistics where ``use_t`` is False)."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return self.params / self.bse
+
+    @property
+    def pvalues(self):
+        """Two-sided p-values of ``tvalues``: Student's t on ``df_resid_inference``, or
+        the normal."""
+        from .distributions import norm_sf
+        from .inference import t_p_values
+        t = np.abs(self.tvalues)
+        return t_p_values(t, self.df_resid_inference) if self.use_t else 2 * norm_sf(t)
+
+    def _wald_f(self):
+        return slopes_wald_f(self.coefficients(), self._cov, self.inference.aliased,
+                             self.settings["intercept"], self.df_resid_inference)
+
+    @property
+    def fvalue(self):
+        """The Wald F of the slopes from :attr:`cov_type` (``mse_model / mse_resid`` for
+        ``"nonrobust"``)."""
+        if self.cov_type == "nonrobust":
+            return super().fvalue
+        return self._one_output(self._wald_f()[0])
+
+    @property
+    def f_pvalue(self):
+        """p-value of ``fvalue`` on ``(df_model, df_resid_inference)``."""
+        if self.cov_type == "nonrobust":
+            return super().f_pvalue
+        return self._one_output(self._wald_f()[1])
+
+    def t_test(self, r_matrix, cov_p=None, cov_type=None, use_t=None):
+        """:meth:`LinearFit.t_test` from :attr:`cov_type` on ``df_resid_inference``,
+        z tests where ``use_t`` is False."""
+        from .hypothesis import t_test
+        return t_test(*self._contrast("t_test", r_matrix, cov_p, cov_type),
+                      self.df_resid_inference, use_t=self.use_t if use_t is None else use_t)
+
+    def f_test(self, r_matrix, cov_p=None, cov_type=None):
+        """:meth:`LinearFit.f_test` from :attr:`cov_type` on ``df_resid_inference``."""
+        return self.wald_test(r_matrix, cov_p, use_f=True, cov_type=cov_type)
+
+    def wald_test(self, r_matrix, cov_p=None, use_f=None, scalar=True, cov_type=None):
+        """:meth:`LinearFit.wald_test` from :attr:`cov_type`; ``use_f`` None is ``use_t``
+        (statsmodels': chi² where the normal is used)."""
+        from .hypothesis import wald_test
+        return wald_test(*self._contrast("wald_test", r_matrix, cov_p, cov_type),
+                         self.df_resid_inference, use_f=self.use_t if use_f is None else use_f,
+                         scalar=scalar)
+
+    def _intervals(self, design, interval="none", level=0.95, pred_weights=1.0):
+        """Predictions' standard errors from :attr:`cov_type` and limits from Student's t on
+        ``df_resid`` or the normal, as statsmodels' ``get_prediction``."""
+        if self.cov_type == "nonrobust":
+            if self.use_t:
+                return super()._intervals(design, interval, level, pred_weights)
+            out = super()._intervals(design)  # the standard errors, from the leverages
+            fit, var_fit = out["fit"], out["se_fit"] ** 2
+        else:
+            kept = ~np.asarray(self.aliased, dtype=bool)
+            fit = design @ np.nan_to_num(self._weight).T + self._bias
+            var_fit = self._sandwich_of_rows.mean_variance(design[:, kept])
+        quantile = student_or_normal(self.use_t, self.df_resid)((1 + level) / 2)
+        return with_limits(fit, var_fit, self.inference.sigma, quantile, interval,
+                           pred_weights)

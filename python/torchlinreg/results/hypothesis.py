@@ -19,7 +19,7 @@ import numpy as np
 
 from ..engine.settings import as_probability
 from ..errors import InputError, OptionError, ShapeError
-from .distributions import chi2_sf, f_sf, t_quantile
+from .distributions import chi2_sf, f_sf, norm_quantile, norm_sf, t_quantile
 from .inference import t_p_values
 
 _NUMBER = re.compile(r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
@@ -196,7 +196,9 @@ class ContrastResults:
     (limits of ``effect``). An F test has ``fvalue``, ``pvalue``, ``df_num`` (the
     number of constraints) and ``df_denom``; a chi² Wald test (``use_f=False``)
     ``statistic`` and ``pvalue`` on ``df_denom`` (= ``df_num``) degrees of freedom,
-    as statsmodels. ``statistic`` is ``tvalue`` or ``fvalue`` too.
+    as statsmodels. ``statistic`` is ``tvalue`` or ``fvalue`` too. A z test
+    (distribution ``"norm"``, a t test of a fit whose ``use_t`` is False) has a t
+    test's names, its p-values and limits from the standard normal.
     """
 
     def __init__(self, distribution, statistic, pvalue, df_num, df_denom, effect=None,
@@ -208,7 +210,7 @@ class ContrastResults:
         self.df_denom = df_denom
         self.effect = effect
         self.sd = sd
-        if distribution == "t":
+        if distribution in ("t", "norm"):
             self.tvalue = statistic
             self.c_names = [f"c{i}" for i in range(len(effect))]
         elif distribution == "F":
@@ -219,17 +221,22 @@ class ContrastResults:
         if self.effect is None:
             raise OptionError("conf_int() is for a t test; an F or chi² test has no effect "
                               "to bound.")
-        half = t_quantile(1 - as_probability(alpha, "alpha") / 2, self.df_denom) * self.sd
+        level = 1 - as_probability(alpha, "alpha") / 2
+        quantile = norm_quantile(level) if self.distribution == "norm" \
+            else t_quantile(level, self.df_denom)
+        half = quantile * self.sd
         return np.column_stack([self.effect - half, self.effect + half])
 
     def summary_frame(self, alpha=0.05):
-        """A t test's table: ``coef``, ``std err``, ``t``, ``P>|t|`` and the limits."""
+        """A t test's table: ``coef``, ``std err``, ``t``, ``P>|t|`` (``z``, ``P>|z|`` for a
+        z test) and the limits."""
         if self.effect is None:
             raise OptionError("summary_frame() is for a t test; read fvalue and pvalue.")
         import pandas as pd  # off the fit path
         limits = self.conf_int(alpha)
-        return pd.DataFrame({"coef": self.effect, "std err": self.sd, "t": self.tvalue,
-                             "P>|t|": np.atleast_1d(self.pvalue),
+        z = "z" if self.distribution == "norm" else "t"
+        return pd.DataFrame({"coef": self.effect, "std err": self.sd, z: self.tvalue,
+                             f"P>|{z}|": np.atleast_1d(self.pvalue),
                              "Conf. Int. Low": limits[:, 0], "Conf. Int. Upp.": limits[:, 1]},
                             index=self.c_names)
 
@@ -238,7 +245,9 @@ class ContrastResults:
         if self.effect is not None:
             table = self.summary_frame(alpha).rename(columns={
                 "Conf. Int. Low": f"[{alpha / 2:g}", "Conf. Int. Upp.": f"{1 - alpha / 2:g}]"})
-            return (f"Test for constraints (t, {self.df_denom} residual df)\n"
+            kind = "normal" if self.distribution == "norm" \
+                else f"t, {self.df_denom} residual df"
+            return (f"Test for constraints ({kind})\n"
                     + table.to_string(float_format=lambda v: f"{v:.6g}"))
         if self.distribution == "F":
             return (f"<F test: F={_scalar(self.fvalue):.6g}, p={_scalar(self.pvalue):.6g}, "
@@ -273,13 +282,16 @@ def _restricted(R, q, params, cov, aliased):
     return R[:, kept], q, np.asarray(params, dtype=np.float64)[kept], V
 
 
-def t_test(R, q, params, cov, aliased, df):
-    """Each row of ``R β = q`` by its t statistic on ``df`` residual degrees of freedom."""
+def t_test(R, q, params, cov, aliased, df, use_t=True):
+    """Each row of ``R β = q`` by its t statistic on ``df`` residual degrees of freedom, or
+    (``use_t=False``) by the standard normal, as statsmodels' z tests."""
     R, q, b, V = _restricted(R, q, params, cov, aliased)
     effect = R @ b
     sd = np.sqrt(np.einsum("ij,jk,ik->i", R, V, R))
     with np.errstate(divide="ignore", invalid="ignore"):
         t = (effect - q) / sd
+    if not use_t:
+        return ContrastResults("norm", t, 2 * norm_sf(np.abs(t)), None, df, effect=effect, sd=sd)
     return ContrastResults("t", t, t_p_values(t, df), None, df, effect=effect, sd=sd)
 
 

@@ -49,7 +49,12 @@ class Summary:
     ----------
     coefficients : dict of str to pandas.DataFrame
         Per output: ``Estimate``, ``Std. Error``, ``t value``, ``Pr(>|t|)``
-        and the 95% confidence limits, one row per term.
+        and the 95% confidence limits, one row per term; from the fit's
+        covariance (``cov_type``), with ``z value`` and ``Pr(>|z|)`` where it
+        uses the normal distribution (``use_t`` False).
+    cov_type, cov_description : str
+        The fit's covariance (statsmodels' ``cov_type``, ``"nonrobust"`` unless
+        it is a result of ``get_robustcov_results``) and what it is.
     model : pandas.DataFrame
         One row per output: residual standard error, its degrees of
         freedom, R², adjusted R², F statistic with its degrees of freedom
@@ -80,17 +85,26 @@ class Summary:
         self.feature_names = list(fit.feature_names)
         self.formula = getattr(fit, "formula", None)
         self.n_dropped = getattr(fit, "n_dropped", 0)
-        self.coefficients = {out: inference.table(i, level)
-                             for i, out in enumerate(self.output_names)}
+        self.cov_type, self.use_t = fit.cov_type, fit.use_t
+        self.cov_description = fit.cov_kwds["description"]
+        f_stat, f_p, f_df_den = inference.f_statistic, inference.f_p_value, inference.f_df[1]
+        if self._robust:
+            self.coefficients = {out: _coefficient_table(fit, i, level)
+                                 for i, out in enumerate(self.output_names)}
+            f_stat, f_p = np.atleast_1d(fit.fvalue), np.atleast_1d(fit.f_pvalue)
+            f_df_den = fit.df_resid_inference
+        else:
+            self.coefficients = {out: inference.table(i, level)
+                                 for i, out in enumerate(self.output_names)}
         self.model = pd.DataFrame({
             "sigma": inference.sigma,
             "df_residual": inference.df_residual,
             "r_squared": inference.r_squared,
             "adj_r_squared": inference.adj_r_squared,
-            "f_statistic": inference.f_statistic,
+            "f_statistic": f_stat,
             "f_df_num": inference.f_df[0],
-            "f_df_den": inference.f_df[1],
-            "f_p_value": inference.f_p_value,
+            "f_df_den": f_df_den,
+            "f_p_value": f_p,
             "n_obs": inference.n_obs,
             "llf": np.atleast_1d(_or_nan(lambda: fit.llf)),
             "aic": np.atleast_1d(_or_nan(lambda: fit.aic)),
@@ -101,6 +115,12 @@ class Summary:
         self.residuals = _residual_quantiles(residuals, self.output_names)
         self.diagnostics = _diagnostics(residuals, self.output_names)
         self.optimization = _optimization(fit)
+
+    @property
+    def _robust(self):
+        """Whether the numbers are other than ``summary.lm``'s: a robust covariance, or
+        the normal distribution."""
+        return self.cov_type != "nonrobust" or not self.use_t
 
     @property
     def tables(self):
@@ -117,6 +137,9 @@ class Summary:
             parts.append(f"Formula: {self.formula}")
         if self.n_dropped:
             parts.append(f"({self.n_dropped} rows with missing values dropped)")
+        if self._robust:
+            parts.append(f"Covariance Type: {self.cov_type}")
+            parts.append(self.cov_description)
         for name, table in self.coefficients.items():
             if len(self.output_names) > 1:
                 parts.append(f"Response {name}:")
@@ -140,6 +163,9 @@ class Summary:
         """The summary as HTML tables, for notebooks."""
         import pandas as pd
         parts = [f"<p><b>Formula:</b> {html.escape(self.formula)}</p>" if self.formula else ""]
+        if self._robust:
+            parts.append(f"<p>Covariance Type: {html.escape(self.cov_type)}. "
+                         f"{html.escape(self.cov_description)}</p>")
         for name, table in self.coefficients.items():
             if len(self.output_names) > 1:
                 parts.append(f"<p><b>Response {html.escape(str(name))}</b></p>")
@@ -151,6 +177,23 @@ class Summary:
                      f"{opt['grad_norm']:.3g} of its start; max relative difference from exact "
                      f"least squares {opt['max_rel_diff']:.3g}.</p>")
         return "\n".join(parts)
+
+
+def _coefficient_table(fit, output, level):
+    """The coefficient table of one output from the fit's ``params``, ``bse``, ``tvalues``,
+    ``pvalues`` and ``conf_int`` (its covariance and distribution)."""
+    import pandas as pd
+
+    def one(values):
+        values = np.asarray(values)
+        return values if len(fit.output_names) == 1 else values[output]
+    limits = one(fit.conf_int(level))
+    z = "t" if fit.use_t else "z"
+    pct = [f"{100 * (1 - level) / 2:g} %", f"{100 * (1 + level) / 2:g} %"]
+    return pd.DataFrame({
+        "Estimate": one(fit.params), "Std. Error": one(fit.bse), f"{z} value": one(fit.tvalues),
+        f"Pr(>|{z}|)": one(fit.pvalues), pct[0]: limits[:, 0], pct[1]: limits[:, 1],
+    }, index=fit.term_names)
 
 
 def _or_nan(compute):
@@ -279,13 +322,13 @@ def _format_coefficients(table):
     import pandas as pd
     shown = pd.DataFrame(index=table.index)
     for column in table.columns:
-        if column == "t value":
+        if column in ("t value", "z value"):
             shown[column] = [_number(v, ".4f") for v in table[column]]
-        elif column == "Pr(>|t|)":
+        elif column in ("Pr(>|t|)", "Pr(>|z|)"):
             shown[column] = [format_p(v) for v in table[column]]
         else:
             shown[column] = [_number(v) for v in table[column]]
-    shown[""] = [significance_stars(p) for p in table["Pr(>|t|)"]]
+    shown[""] = [significance_stars(p) for p in table.iloc[:, 3]]
     return shown.to_string()
 
 
