@@ -184,3 +184,25 @@ def test_row_counts_are_checked_against_the_coefficients():
         check_enough_rows(2, 3)
     with pytest.raises(tl.InputError, match="the validation rows has no rows"):
         check_has_rows(0, "the validation rows")
+
+
+@pytest.mark.parametrize("options", [{}, {"validation": 0.3}, {"batch_size": 16, "epochs": 2},
+                                     {"engine": "autograd", "epochs": 2}, {"dtype": "float32"}])
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_values_are_named_whichever_pass_finds_them(xy, options, bad):
+    """fit() leaves the search for NaN and infinite values to the moments' pass over the
+    rows (its sums are then not finite) and then names them as the input check does:
+    in held-out rows, in minibatch fits, with weights; the autograd engine checks first."""
+    X, y = xy
+    data = pd.DataFrame(X, columns=["speed", "height"])
+    data.loc[[len(y) - 1], "speed"] = bad
+    with pytest.raises(tl.InputError, match=r"NaN or infinite values in column 'speed' \(1 rows\)"):
+        tl.fit(data, y, weights=np.linspace(1, 2, len(y)), seed=0, **options)
+
+
+def test_values_beyond_float32_are_named_after_the_moments_pass(xy):
+    X, y = xy
+    X = X.copy()
+    X[4, 1] = 1e300
+    with pytest.raises(tl.InputError, match=r"values too large for float32 \(largest magnitude 1e\+300\)"):
+        tl.fit(X, y, dtype="float32")

@@ -375,6 +375,12 @@ class MomentAccumulator:
             self.log_weight_sum), self.names)
 
 
+class NonFiniteSums(InputError):
+    """Sums of squares that are not finite: from weights beyond float64 times the squares,
+    or from NaN or infinite values (a caller that left their check to the moments tells
+    which, :class:`~torchlinreg.inputs.arrays.Design`)."""
+
+
 def checked_sums(mom, names=None):
     """``mom``, unless its sums of squares overflowed (weights beyond float64 divided by
     the squares: the units keep every column's values near 1): an error naming the
@@ -385,7 +391,7 @@ def checked_sums(mom, names=None):
     columns = torch.nonzero(bad).flatten().tolist()
     columns = [names[j] for j in columns] if names is not None else \
         f"{columns} (0-based, predictors then responses)"
-    raise InputError(
+    raise NonFiniteSums(
         f"the weighted sums of squares of the columns {columns} overflow float64 even in "
         "units of a power of two (each column's largest values are near 1 there): the "
         "weights times the squares are beyond float64; divide the weights by a power of ten "

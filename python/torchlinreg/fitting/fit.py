@@ -13,7 +13,7 @@ import torch
 from ..engine.autograd import _autograd_splits
 from ..engine.devices import on
 from ..engine.model import LinearModel, initial_parameters
-from ..engine.moments import loss_units
+from ..engine.moments import NonFiniteSums, loss_units
 from ..engine.objective import build_objectives
 from ..engine.optimizers import make_optimizer
 from ..engine.settings import make_settings
@@ -133,13 +133,19 @@ def fit(X, y, *, intercept=True, optimizer="adam", lr=None, epochs=None, batch_s
         from .resume import resume_settings
         settings = resume_settings(resume, options, _DEFAULTS)
     torch_dtype = resolve_dtype(settings.dtype)
-    design = as_design(X, torch_dtype)
+    # The moments engine's pass over the rows shows NaN or infinite values (its sums are
+    # then not finite), so the rows are not read once more beforehand to look for them.
+    design = as_design(X, torch_dtype, check_finite=settings.engine != "gram")
     n_rows = design.values.shape[0]
     response = as_response(y, n_rows, torch_dtype)
     w = as_weights(weights, n_rows, torch_dtype)
     generator = torch.Generator().manual_seed(settings.seed)
     parts = _split(design, response, w, settings, generator)
-    return _fit_parts(parts, design.names, response, settings, generator, verbose, resume)
+    try:
+        return _fit_parts(parts, design.names, response, settings, generator, verbose, resume)
+    except NonFiniteSums:
+        design.check_finite()  # NaN or infinite values: the error naming their columns
+        raise
 
 
 # fit()'s option defaults, for telling which options a resumed fit was given.

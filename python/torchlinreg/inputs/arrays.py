@@ -21,10 +21,20 @@ DTYPES = {"float64": torch.float64, "float32": torch.float32}
 
 @dataclass
 class Design:
-    """A numeric design matrix and its column names."""
+    """A numeric design matrix and its column names.
+
+    ``unchecked``: where :func:`as_design` left the check for NaN and infinite values to
+    the caller (``check_finite=False``), the check, for :meth:`check_finite`."""
 
     values: torch.Tensor
     names: list
+    unchecked: object = None
+
+    def check_finite(self):
+        """Raise the error NaN or infinite values get, where the check was left (else
+        nothing: :func:`as_design` made it)."""
+        if self.unchecked is not None:
+            self.unchecked()
 
 
 @dataclass
@@ -192,8 +202,12 @@ def _check_representable(values, names, what, source):
         f"{tiny:.6g}), which would become zeros; use dtype='float64' or rescale.")
 
 
-def as_design(X, dtype=torch.float64, what="X"):
-    """Validate ``X`` and return a :class:`Design` of shape ``(n, p)``."""
+def as_design(X, dtype=torch.float64, what="X", check_finite=True):
+    """Validate ``X`` and return a :class:`Design` of shape ``(n, p)``.
+
+    ``check_finite=False`` leaves the pass over the values for NaN and infinite ones to
+    the caller, whose own pass shows them (a fit's moments: their sums are then not
+    finite); it calls :meth:`Design.check_finite` for the error that names them."""
     array, names = _to_numpy(X, what)
     if array.ndim != 2:
         raise ShapeError(
@@ -201,9 +215,11 @@ def as_design(X, dtype=torch.float64, what="X"):
             "For a single predictor pass X.reshape(-1, 1).")
     values = _as_tensor(array, dtype)
     names = names or [f"x{j + 1}" for j in range(values.shape[1])]
-    _check_finite(values, names, what, array)
     _check_representable(values, names, what, array)
-    return Design(values, names)
+    if check_finite:
+        _check_finite(values, names, what, array)
+        return Design(values, names)
+    return Design(values, names, lambda: _check_finite(values, names, what, array))
 
 
 def as_response(y, n_rows, dtype=torch.float64, what="y"):
