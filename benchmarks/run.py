@@ -249,17 +249,17 @@ def report_streaming(r):
               f"difference {worst:.1e} (float32 data; the steps run in float32).",
               f"- Target: at most 1.5x pyarrow's read: {_verdict(ratio <= 1.5)} ({ratio:.2f}x)."
               + ("" if ratio <= 1.5 else
-                 " Reason (each stage timed alone, in CPU seconds for the 50M rows): pyarrow's "
-                 "read already keeps both cores busy (about 2.2 CPU s for its 1.1-1.2 s); "
-                 "checking the columns adds about 0.2 (they are no longer copied: Arrow's "
-                 "memory goes straight to the sums), and the float64 statistics about 1.4 "
-                 "(0.5 converting and centring, 0.7 the Gram products, one matrix-vector "
-                 "product per column since a matrix product this narrow ran 2.5x slower). "
-                 "Shared out perfectly over the 2 cores that is (2.4 + 1.4) / 2 = 1.9 s before "
-                 "the 1,000 steps (0.4-0.5 s, which need the finished statistics), so about "
-                 "2.1x is this machine's floor; the pass measured about 2.1 s. With more cores "
-                 "the statistics overlap the decoding. The float64 sums keep the statistics "
-                 "exact, so they were not traded for float32."),
+                 " Reason (each stage timed alone, in CPU seconds for the 50M rows, "
+                 "2026-12-08): pyarrow's read already keeps both cores busy (1.8-2.0 CPU s "
+                 "for its 1.0-1.3 s); the same pass in a fit (1,000 steps or 1) takes 3.8-4.0, "
+                 "so checking the columns and the float64 statistics add about 2.0 (each "
+                 "column checked, converted and centred into a column-major chunk where "
+                 "Arrow decoded it, then one symmetric product of the chunk; the same CPU "
+                 "time as the matrix-vector product per column used before). Shared out "
+                 "perfectly over the 2 cores that is about 2.0 s against the read's 1.0, so "
+                 "about 2x is this machine's floor; the fits measured 2.3-2.5 s. With more "
+                 "cores the statistics overlap the decoding. The float64 sums keep the "
+                 "statistics exact, so they were not traded for float32."),
               f"- Target: peak memory under 1 GiB: {_verdict(fit['peak_over_start_mib'] < 1024)} "
               f"({fit['peak_over_start_mib']:,.0f} MiB)."]
     return lines
