@@ -192,6 +192,22 @@ def test_the_view_shares_the_fit_and_leaves_it_unchanged():
     np.testing.assert_array_equal(res.HC3_se, fit.HC3_se)
 
 
+def test_a_robust_result_is_not_saved_as_its_plain_fit_but_pickles(tmp_path):
+    """save() would write the fit, which loads with the nonrobust standard errors: it is
+    refused, saying what to do; a pickle keeps the result."""
+    import pickle
+    c = _grunfeld()
+    fit = tl.fit(c["X"], c["y"], seed=1)
+    res = fit.get_robustcov_results("HC3")
+    with pytest.raises(tl.OptionError, match=r"get_robustcov_results\('HC3'\) result is not saved"):
+        res.save(tmp_path / "robust")
+    assert not list(tmp_path.iterdir())
+    again = pickle.loads(pickle.dumps(res))
+    np.testing.assert_array_equal(again.bse, res.bse)
+    loaded = tl.load(fit.save(tmp_path / "fit", include_data=True))
+    np.testing.assert_allclose(loaded.get_robustcov_results("HC3").bse, res.bse, rtol=1e-12)
+
+
 def test_groups_of_every_input_row_follow_the_training_rows():
     """With validation rows held out, ``groups`` may have one value per input row (the
     training rows' are taken) or one per training row."""

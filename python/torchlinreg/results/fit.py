@@ -944,6 +944,17 @@ class RobustLinearFit(LinearFit):
         """The covariance's options, ``use_t`` and ``description`` (statsmodels')."""
         return dict(self._cov_kwds)
 
+    def save(self, path, include_data=False):
+        """Refused: the file format keeps a fit, not a covariance chosen on it, and a saved
+        plain fit would load with other standard errors than this result's. Save the
+        fit itself and ask for the result again after loading (an :class:`OptionError`
+        saying so)."""
+        raise OptionError(
+            f"a get_robustcov_results({self.cov_type!r}) result is not saved: the file would "
+            "hold the fit, which loads with the nonrobust covariance. Save the fit itself "
+            "(fit.save(path, include_data=True)) and call get_robustcov_results() again on "
+            "the loaded fit; or pickle this result.")
+
     def __repr__(self):
         return f"RobustLinearFit(cov_type={self.cov_type!r}, use_t={self.use_t}) of " \
                + super().__repr__()
