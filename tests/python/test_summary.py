@@ -1,5 +1,6 @@
 """LinearFit.summary(): the printed numbers against summary(lm()) in R, and its tables."""
 import re
+from xml.etree import ElementTree
 
 import numpy as np
 import pandas as pd
@@ -251,3 +252,100 @@ def test_a_fit_that_is_not_at_the_optimum_is_not_described_as_converged():
     assert fit.stop_reason == "not_at_optimum"
     assert fit_description(fit).endswith(
         ": not converged: the gradient norm fell below tol, but not at the least-squares minimum.")
+
+
+# --- statsmodels' export methods and summary2() -------------------------------------------------
+
+def _winners_fit_and_statsmodels():
+    import statsmodels.api as sm
+    winners = torchlinreg.datasets.ultra_winners()
+    fit = torchlinreg.fit(winners[PREDICTORS], winners["time_in_seconds"], seed=1)
+    assert fit.converged
+    res = sm.OLS(winners["time_in_seconds"], sm.add_constant(winners[PREDICTORS])).fit()
+    return fit, res
+
+
+@pytest.mark.parametrize("cov_type", ["nonrobust", "HC3"])
+def test_summary2_coefficients_match_statsmodels(cov_type):
+    """summary2().tables[1] has statsmodels' columns and its numbers (1e-8 relative: a
+    converged fit's coefficients are within 1e-9 of the exact ones), robust ones included."""
+    fit, res = _winners_fit_and_statsmodels()
+    if cov_type != "nonrobust":
+        fit, res = fit.get_robustcov_results(cov_type), res.get_robustcov_results(cov_type)
+    ours = fit.summary2(xname=res.model.exog_names).tables[1]
+    ref = res.summary2().tables[1]
+    assert list(ours.columns) == list(ref.columns) == ["Coef.", "Std.Err.", "t", "P>|t|",
+                                                       "[0.025", "0.975]"]
+    assert list(ours.index) == list(ref.index)
+    np.testing.assert_allclose(ours.to_numpy(dtype=float), ref.to_numpy(dtype=float), rtol=1e-8)
+    assert list(fit.summary2().tables[1].index) == fit.term_names
+    narrow = fit.summary2(alpha=0.1).tables[1]
+    assert list(narrow.columns[-2:]) == ["[0.05", "0.95]"]
+    np.testing.assert_allclose(narrow.iloc[:, -2:].to_numpy(dtype=float),
+                               np.asarray(res.conf_int(alpha=0.1)), rtol=1e-8)
+
+
+def test_summary2_model_table_and_exports():
+    import io
+    fit, res = _winners_fit_and_statsmodels()
+    summary = fit.summary2(yname="time", title="Winning times")
+    info = summary.tables[0]
+    cells = dict(zip(info.iloc[:, 0], info.iloc[:, 1])) | \
+        dict(zip(info.iloc[:, 2], info.iloc[:, 3]))
+    assert cells["Dependent Variable:"] == "time"
+    assert int(cells["No. Observations:"]) == res.nobs
+    assert int(cells["Df Residuals:"]) == res.df_resid
+    assert float(cells["R-squared:"]) == pytest.approx(res.rsquared, abs=5e-4)
+    text = summary.as_text()
+    assert text == str(summary) and "Winning times" in text and "Coef." in text
+    for export in (summary.as_text(), summary.as_html(), summary.as_latex()):
+        for term in fit.term_names:
+            assert term.replace("_", r"\_") in export or term in export
+    latex = summary.as_latex()
+    assert latex.count(r"\begin{tabular}") == latex.count(r"\end{tabular}") == len(summary.tables)
+    assert r"elevation\_gain" in latex and r"\caption{Winning times}" in latex
+    tables = re.findall(r"<table.*?</table>", summary.as_html(), flags=re.S)
+    rows = ElementTree.fromstring(tables[1]).find("tbody").findall("tr")
+    assert [row.find("th").text for row in rows] == fit.term_names
+    assert [float(row.find("td").text) for row in rows] == \
+        [float(summary.float_format % v) for v in fit.params]
+    coefficients = pd.read_csv(io.StringIO(summary.as_csv().split("\n\n")[1]),
+                               index_col=0, float_precision="round_trip")
+    np.testing.assert_array_equal(coefficients["Coef."].to_numpy(), fit.params)
+
+
+def test_summary2_of_two_outputs_and_bad_names_are_errors():
+    fruit = torchlinreg.datasets.fruit()
+    fit = torchlinreg.fit(fruit[["temperature", "rainfall", "humidity"]],
+                          fruit[["apples", "oranges"]], seed=1)
+    with pytest.raises(torchlinreg.ShapeError, match="one output"):
+        fit.summary2()
+    single = torchlinreg.fit(fruit[["temperature", "rainfall"]], fruit["apples"], seed=1)
+    with pytest.raises(torchlinreg.InputError, match="xname"):
+        single.summary2(xname=["a", "b"])
+
+
+@pytest.mark.parametrize("outputs", [["apples"], ["apples", "oranges"]])
+def test_summary_exports_as_statsmodels(outputs):
+    """as_text() is str(); as_html(), as_latex() and as_csv() hold every coefficient, and the
+    CSV tables read back with pandas to the summary's own numbers."""
+    import io
+    fruit = torchlinreg.datasets.fruit()
+    fit = torchlinreg.fit(fruit[["temperature", "rainfall"]],
+                          fruit[outputs], seed=1).get_robustcov_results("HC1")
+    summary = fit.summary()
+    assert summary.as_text() == str(summary)
+    assert summary.as_html() == summary._repr_html_()
+    latex = summary.as_latex()
+    assert latex.count(r"\begin{tabular}") == latex.count(r"\end{tabular}") == len(outputs) + 1
+    for name, table in summary.coefficients.items():
+        for estimate in table["Estimate"]:
+            assert f"{estimate:.6g}" in latex and f"{estimate:.6g}" in summary.as_html()
+    sections = summary.as_csv().split("\n\n")
+    coefficients = pd.read_csv(io.StringIO(sections[0]), index_col=[0, 1],
+                               float_precision="round_trip")
+    pd.testing.assert_frame_equal(coefficients, summary.tables["coefficients"],
+                                  check_names=False, check_exact=True)
+    model = pd.read_csv(io.StringIO(sections[1]), index_col=0, float_precision="round_trip")
+    np.testing.assert_array_equal(model["r_squared"].to_numpy(), summary.model["r_squared"])
+    assert "Covariance Type: HC1" in summary.as_text()

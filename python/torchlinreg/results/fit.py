@@ -814,6 +814,13 @@ class LinearFit:
         from .summary import Summary
         return Summary(self, _confidence_level(level, alpha))
 
+    def summary2(self, yname=None, xname=None, title=None, alpha=0.05, float_format="%.4f"):
+        """statsmodels' ``summary2()`` (:class:`~torchlinreg.results.summary.Summary2`): its
+        ``tables`` (model information, coefficients, diagnostics) with ``as_text``,
+        ``as_html``, ``as_latex`` and ``as_csv``; a fit of one output (else ``ShapeError``)."""
+        from .summary import Summary2
+        return Summary2(self, yname, xname, title, alpha, float_format)
+
     def plot(self, path=None, **options):
         """Loss curves and parameter paths (matplotlib); saved to ``path`` if given.
 

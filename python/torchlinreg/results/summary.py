@@ -8,13 +8,15 @@ pandas is imported where a table is made: R's bridge imports this module for
 :func:`fit_description`, on a fit's path, which needs no pandas.
 """
 
+import datetime
 import html
 import math
+import textwrap
 
 import numpy as np
 
 from ..engine.scaling import RANGE_EXPONENT
-from ..errors import MissingDataError
+from ..errors import InputError, MissingDataError, ShapeError
 
 
 # R prints p-values below .Machine$double.eps as "<2e-16".
@@ -177,6 +179,232 @@ class Summary:
                      f"{opt['grad_norm']:.3g} of its start; max relative difference from exact "
                      f"least squares {opt['max_rel_diff']:.3g}.</p>")
         return "\n".join(parts)
+
+    # statsmodels' export methods (its iolib.summary.Summary): strings of the same tables.
+
+    def as_text(self):
+        """The summary as text: what ``str()`` prints."""
+        return self.__str__()
+
+    def as_html(self):
+        """The summary as HTML tables: what a notebook shows (``_repr_html_``)."""
+        return self._repr_html_()
+
+    def as_latex(self):
+        """The summary as LaTeX: a ``tabular`` of coefficients per output, then one of the
+        model statistics and diagnostics per output (numbers to 6 significant digits)."""
+        import pandas as pd
+        parts = []
+        if self.formula:
+            parts.append(f"% Formula: {self.formula}")
+        if self._robust:
+            parts.append(f"% Covariance Type: {self.cov_type}. {self.cov_description}")
+        for name, table in self.coefficients.items():
+            if len(self.output_names) > 1:
+                parts.append(f"% Response {name}")
+            parts.append(_latex_tabular(table, lambda v: _number(v)))
+        model = pd.concat([self.model, self.diagnostics], axis=1)
+        parts.append(_latex_tabular(model.T, lambda v: _number(v)))
+        parts.append(_latex_escape(self.optimization["description"]))
+        return "\n\n".join(parts)
+
+    def as_csv(self):
+        """The summary's tables as CSV, one after another with a blank line between them:
+        ``coefficients`` (indexed by output and term), ``model`` with ``diagnostics``
+        (one row per output) and ``optimization``; numbers in full precision, so that
+        ``pandas.read_csv`` of a section gives them back exactly."""
+        import pandas as pd
+        tables = self.tables
+        model = pd.concat([self.model, self.diagnostics], axis=1)
+        return "\n".join([tables["coefficients"].to_csv(), model.to_csv(),
+                          tables["optimization"].to_csv(index=False)])
+
+
+class Summary2:
+    """statsmodels' ``summary2()`` of a :class:`~torchlinreg.LinearFit` with one output.
+
+    Attributes
+    ----------
+    tables : list of pandas.DataFrame
+        As statsmodels': first the model information (four columns of
+        strings: name, value, name, value), then the coefficients (``Coef.``,
+        ``Std.Err.``, ``t``, ``P>|t|``, ``[0.025``, ``0.975]``; ``z`` and
+        ``P>|z|`` under the normal distribution) from the fit's ``params``,
+        ``bse``, ``tvalues``, ``pvalues`` and ``conf_int`` (its covariance,
+        robust or not), then the residual diagnostics (as the first). The AIC and
+        BIC are the fit's own (R's, σ counted: statsmodels' are 2 and log(n) less).
+    title : str
+    extra_txt : list of str
+        How the fit ended, and the covariance where it is robust.
+    float_format : str
+        The ``%`` format of the coefficients in the text, HTML and LaTeX.
+    """
+
+    def __init__(self, fit, yname=None, xname=None, title=None, alpha=0.05, float_format="%.4f"):
+        import pandas as pd
+        if len(fit.output_names) != 1:
+            raise ShapeError(f"summary2() describes one output; this fit has "
+                             f"{len(fit.output_names)} ({', '.join(fit.output_names)}): use "
+                             "summary(), or fit each output alone")
+        if not 0 < alpha < 1:
+            raise InputError(f"alpha must be between 0 and 1, not {alpha!r}")
+        terms = list(fit.term_names)
+        if xname is not None:
+            if isinstance(xname, str) or len(xname) != len(terms):
+                raise InputError(f"xname needs one name per coefficient ({len(terms)}: "
+                                 f"{', '.join(terms)}), not {xname!r}")
+            terms = [str(name) for name in xname]
+        z = "t" if fit.use_t else "z"
+        limits = np.asarray(fit.conf_int(1 - alpha))
+        coefficients = pd.DataFrame({
+            "Coef.": np.asarray(fit.params, dtype=float),
+            "Std.Err.": np.asarray(fit.bse, dtype=float),
+            z: np.asarray(fit.tvalues, dtype=float),
+            f"P>|{z}|": np.asarray(fit.pvalues, dtype=float),
+            f"[{alpha / 2}": limits[:, 0], f"{1 - alpha / 2}]": limits[:, 1],
+        }, index=terms)
+        settings = fit.settings
+        info = {
+            "Model:": "LinearFit",
+            "Dependent Variable:": fit.output_names[0] if yname is None else str(yname),
+            "Date:": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
+            "No. Observations:": f"{int(fit.nobs)}",
+            "Df Model:": f"{int(fit.df_model)}",
+            "Df Residuals:": f"{int(fit.df_resid)}",
+            "Cov. Type:": fit.cov_type,
+            "Method:": f"{settings['optimizer']} (lr {settings['lr']:g})",
+            "Converged:": str(bool(fit.converged)),
+            "No. Iterations:": f"{int(fit.n_iter)}",
+            ("R-squared:" if settings["intercept"] else "R-squared (uncentered):"):
+                _number(float(fit.rsquared), ".3f"),
+            ("Adj. R-squared:" if settings["intercept"] else "Adj. R-squared (uncentered):"):
+                _number(float(fit.rsquared_adj), ".3f"),
+            "AIC:": _number(_or_nan(lambda: float(fit.aic)), ".4f"),
+            "BIC:": _number(_or_nan(lambda: float(fit.bic)), ".4f"),
+            "Log-Likelihood:": _number(_or_nan(lambda: float(fit.llf)), ".5g"),
+            "F-statistic:": _number(float(fit.fvalue), ".4g"),
+            "Prob (F-statistic):": _number(float(fit.f_pvalue), ".3g"),
+            "Scale:": _number(float(fit.scale), ".5g"),
+        }
+        diagnostics = _diagnostics(_or_nan(fit._weighted_resid), fit.output_names).iloc[0]
+        diagnostic = {
+            "Omnibus:": _number(diagnostics["omnibus"], ".3f"),
+            "Prob(Omnibus):": _number(diagnostics["omnibus_p"], ".3f"),
+            "Skew:": _number(diagnostics["skew"], ".3f"),
+            "Kurtosis:": _number(diagnostics["kurtosis"], ".3f"),
+            "Durbin-Watson:": _number(diagnostics["durbin_watson"], ".3f"),
+            "Jarque-Bera (JB):": _number(diagnostics["jarque_bera"], ".3f"),
+            "Prob(JB):": _number(diagnostics["jarque_bera_p"], ".3f"),
+            "Condition No.:": _number(float(fit.condition_number), ".4g"),
+        }
+        self.tables = [_pairs(info), coefficients, _pairs(diagnostic)]
+        self.title = "Results: linear regression by gradient descent" if title is None else title
+        self.float_format = float_format
+        self.extra_txt = [fit_description(fit)]
+        if fit.cov_type != "nonrobust":
+            self.extra_txt.append(f"Covariance Type: {fit.cov_type}. "
+                                  f"{fit.cov_kwds['description']}")
+
+    def _cell(self, value):
+        return self.float_format % value if isinstance(value, (float, np.floating)) else str(value)
+
+    def _shown(self):
+        """The tables as strings, the coefficients in ``float_format``."""
+        coefficients = self.tables[1].map(self._cell)
+        return [self.tables[0], coefficients, self.tables[2]]
+
+    def __str__(self):
+        return self.as_text()
+
+    def __repr__(self):
+        return self.as_text()
+
+    def _repr_html_(self):
+        return self.as_html()
+
+    def as_text(self):
+        """The tables as text between rules, the title centred above, the notes below."""
+        info, coefficients, diagnostic = self._shown()
+        blocks = [_text_pairs(info), coefficients.to_string(), _text_pairs(diagnostic)]
+        width = max(len(line) for block in blocks for line in block.splitlines())
+        rule = "-" * width
+        lines = [self.title.center(width).rstrip(), "=" * width, blocks[0], rule, blocks[1],
+                 rule, blocks[2], "=" * width]
+        lines += [textwrap.fill(note, width) for note in self.extra_txt]
+        return "\n".join(lines)
+
+    def as_html(self):
+        """The tables as HTML ``<table>`` elements, the notes after them."""
+        info, coefficients, diagnostic = self._shown()
+        parts = [f"<p><b>{html.escape(self.title)}</b></p>",
+                 info.to_html(index=False, header=False),
+                 coefficients.to_html(),
+                 diagnostic.to_html(index=False, header=False)]
+        parts += [f"<p>{html.escape(note)}</p>" for note in self.extra_txt]
+        return "\n".join(parts)
+
+    def as_latex(self, label=""):
+        """The tables as LaTeX ``tabular`` environments in one ``table``, captioned with the
+        title (and labelled with ``label``), the notes after it, as statsmodels'."""
+        info, coefficients, diagnostic = self._shown()
+        tabulars = [_latex_tabular(info, str, index=False, header=False),
+                    _latex_tabular(coefficients, str),
+                    _latex_tabular(diagnostic, str, index=False, header=False)]
+        body = "\n".join(["\\begin{table}", f"\\caption{{{_latex_escape(self.title)}}}",
+                          f"\\label{{{label}}}", "\n\n".join(tabulars), "\\end{table}"])
+        return body + "\n\\bigskip\n" + " \\newline\n".join(
+            _latex_escape(note) for note in self.extra_txt)
+
+    def as_csv(self):
+        """The three tables as CSV, a blank line between them; the coefficients in full
+        precision."""
+        return "\n".join([self.tables[0].to_csv(index=False, header=False),
+                          self.tables[1].to_csv(),
+                          self.tables[2].to_csv(index=False, header=False)])
+
+
+def _pairs(items):
+    """statsmodels' ``add_dict`` layout: name, value, name, value in four columns of strings."""
+    import pandas as pd
+    rows = list(items.items())
+    if len(rows) % 2:
+        rows.append(("", ""))
+    half = len(rows) // 2
+    return pd.DataFrame([[*rows[i], *rows[half + i]] for i in range(half)])
+
+
+def _text_pairs(table):
+    widths = [max(len(str(v)) for v in table[c]) for c in table.columns]
+    return "\n".join(f"{r[0]:<{widths[0]}} {r[1]:>{widths[1]}}    {r[2]:<{widths[2]}} "
+                     f"{r[3]:>{widths[3]}}".rstrip() for r in table.itertuples(index=False))
+
+
+_LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
+                  "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
+                  "^": r"\textasciicircum{}"}
+
+
+def _latex_escape(text):
+    return "".join(_LATEX_SPECIAL.get(c, c) for c in str(text))
+
+
+def _latex_tabular(table, cell, index=True, header=True):
+    """A DataFrame as a LaTeX ``tabular`` (written here: pandas' ``to_latex`` needs jinja2,
+    which torchlinreg does not depend on); ``cell`` formats each value."""
+    n_index = table.index.nlevels if index else 0
+    # statsmodels' layout: name/value pairs (no header, no index) are names left, values right.
+    columns = "r" * table.shape[1] if index or header else "lr" * (table.shape[1] // 2)
+    spec = "l" * n_index + columns
+    lines = [f"\\begin{{tabular}}{{{spec}}}", r"\hline"]
+    if header:
+        names = [""] * n_index + [str(c) for c in table.columns]
+        lines += [" & ".join(_latex_escape(n) for n in names) + r" \\", r"\hline"]
+    for key, row in zip(table.index, table.itertuples(index=False)):
+        keys = (key if isinstance(key, tuple) else (key,)) if index else ()
+        lines.append(" & ".join([_latex_escape(k) for k in keys]
+                                + [_latex_escape(cell(v)) for v in row]) + r" \\")
+    lines += [r"\hline", r"\end{tabular}"]
+    return "\n".join(lines)
 
 
 def _coefficient_table(fit, output, level):
