@@ -93,3 +93,12 @@ def test_units_are_powers_of_two_only_outside_two_to_the_200():
     mantissa, exponent = np.frexp(unit.numpy())
     assert mantissa.tolist() == [0.5, 0.5, 0.5] and exponent.tolist()[1:] == [1, 1]
     assert 0.5 <= 3e-250 * float(unit[0]) < 1  # the largest magnitude brought to [0.5, 1)
+
+
+def test_magnitudes_are_each_column_s_largest_absolute_value_nan_included():
+    from torchlinreg.engine.scaling import magnitudes
+    block = torch.tensor([[-3.0, 0.0, 1e300, float("nan")], [2.0, -0.0, -float("inf"), 1.0]],
+                         dtype=torch.float64)
+    expected = block.abs().amax(0)
+    got = magnitudes(block)
+    assert torch.equal(got[:3], expected[:3]) and torch.isnan(got[3]) and torch.isnan(expected[3])

@@ -16,7 +16,7 @@ import torch
 
 from ..errors import InputError
 from .products import matmul
-from .scaling import RANGE_EXPONENT, Scaler, unit_for
+from .scaling import RANGE_EXPONENT, Scaler, magnitudes, unit_for
 from .threads import threads
 
 
@@ -26,7 +26,7 @@ CHUNK_ROWS = 1 << 15
 
 # A sum of squares (in the units) that values within 2^±RANGE_EXPONENT of their units
 # never reach, however many rows: beyond it, a later chunk holds far larger values than
-# the first rows and its columns take new units (MomentAccumulator._beyond_units).
+# the first rows and its columns take new units (MomentAccumulator._new_units).
 SQUARES_LIMIT = math.ldexp(1.0, 2 * RANGE_EXPONENT + 64)
 
 
@@ -191,7 +191,7 @@ class MomentAccumulator:
         for rows in memory (centring them into it is one streaming subtraction),
         column-major for a file's columns (each copied along memory; writing them across
         rows took three times as long). One symmetric product of the chunk with itself
-        gives its second and first moments (:func:`_products`), the same numbers in
+        gives its second and first moments (:func:`_gram`), the same numbers in
         either layout (tests/python/test_moments.py). The column of ones is filled as
         rows come (:meth:`_products`), so a few rows touch no more of the chunk."""
         width = self.first.shape[0]
@@ -272,7 +272,7 @@ class MomentAccumulator:
             self.log_weight_sum += float(torch.log(w[w > 0]).sum())
         raw = self.center is None  # rows put in before there was a centre
         if raw and size > 0:
-            largest = _magnitudes(block)
+            largest = magnitudes(block)
             self.unit = unit_for(largest)
             if self.unit is not None:
                 block.mul_(self.unit)
@@ -313,7 +313,7 @@ class MomentAccumulator:
         if w is not None:
             rows = rows * w.sqrt()[:, None]  # in the chunk's layout
         with np.errstate(over="ignore", invalid="ignore"):  # an overflow: see checked_sums
-            return _products(rows)
+            return _gram(rows)
 
     def _centre(self, block, w, size):
         """The (weighted) mean of the first chunk's rows ``block`` (of total weight
@@ -338,7 +338,7 @@ class MomentAccumulator:
         squares = self.second.diagonal()
         if bool((torch.isfinite(squares) & (squares <= SQUARES_LIMIT)).all()):
             return None
-        largest = _magnitudes(block)
+        largest = magnitudes(block)
         over = largest > math.ldexp(1.0, RANGE_EXPONENT)  # none: weights beyond float64
         if not bool(over.any()):
             return None
@@ -351,7 +351,7 @@ class MomentAccumulator:
         (else tiny values would vanish in their squares, huge ones overflow). Their sums
         so far are exact zeros, their centre 0 and unit 1, so nothing else changes."""
         zero = torch.nonzero(self._zero).flatten()
-        largest = _magnitudes(block[:, zero])
+        largest = magnitudes(block[:, zero])
         unit = unit_for(largest)
         if unit is not None:
             if self.unit is None:
@@ -402,7 +402,7 @@ def _largest(values, rows):
     """Each column's largest magnitude in ``values[rows]`` (a tensor, or a list of numpy
     columns), float64."""
     if not isinstance(values, list):
-        return values[rows].abs().amax(0).to(torch.float64)
+        return magnitudes(values[rows]).to(torch.float64)
     return torch.tensor([float(np.abs(column[rows]).max()) if len(column[rows]) else 0.0
                          for column in values], dtype=torch.float64)
 
@@ -434,7 +434,7 @@ def _copy(out, values):
         out.numpy()[:] = values
 
 
-def _products(rows):
+def _gram(rows):
     """``rowsᵀ @ rows`` for a chunk, exactly symmetric.
 
     On the CPU the products are numpy's (its bundled OpenBLAS): inside R,
@@ -458,12 +458,6 @@ def _products(rows):
     lower = np.tril(products)
     lower += np.tril(products, -1).T
     return torch.from_numpy(lower)
-
-
-def _magnitudes(block):
-    """Each column's largest magnitude in ``block`` (NaN where it holds one), with no
-    temporary of the block's size."""
-    return torch.maximum(block.amax(0), block.amin(0).neg())
 
 
 def moments(X, Y, weights=None, index=None):

@@ -134,7 +134,13 @@ def unit_of(block):
     """Per column, the power of two to sum ``block`` ``(rows, width)`` in: 1 where its
     largest magnitude is within ``2^±RANGE_EXPONENT`` (or zero), else about its inverse;
     None when every unit is 1."""
-    return unit_for(block.abs().amax(0))
+    return unit_for(magnitudes(block))
+
+
+def magnitudes(block):
+    """Each column's largest magnitude in ``block`` ``(rows, width)`` (NaN where it holds
+    one), with no temporary of the block's size."""
+    return torch.maximum(block.amax(0), block.amin(0).neg())
 
 
 def unit_for(largest):

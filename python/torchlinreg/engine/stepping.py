@@ -172,9 +172,10 @@ def _fused_adam_step(optimizer, step):
     does after collecting them (``_init_group``) and choosing the implementation
     (``adam``): the same kernel on the same tensors, bit for bit
     (tests/python/test_stepping.py), without the collecting and choosing, which on one
-    small parameter cost about half as much as the update itself. Where anything else would happen (a first step, which makes the
-    state; several parameters or groups; ``capturable``, a tensor ``lr``, a gradient
-    scaler's ``grad_scale``; a closure) it calls ``step``. None for other optimizers."""
+    small parameter cost about half as much as the update itself. Where anything else
+    would happen (a first step, which makes the state; several parameters or groups;
+    ``capturable``, a tensor ``lr``, a gradient scaler's ``grad_scale``; a closure) it
+    calls ``step``. None for other optimizers."""
     if type(optimizer) not in (torch.optim.Adam, torch.optim.AdamW):
         return None
     function = _fused_adam_function(step)

@@ -4,7 +4,7 @@ Steps on ``p × p`` statistics or 128-row batches are far too small to share
 out, and the sums in the statistics must not depend on how many threads
 share a reduction (the same fit from Python and from R, bit for bit): both
 run on one thread. The statistics' products are numpy's (see
-:func:`torchlinreg.engine.moments._products`), so its BLAS is held to the same
+:func:`torchlinreg.engine.moments._gram`), so its BLAS is held to the same
 count, through threadpoolctl.
 
 Both limits belong to the process, not to a thread, so fits running in

@@ -202,9 +202,9 @@ class Summary:
         for name, table in self.coefficients.items():
             if len(self.output_names) > 1:
                 parts.append(f"% Response {name}")
-            parts.append(_latex_tabular(table, lambda v: _number(v)))
+            parts.append(_latex_tabular(table, _number))
         model = pd.concat([self.model, self.diagnostics], axis=1)
-        parts.append(_latex_tabular(model.T, lambda v: _number(v)))
+        parts.append(_latex_tabular(model.T, _number))
         parts.append(_latex_escape(self.optimization["description"]))
         return "\n\n".join(parts)
 
